@@ -1,0 +1,64 @@
+"""The one canonical codec: objects <-> bytes.
+
+Theory of operation: every hashed, signed, stored or transmitted object is a msgspec ``Struct``
+declared ``array_like`` (fields by position, no names on the wire) and frozen. msgspec's msgpack
+encoder is deterministic for such structs (smallest integer and length encodings, fields in
+declaration order), so "canonical" is simply "what ``encode`` produces". ``decode`` therefore
+checks, after decoding, that re-encoding gives back exactly the input: that one comparison rejects
+every non-canonical form (over-long integers, maps instead of arrays, str8 where fixstr fits,
+floats for integers) as well as trailing bytes, without a hand-written parser. Sizes are bounded
+before any decoding work is done.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from alliance.errors import DecodeError
+
+T = TypeVar("T")
+
+_encoder = msgspec.msgpack.Encoder()
+_decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
+
+DEFAULT_SIZE_BYTES_MAX = 4 * 1024 * 1024
+
+
+class Struct(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+    """Base for every canonical object: positional on the wire, immutable in memory."""
+
+
+def encode(obj: object) -> bytes:
+    """Canonical bytes of ``obj``."""
+    return _encoder.encode(obj)
+
+
+def _decoder(kind: type[T]) -> msgspec.msgpack.Decoder[T]:
+    dec = _decoders.get(kind)
+    if dec is None:
+        dec = msgspec.msgpack.Decoder(kind)
+        _decoders[kind] = dec
+    return dec
+
+
+def decode(kind: type[T], data: bytes, *, size_bytes_max: int = DEFAULT_SIZE_BYTES_MAX) -> T:
+    """Decode canonical bytes into ``kind``; raise ``DecodeError`` for anything else."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes for {kind_name(kind)}, got {type(data).__name__}")
+    if len(data) > size_bytes_max:
+        raise DecodeError(f"{kind_name(kind)} is {len(data)} bytes, over the bound of {size_bytes_max}")
+    try:
+        obj = _decoder(kind).decode(data)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(f"invalid {kind_name(kind)}: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"malformed {kind_name(kind)}: {exc}") from None
+    if _encoder.encode(obj) != data:
+        raise DecodeError(f"non-canonical encoding of {kind_name(kind)}")
+    return obj
+
+
+def kind_name(kind: object) -> str:
+    return getattr(kind, "__name__", repr(kind))

@@ -1,0 +1,1 @@
+"""Cryptography: domain-separated hashing, account and node keys, Merkle trees, signature suites."""

@@ -1,0 +1,1 @@
+"""Ledger types: transactions, headers, blocks, commit certificates, receipts, validators."""

@@ -1,0 +1,141 @@
+"""Headers, blocks, commit certificates and receipts.
+
+Theory of operation: blocks are hash-linked through ``prev_block_hash``; a block's hash is the
+domain-separated hash of its header alone, and the header commits to everything else: the
+transactions through ``tx_root`` (a Merkle root over the raw transaction bytes), the state after
+the previous block through ``app_hash`` (execution is pipelined one block behind, as in CometBFT),
+the previous block's receipts through ``last_results_hash``, the validator set through
+``validators_hash`` and the certificate that committed the previous block through
+``last_commit_hash``. Rewriting any of it changes every later block hash, which every node and
+light client can see.
+
+A commit certificate is the set of precommit signatures for one block hash at one height and
+round. Each validator signs ``vote_sign_bytes``; consensus produces the signatures and a light
+client checks them against the validator set without any other state.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from alliance import codec
+from alliance.codec import Struct
+from alliance.crypto import merkle
+from alliance.crypto.hashing import Domain, hash_domain
+from alliance.crypto.keys import verify_node_signature
+from alliance.ledger.transaction import Bytes32, Height, Name
+from alliance.ledger.validators import NodeIdBytes, ValidatorSet
+
+BLOCK_TXS_MAX = 100_000
+EVENTS_PER_TX_MAX = 256
+SignatureBytes64 = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
+TimeMs = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Round = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
+EMPTY = b""
+
+
+class Header(Struct):
+    chain_id: Name
+    height: Height
+    time_ms: TimeMs
+    prev_block_hash: bytes
+    tx_root: Bytes32
+    app_hash: Bytes32
+    last_results_hash: Bytes32
+    validators_hash: Bytes32
+    proposer: NodeIdBytes
+    last_commit_hash: bytes
+
+    def hash(self) -> bytes:
+        return hash_domain(Domain.BLOCK_HEADER, codec.encode(self))
+
+
+class Block(Struct):
+    header: Header
+    txs: Annotated[list[bytes], msgspec.Meta(max_length=BLOCK_TXS_MAX)]
+
+    def hash(self) -> bytes:
+        return self.header.hash()
+
+    def txs_match_root(self) -> bool:
+        return merkle.merkle_root(self.txs) == self.header.tx_root
+
+
+class VoteType:
+    PREVOTE = 1
+    PRECOMMIT = 2
+
+
+class VoteSignBody(Struct):
+    chain_id: str
+    vote_type: int
+    height: int
+    round: int
+    block_hash: bytes  # empty for a vote for nil
+
+
+def vote_sign_bytes(chain_id: str, vote_type: int, height: int, round_: int, block_hash: bytes) -> bytes:
+    """The exact bytes a validator signs for a vote."""
+    body = VoteSignBody(chain_id=chain_id, vote_type=vote_type, height=height, round=round_, block_hash=block_hash)
+    return Domain.VOTE.value + codec.encode(body)
+
+
+class CommitSig(Struct):
+    node_id: NodeIdBytes
+    signature: SignatureBytes64
+
+
+class CommitCertificate(Struct):
+    height: Height
+    round: Round
+    block_hash: Bytes32
+    signatures: Annotated[list[CommitSig], msgspec.Meta(max_length=1000)]
+
+    def hash(self) -> bytes:
+        return hash_domain(Domain.COMMIT, codec.encode(self))
+
+    def signed_power(self, chain_id: str, validators: ValidatorSet) -> int:
+        """Voting power of the distinct validators whose precommit signatures verify."""
+        message = vote_sign_bytes(chain_id, VoteType.PRECOMMIT, self.height, self.round, self.block_hash)
+        seen: set[bytes] = set()
+        power = 0
+        for sig in self.signatures:
+            if sig.node_id in seen:
+                continue
+            p = validators.power_of(sig.node_id)
+            if p and verify_node_signature(sig.node_id, message, sig.signature):
+                seen.add(sig.node_id)
+                power += p
+        return power
+
+    def verify(self, chain_id: str, validators: ValidatorSet) -> bool:
+        """True when more than 2/3 of ``validators``' power signed this block hash."""
+        return 3 * self.signed_power(chain_id, validators) > 2 * validators.total_power
+
+
+class Event(Struct):
+    emitter: Name
+    name: Name
+    data: bytes
+
+
+class Receipt(Struct):
+    status: str  # "ok" or the error's stable code
+    gas_used: int
+    events: Annotated[list[Event], msgspec.Meta(max_length=EVENTS_PER_TX_MAX)]
+    error: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def results_hash(receipts: list[Receipt]) -> bytes:
+    """Merkle root of the canonical receipts of one block, in transaction order."""
+    return merkle.merkle_root([codec.encode(r) for r in receipts])
+
+
+def tx_root(txs: list[bytes]) -> bytes:
+    return merkle.merkle_root(txs)

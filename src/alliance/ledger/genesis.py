@@ -1,0 +1,66 @@
+"""Genesis: the chain's identity, parameters, initial balances and validators.
+
+The genesis document is canonical data like everything else; its hash (under its own domain)
+seeds the chain, so two nodes started from different genesis files can never agree on a block.
+Chain parameters live in state after genesis, where governance can change them later.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from alliance import codec
+from alliance.codec import Struct
+from alliance.crypto.hashing import Domain, hash_domain
+from alliance.ledger.transaction import Amount, Bytes20, Name
+from alliance.ledger.validators import Validator, ValidatorSet
+
+GENESIS_ACCOUNTS_MAX = 10_000_000
+Positive = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+
+
+class ChainParams(Struct):
+    block_txs_max: Positive = 10_000
+    block_bytes_max: Positive = 8 * 1024 * 1024
+    block_gas_max: Positive = 10_000_000_000
+    tx_gas_max: Positive = 10_000_000
+    tx_window_blocks: Positive = 1_000
+    """How far ahead of the current height ``valid_until`` may be; also how long seen hashes are kept."""
+
+
+class GenesisAccount(Struct):
+    address: Bytes20
+    balance: Amount
+
+
+class Genesis(Struct):
+    chain_id: Name
+    genesis_time_ms: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    suite: Name
+    params: ChainParams
+    accounts: Annotated[list[GenesisAccount], msgspec.Meta(max_length=GENESIS_ACCOUNTS_MAX)]
+    validators: ValidatorSet
+
+    def hash(self) -> bytes:
+        return hash_domain(Domain.GENESIS, codec.encode(self))
+
+
+def make_genesis(
+    chain_id: str,
+    *,
+    validators: list[Validator],
+    accounts: list[tuple[bytes, int]] = (),  # type: ignore[assignment]
+    params: ChainParams | None = None,
+    genesis_time_ms: int = 0,
+    suite: str = "secp256k1",
+) -> Genesis:
+    return Genesis(
+        chain_id=chain_id,
+        genesis_time_ms=genesis_time_ms,
+        suite=suite,
+        params=params or ChainParams(),
+        accounts=[GenesisAccount(address=a, balance=b) for a, b in accounts],
+        validators=ValidatorSet.of(validators),
+    )
