@@ -12,7 +12,7 @@ before any decoding work is done.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import msgspec
 
@@ -26,6 +26,7 @@ _decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
 DEFAULT_SIZE_BYTES_MAX = 4 * 1024 * 1024
 
 
+@dataclass_transform(frozen_default=True)  # tells type checkers that subclasses are frozen too
 class Struct(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
     """Base for every canonical object: positional on the wire, immutable in memory."""
 
@@ -58,6 +59,12 @@ def decode(kind: type[T], data: bytes, *, size_bytes_max: int = DEFAULT_SIZE_BYT
     if _encoder.encode(obj) != data:
         raise DecodeError(f"non-canonical encoding of {kind_name(kind)}")
     return obj
+
+
+def decode_trusted(kind: type[T], data: bytes) -> T:
+    """Decode bytes this node wrote itself (its own store): typed, but without the canonical
+    re-encoding check that outside input needs. Never use it on bytes from a peer or a client."""
+    return _decoder(kind).decode(data)
 
 
 def kind_name(kind: object) -> str:

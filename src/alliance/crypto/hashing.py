@@ -45,7 +45,7 @@ def hash_domain(domain: Domain, data: bytes) -> bytes:
     return h.digest()
 
 
-def hasher_for(domain: Domain) -> "hashlib._Hash":
+def hasher_for(domain: Domain) -> hashlib._Hash:
     """A fresh hasher already fed the domain tag, for callers that stream several parts."""
     return _prepared[domain].copy()
 

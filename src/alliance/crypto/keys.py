@@ -80,7 +80,7 @@ class AccountKey:
 
     @property
     def public_key(self) -> bytes:
-        return _private(self.secret).public_key.format(compressed=True)  # type: ignore[no-any-return]
+        return _private(self.secret).public_key.format(compressed=True)
 
     @property
     def address(self) -> bytes:
@@ -88,7 +88,7 @@ class AccountKey:
 
     def sign_digest(self, digest32: bytes) -> bytes:
         """A 64-byte compact (r || s, low-s) ECDSA signature over a 32-byte digest."""
-        return _private(self.secret).sign_recoverable(digest32, hasher=None)[:64]  # type: ignore[no-any-return]
+        return _private(self.secret).sign_recoverable(digest32, hasher=None)[:64]
 
 
 _private_cache: dict[bytes, coincurve.PrivateKey] = {}

@@ -78,7 +78,9 @@ class VoteSignBody(Struct):
 
 def vote_sign_bytes(chain_id: str, vote_type: int, height: int, round_: int, block_hash: bytes) -> bytes:
     """The exact bytes a validator signs for a vote."""
-    body = VoteSignBody(chain_id=chain_id, vote_type=vote_type, height=height, round=round_, block_hash=block_hash)
+    body = VoteSignBody(
+        chain_id=chain_id, vote_type=vote_type, height=height, round=round_, block_hash=block_hash
+    )
     return Domain.VOTE.value + codec.encode(body)
 
 

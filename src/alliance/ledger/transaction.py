@@ -66,6 +66,17 @@ def tx_hash(tx: Transaction) -> bytes:
     return tx_hash_of_body(tx.body)
 
 
+_SIG_SUFFIX_BYTES = 2 + 64  # bin8 header (0xc4, 0x40) and the 64-byte signature
+
+
+def tx_hash_of_canonical(raw: bytes) -> bytes:
+    """The hash of a transaction from its canonical bytes, without re-encoding the body.
+
+    Canonical bytes are ``0x92 || body || 0xc4 0x40 || signature`` (an array of two, the
+    signature as bin8), so the body is a slice. Only valid for bytes ``decode_tx`` accepted."""
+    return hash_domain(Domain.TX, raw[1:-_SIG_SUFFIX_BYTES])
+
+
 def decode_tx(raw: bytes) -> Transaction:
     """Decode canonical transaction bytes (``DecodeError`` otherwise, including over the size bound)."""
     return codec.decode(Transaction, raw, size_bytes_max=TX_SIZE_BYTES_MAX)

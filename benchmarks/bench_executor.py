@@ -1,0 +1,144 @@
+"""Executor throughput: signed transfers applied and committed into LMDB with state-tree updates.
+
+What is timed: ``finalize_block`` (decode, replay and window checks, execution, tree update) and
+``commit`` (one fsynced LMDB write per block) for blocks of transfers, with the signature cache
+already filled, as mempool admission leaves it on a running node. Signing, block building and the
+proposal checks are outside the timed part; ``process_proposal`` is timed separately.
+
+Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+
+from alliance import codec
+from alliance.crypto.keys import AccountKey, NodeKey
+from alliance.execution.executor import Executor
+from alliance.execution.modules.accounts import TransferArgs
+from alliance.ledger.block import Block, Header, tx_root
+from alliance.ledger.genesis import ChainParams, make_genesis
+from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.ledger.validators import Validator
+from alliance.storage.lmdb_store import ChainStore
+
+CHAIN_ID = "bench"
+
+
+def run(
+    accounts: int, txs_total: int, block_txs: int, senders: int, seed: int, sync: bool
+) -> dict[str, object]:
+    rng = random.Random(seed)
+    keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
+    others = [rng.randbytes(20) for _ in range(max(0, accounts - senders))]
+    node = NodeKey(rng.randbytes(32))
+    funded = [(k.address, 10**12) for k in keys] + [(a, 10**6) for a in others]
+    genesis = make_genesis(
+        CHAIN_ID,
+        validators=[Validator(node_id=node.node_id, power=1)],
+        accounts=funded,
+        params=ChainParams(block_txs_max=max(block_txs, 10_000), tx_window_blocks=10_000),
+    )
+    workdir = tempfile.mkdtemp(prefix="alliance-bench-")
+    t0 = time.perf_counter()
+    executor = Executor(ChainStore(workdir, sync=sync))
+    executor.init_chain(genesis)
+    setup_s = time.perf_counter() - t0
+    recipients = [a for a, _ in funded]
+    raws: list[bytes] = []
+    for i in range(txs_total):
+        key = keys[i % senders]
+        tx = sign_tx(
+            key,
+            chain_id=CHAIN_ID,
+            target="accounts",
+            method="transfer",
+            args=TransferArgs(to=rng.choice(recipients), amount=1 + rng.randrange(100)),
+            valid_until=5_000,
+        )
+        raw = codec.encode(tx)
+        raws.append(raw)
+        executor.sigcache.add(tx_hash_of_canonical(raw), key.address)
+    gc.collect()
+    gc.freeze()  # the genesis state and signed load are long-lived: keep the collector off them
+    exec_s = 0.0
+    process_s = 0.0
+    per_block: list[float] = []
+    for height, start in enumerate(range(0, txs_total, block_txs), start=1):
+        info = executor.info()
+        chunk = raws[start : start + block_txs]
+        header = Header(
+            chain_id=CHAIN_ID,
+            height=height,
+            time_ms=height,
+            prev_block_hash=b"",
+            tx_root=tx_root(chunk),
+            app_hash=info.last_app_hash,
+            last_results_hash=info.last_results_hash,
+            validators_hash=genesis.validators.hash(),
+            proposer=node.node_id,
+            last_commit_hash=b"",
+        )
+        block = Block(header=header, txs=chunk)
+        t = time.perf_counter()
+        accepted = executor.process_proposal(block)
+        process_s += time.perf_counter() - t
+        if not accepted:
+            raise SystemExit(f"block {height} was refused by process_proposal")
+        t = time.perf_counter()
+        result = executor.finalize_block(block, None)
+        executor.commit()
+        dt = time.perf_counter() - t
+        exec_s += dt
+        per_block.append(len(chunk) / dt)
+        failed = sum(1 for r in result.receipts if not r.ok)
+        if failed:
+            raise SystemExit(f"{failed} transfers failed in block {height}")
+    executor.store.close()
+    gc.unfreeze()
+    return {
+        "accounts": accounts,
+        "txs": txs_total,
+        "block_txs": block_txs,
+        "fsync_per_block": sync,
+        "setup_s": round(setup_s, 1),
+        "tx_per_s": round(txs_total / exec_s),
+        "tx_per_s_median_block": round(statistics.median(per_block)),
+        "process_proposal_tx_per_s": round(txs_total / process_s),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, nargs="+", default=[5_000, 100_000, 1_000_000])
+    parser.add_argument("--txs", type=int, default=50_000)
+    parser.add_argument("--block-txs", type=int, default=5_000)
+    parser.add_argument("--senders", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-sync", action="store_true", help="skip the fsync per block")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = []
+    for n in args.accounts:
+        r = run(n, args.txs, args.block_txs, min(args.senders, n), args.seed, not args.no_sync)
+        results.append(r)
+        if not args.json:
+            print(json.dumps(r), flush=True)
+    if args.json:
+        json.dump(
+            {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "results": results},
+            sys.stdout,
+        )
+        print()
+
+
+if __name__ == "__main__":
+    main()

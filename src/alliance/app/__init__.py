@@ -1,0 +1,1 @@
+"""The application boundary between consensus and business logic (see ``interface``)."""

@@ -1,0 +1,1 @@
+"""Execution: the executor that implements the Application protocol, gas, and system modules."""

@@ -1,0 +1,402 @@
+"""The executor: the Application that runs transactions against the authenticated state.
+
+Theory of operation
+-------------------
+Heights and versions coincide: state version h is the state after block h, version 0 is genesis.
+``finalize_block(h)`` runs every transaction of block h in order over a ``BlockState`` buffer,
+producing one receipt each; it then applies the buffered writes to the state tree as one batch,
+giving the app hash of h, which the header of h+1 carries. ``commit`` hands the block, its
+certificate, receipts, transaction index, flat state and tree nodes to the store as one write.
+
+Every check here is deterministic, so honest nodes agree byte for byte: a transaction that fails
+its checks inside a block (wrong chain, outside its validity window, a replay, a bad signature)
+gets a failed receipt and changes nothing; ``process_proposal`` refuses blocks that contain any
+such transaction, so an honest proposer never includes one. Signatures are checked once per node:
+the signature cache filled by mempool admission is consulted first, and only the rest is verified,
+in one batch.
+
+Replay protection: a transaction hash that is in the committed transaction index is refused, and
+``valid_until`` bounds how long any hash could come back, so the index is the exact window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from alliance import codec
+from alliance.app.interface import AppInfo, CheckTxResult, FinalizeResult, PreparedProposal, QueryResult
+from alliance.crypto.hashing import Domain, hash_domain
+from alliance.crypto.sigcache import SignatureCache
+from alliance.crypto.suite import Suite, suite_by_name
+from alliance.errors import (
+    AllianceError,
+    BadSignature,
+    DecodeError,
+    DuplicateTx,
+    ExecutionError,
+    GasLimitTooHigh,
+    InvalidTransaction,
+    NotFound,
+    TxExpired,
+    TxTooFarAhead,
+    TxTooLarge,
+    UnknownTarget,
+    UsageError,
+    WrongChainId,
+)
+from alliance.execution.context import BlockState, CallContext
+from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter, GasSchedule
+from alliance.execution.modules import Module
+from alliance.execution.modules.accounts import AccountsModule, account_key, encode_account
+from alliance.ledger.block import Block, CommitCertificate, Receipt, results_hash
+from alliance.ledger.genesis import ChainParams, Genesis
+from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash_of_canonical
+from alliance.ledger.validators import ValidatorSet
+from alliance.state.tree import EMPTY_ROOT, StateTree, TreeUpdate
+from alliance.storage.lmdb_store import BlockWrite, ChainStore
+from alliance.types import invariant
+
+PARAMS_KEY = b"sys/params"
+VALIDATORS_KEY = b"sys/validators"
+STATE_VERSIONS_KEPT_DEFAULT = 100
+EMPTY_RESULTS_HASH = results_hash([])
+
+VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
+
+
+class _Pending:
+    """A finalized block waiting for ``commit``."""
+
+    __slots__ = ("result", "write")
+
+    def __init__(self, write: BlockWrite, result: FinalizeResult) -> None:
+        self.write = write
+        self.result = result
+
+
+class Executor:
+    """Implements ``alliance.app.interface.Application`` over a ``ChainStore``."""
+
+    def __init__(
+        self,
+        store: ChainStore,
+        *,
+        sigcache: SignatureCache | None = None,
+        verify_batch: VerifyBatch | None = None,
+        modules: Sequence[Module] = (),
+        state_versions_kept: int = STATE_VERSIONS_KEPT_DEFAULT,
+        gas_schedule: GasSchedule = DEFAULT_GAS_SCHEDULE,
+    ) -> None:
+        self.store = store
+        self.tree = StateTree(store)
+        self.sigcache = sigcache if sigcache is not None else SignatureCache()
+        self._modules: dict[str, Module] = {m.name: m for m in (AccountsModule(), *modules)}
+        self._state_versions_kept = state_versions_kept
+        self._schedule = gas_schedule
+        self._pending: _Pending | None = None
+        self._info: AppInfo | None = None
+        self.chain_id = ""
+        self.params = ChainParams()
+        self.suite: Suite = suite_by_name()
+        self._verify_batch = verify_batch
+        genesis_raw = store.genesis()
+        if genesis_raw is not None:
+            self._load_chain(codec.decode_trusted(Genesis, genesis_raw))
+
+    def _load_chain(self, genesis: Genesis) -> None:
+        self.chain_id = genesis.chain_id
+        self.suite = suite_by_name(genesis.suite)
+        raw = self.store.get_state(PARAMS_KEY)
+        self.params = codec.decode_trusted(ChainParams, raw) if raw is not None else genesis.params
+        height = self.store.last_height()
+        invariant(height is not None, "a stored genesis has a height")
+        last_results = EMPTY_RESULTS_HASH
+        if height:
+            last_results = results_hash(codec.decode_trusted(list[Receipt], self.store.receipts(height)))
+        self._info = AppInfo(height or 0, self.tree.root_hash(height or 0), last_results)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def info(self) -> AppInfo:
+        if self._info is None:
+            raise UsageError("the chain has no genesis yet: call init_chain first")
+        return self._info
+
+    def init_chain(self, genesis: Genesis) -> ValidatorSet:
+        """Store genesis as version 0, or check that the stored genesis is this one."""
+        stored = self.store.genesis()
+        if stored is not None:
+            if stored != codec.encode(genesis):
+                raise UsageError("this store holds another chain's genesis")
+            return genesis.validators
+        state: dict[bytes, bytes | None] = {
+            PARAMS_KEY: codec.encode(genesis.params),
+            VALIDATORS_KEY: codec.encode(genesis.validators),
+        }
+        for account in genesis.accounts:
+            state[account_key(account.address)] = encode_account(account.balance)
+        update = self.tree.apply(None, 0, state)
+        self.store.commit_block(
+            BlockWrite(
+                height=0,
+                block_hash=b"",
+                block=b"",
+                certificate=None,
+                receipts=b"",
+                tx_hashes=[],
+                state=state,
+                tree=update,
+                genesis=codec.encode(genesis),
+            )
+        )
+        self.tree.committed(update)
+        self._load_chain(genesis)
+        return genesis.validators
+
+    def check_tx(self, raw: bytes) -> CheckTxResult:
+        """Admission checks for one transaction; raises the specific ``InvalidTransaction``."""
+        info = self.info()
+        tx, tx_hash = self._decode(raw)
+        self._check_static(tx, tx_hash, info.last_height + 1)
+        sender = self._senders([(tx, tx_hash)])[0]
+        if sender is None:
+            raise BadSignature("the signature does not verify against the sender's public key")
+        return CheckTxResult(tx_hash=tx_hash, sender=sender, gas_limit=tx.body.gas_limit)
+
+    def prepare_proposal(self, height: int, candidates: list[bytes]) -> PreparedProposal:
+        """Pick, in order, the candidates that pass this block's checks and fit its bounds."""
+        info = self.info()
+        invariant(height == info.last_height + 1, f"proposing {height} after {info.last_height}")
+        chosen: list[bytes] = []
+        size = gas = 0
+        seen: set[bytes] = set()
+        decoded = []
+        for raw in candidates:
+            try:
+                tx, tx_hash = self._decode(raw)
+                self._check_static(tx, tx_hash, height)
+            except InvalidTransaction:
+                continue
+            if tx_hash not in seen:
+                seen.add(tx_hash)
+                decoded.append((raw, tx, tx_hash))
+        senders = self._senders([(tx, h) for _, tx, h in decoded])
+        params = self.params
+        for (raw, tx, _), sender in zip(decoded, senders, strict=True):
+            if sender is None:
+                continue
+            if len(chosen) >= params.block_txs_max or size + len(raw) > params.block_bytes_max:
+                break
+            if gas + tx.body.gas_limit > params.block_gas_max:
+                break
+            chosen.append(raw)
+            size += len(raw)
+            gas += tx.body.gas_limit
+        return PreparedProposal(
+            txs=chosen, app_hash=info.last_app_hash, last_results_hash=info.last_results_hash
+        )
+
+    def process_proposal(self, block: Block) -> bool:
+        """Accept only a block every transaction of which passes the checks, within the bounds."""
+        info = self.info()
+        header = block.header
+        if header.height != info.last_height + 1 or header.chain_id != self.chain_id:
+            return False
+        if header.app_hash != info.last_app_hash or header.last_results_hash != info.last_results_hash:
+            return False
+        if not block.txs_match_root():
+            return False
+        params = self.params
+        if len(block.txs) > params.block_txs_max or sum(len(t) for t in block.txs) > params.block_bytes_max:
+            return False
+        decoded = []
+        seen: set[bytes] = set()
+        gas = 0
+        for raw in block.txs:
+            try:
+                tx, tx_hash = self._decode(raw)
+                self._check_static(tx, tx_hash, header.height)
+            except InvalidTransaction:
+                return False
+            if tx_hash in seen:
+                return False
+            seen.add(tx_hash)
+            gas += tx.body.gas_limit
+            decoded.append((tx, tx_hash))
+        if gas > params.block_gas_max:
+            return False
+        return all(s is not None for s in self._senders(decoded))
+
+    def finalize_block(self, block: Block, certificate: CommitCertificate | None) -> FinalizeResult:
+        info = self.info()
+        header = block.header
+        height = header.height
+        invariant(self._pending is None, "finalize_block twice without commit")
+        invariant(height == info.last_height + 1, f"finalizing {height} after {info.last_height}")
+        invariant(header.chain_id == self.chain_id, "finalizing another chain's block")
+        state = BlockState(self.store.get_state)
+        receipts: list[Receipt] = []
+        tx_hashes: list[bytes] = []
+        checked = self._checked_block_txs(block)
+        for tx, tx_hash, sender, error in checked:
+            tx_hashes.append(tx_hash)
+            if error is not None:
+                receipts.append(Receipt(status=error.code, gas_used=0, events=[], error=error.message))
+                continue
+            receipts.append(self._run(tx, sender, height, header.time_ms, state))  # type: ignore[arg-type]
+        update = self.tree.apply(height - 1, height, state.writes)
+        self._prune_hint = height - self._state_versions_kept
+        result = FinalizeResult(
+            height=height, app_hash=update.root_hash, results_hash=results_hash(receipts), receipts=receipts
+        )
+        write = BlockWrite(
+            height=height,
+            block_hash=block.hash(),
+            block=codec.encode(block),
+            certificate=codec.encode(certificate) if certificate is not None else None,
+            receipts=codec.encode(receipts),
+            tx_hashes=tx_hashes,
+            state=state.writes,
+            tree=update,
+            prune_below=height - self._state_versions_kept if height > self._state_versions_kept else None,
+        )
+        self._pending = _Pending(write, result)
+        return result
+
+    def commit(self) -> AppInfo:
+        pending = self._pending
+        invariant(pending is not None, "commit without finalize_block")
+        self.store.commit_block(pending.write)  # type: ignore[union-attr]
+        self.tree.committed(pending.write.tree)  # type: ignore[union-attr]
+        self._pending = None
+        result = pending.result  # type: ignore[union-attr]
+        if PARAMS_KEY in pending.write.state:  # type: ignore[union-attr]
+            raw = self.store.get_state(PARAMS_KEY)
+            invariant(raw is not None, "chain parameters are never deleted")
+            self.params = codec.decode_trusted(ChainParams, raw)  # type: ignore[arg-type]
+        self._info = AppInfo(result.height, result.app_hash, result.results_hash)
+        return self._info
+
+    def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult:
+        info = self.info()
+        version = info.last_height if height is None else height
+        if version > info.last_height or version < 0:
+            raise NotFound(f"no state at height {version}; the last committed height is {info.last_height}")
+        if version == info.last_height and not prove:
+            value = self.store.get_state(key)
+        else:
+            value = self.tree.get(version, key)
+        proof = self.tree.prove(version, key) if prove else None
+        return QueryResult(
+            height=version, key=key, value=value, proof=proof, app_hash=self.tree.root_hash(version)
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _decode(self, raw: bytes) -> tuple[Transaction, bytes]:
+        if len(raw) > TX_SIZE_BYTES_MAX:
+            raise TxTooLarge(f"transaction is {len(raw)} bytes, over the bound of {TX_SIZE_BYTES_MAX}")
+        try:
+            tx = decode_tx(raw)
+        except DecodeError as exc:
+            raise _MalformedTx(exc.message) from None
+        return tx, tx_hash_of_canonical(raw)
+
+    def _check_static(self, tx: Transaction, tx_hash: bytes, height: int) -> None:
+        """Checks that need no signature: chain, window, gas bound, replay."""
+        body = tx.body
+        if body.chain_id != self.chain_id:
+            raise WrongChainId(f"transaction is for chain {body.chain_id!r}, this is {self.chain_id!r}")
+        if body.valid_until < height:
+            raise TxExpired(
+                f"transaction was valid until height {body.valid_until}; the next height is {height}"
+            )
+        window = self.params.tx_window_blocks
+        if body.valid_until > height + window:
+            raise TxTooFarAhead(
+                f"valid_until {body.valid_until} is more than {window} blocks past the next height {height}"
+            )
+        if body.gas_limit > self.params.tx_gas_max:
+            raise GasLimitTooHigh(f"gas limit {body.gas_limit} is over the bound of {self.params.tx_gas_max}")
+        if self.store.has_tx(tx_hash):
+            raise DuplicateTx(f"transaction {tx_hash.hex()} is already committed")
+
+    def _senders(self, txs: Sequence[tuple[Transaction, bytes]]) -> list[bytes | None]:
+        """Verified sender addresses (None where the signature fails), verifying only cache misses."""
+        cache = self.sigcache
+        out: list[bytes | None] = [cache.get(h) for _, h in txs]
+        missing = [i for i, s in enumerate(out) if s is None]
+        if missing:
+            items = [(txs[i][0].body.sender, txs[i][1], txs[i][0].signature) for i in missing]
+            verify = self._verify_batch or self.suite.verify_batch
+            for i, ok in zip(missing, verify(items), strict=True):
+                if ok:
+                    sender = self.suite.address_of(txs[i][0].body.sender)
+                    cache.add(txs[i][1], sender)
+                    out[i] = sender
+        return out
+
+    def _checked_block_txs(
+        self, block: Block
+    ) -> list[tuple[Transaction | None, bytes, bytes | None, AllianceError | None]]:
+        height = block.header.height
+        rows: list[tuple[Transaction | None, bytes, bytes | None, AllianceError | None]] = []
+        to_verify: list[tuple[Transaction, bytes]] = []
+        where: list[int] = []
+        seen: set[bytes] = set()
+        for raw in block.txs:
+            try:
+                tx, tx_hash = self._decode(raw)
+                self._check_static(tx, tx_hash, height)
+                if tx_hash in seen:
+                    raise DuplicateTx(f"transaction {tx_hash.hex()} appears twice in block {height}")
+            except _MalformedTx as exc:
+                rows.append((None, _hash_of_malformed(raw), None, exc))
+                continue
+            except InvalidTransaction as exc:
+                rows.append((None, tx_hash, None, exc))
+                continue
+            seen.add(tx_hash)
+            where.append(len(rows))
+            rows.append((tx, tx_hash, None, None))
+            to_verify.append((tx, tx_hash))
+        for i, (tx, tx_hash), sender in zip(where, to_verify, self._senders(to_verify), strict=True):
+            if sender is None:
+                rows[i] = (None, tx_hash, None, BadSignature("the signature does not verify"))
+            else:
+                rows[i] = (tx, tx_hash, sender, None)
+        return rows
+
+    def _run(self, tx: Transaction, sender: bytes, height: int, time_ms: int, state: BlockState) -> Receipt:
+        body = tx.body
+        schedule = self._schedule
+        gas = GasMeter(body.gas_limit)
+        ctx = CallContext(
+            sender=sender, height=height, time_ms=time_ms, state=state, gas=gas, schedule=schedule
+        )
+        state.begin_tx()
+        try:
+            gas.charge(schedule.tx_base + schedule.tx_byte * len(body.call.args), "transaction base cost")
+            module = self._modules.get(body.call.target)
+            if module is None:
+                raise UnknownTarget(f"no module or contract named {body.call.target!r}")
+            module.call(ctx, body.call.method, body.call.args)
+        except ExecutionError as exc:
+            state.end_tx(success=False)
+            return Receipt(status=exc.code, gas_used=gas.used, events=[], error=exc.message)
+        state.end_tx(success=True)
+        return Receipt(status="ok", gas_used=gas.used, events=ctx.events, error="")
+
+
+class _MalformedTx(DecodeError, InvalidTransaction):
+    """A transaction whose bytes do not decode: both a decode error and an invalid transaction."""
+
+    code = DecodeError.code
+
+
+def _hash_of_malformed(raw: bytes) -> bytes:
+    # Undecodable bytes have no body to hash; index them by the hash of the raw bytes instead.
+    return hash_domain(Domain.TX, raw)
+
+
+__all__ = ["EMPTY_ROOT", "Executor", "TreeUpdate"]

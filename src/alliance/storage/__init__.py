@@ -1,0 +1,1 @@
+"""Durable storage: the LMDB chain store (blocks, indexes, receipts, state, tree nodes)."""

@@ -1,0 +1,227 @@
+"""The chain store: everything a node keeps, in one LMDB environment.
+
+Theory of operation: LMDB gives serialisable, crash-safe write transactions on a copy-on-write
+B-tree; a transaction either lands whole or not at all, at any instant of a crash. So the store
+writes each committed block in exactly one write transaction: the block, its commit certificate,
+receipts, transaction index, the flat current state, the state tree's new nodes, its root and
+its stale list, the pruning of old versions, and the metadata that names the last height. A
+reopen after a crash finds the last whole block and a state root that matches it, never a
+partial write.
+
+Named databases (keys big-endian so that LMDB's byte order is numeric order):
+``meta`` (name -> value), ``blocks`` (height -> block), ``hashes`` (block hash -> height),
+``commits`` (height -> certificate), ``receipts`` (height -> encoded receipt list),
+``txs`` (tx hash -> height || index), ``state`` (key -> current value), ``nodes`` (tree node key
+-> node), ``roots`` (version -> encoded root), ``stale`` (version || node key -> b"").
+
+Tree nodes and stale entries of a version sort after everything before them, so they are written
+in LMDB's append mode. ``sync=True`` (the default) makes each commit durable before it returns;
+benchmarks may trade that for speed and say so.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import lmdb
+
+from alliance.errors import NotFound, StoreFull
+from alliance.state.tree import TreeUpdate
+from alliance.types import invariant
+
+MAP_SIZE_BYTES_DEFAULT = 64 * 1024**3
+_HEIGHT = struct.Struct(">Q")
+_LOCATION = struct.Struct(">QI")
+_META_HEIGHT = b"height"
+_META_OLDEST = b"oldest_version"
+_META_GENESIS = b"genesis"
+
+
+def be64(n: int) -> bytes:
+    return _HEIGHT.pack(n)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockWrite:
+    """One block's worth of writes, applied in a single LMDB transaction."""
+
+    height: int
+    block_hash: bytes
+    block: bytes
+    certificate: bytes | None
+    receipts: bytes
+    tx_hashes: list[bytes]
+    state: dict[bytes, bytes | None]
+    tree: TreeUpdate
+    prune_below: int | None = None  # drop state versions older than this
+    genesis: bytes | None = None
+
+
+class ChainStore:
+    """LMDB-backed storage; also the ``NodeReader`` of the state tree."""
+
+    def __init__(
+        self, path: Path | str, *, map_size_bytes: int = MAP_SIZE_BYTES_DEFAULT, sync: bool = True
+    ) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self._env = lmdb.open(
+            str(path), map_size=map_size_bytes, max_dbs=16, sync=sync, metasync=sync, readahead=False
+        )
+        names = ("meta", "blocks", "hashes", "commits", "receipts", "txs", "state", "nodes", "roots", "stale")
+        self._db = {name: self._env.open_db(name.encode()) for name in names}
+        self._state_db = self._db["state"]
+        self._nodes_db = self._db["nodes"]
+        self._txs_db = self._db["txs"]
+        self._read = self._env.begin(buffers=False)
+        self._oldest = self._meta_int(_META_OLDEST, 0)
+
+    def close(self) -> None:
+        self._read.abort()
+        self._env.close()
+
+    # -- reads (a long-lived read transaction, renewed after each commit) --
+
+    def _renew(self) -> None:
+        self._read.abort()
+        self._read = self._env.begin(buffers=False)
+
+    def _meta_int(self, name: bytes, default: int) -> int:
+        raw = self._read.get(name, db=self._db["meta"])
+        return default if raw is None else _HEIGHT.unpack(raw)[0]
+
+    def last_height(self) -> int | None:
+        """The last committed height, or None before genesis was stored."""
+        raw = self._read.get(_META_HEIGHT, db=self._db["meta"])
+        return None if raw is None else _HEIGHT.unpack(raw)[0]
+
+    def genesis(self) -> bytes | None:
+        return self._read.get(_META_GENESIS, db=self._db["meta"])
+
+    def get_state(self, key: bytes) -> bytes | None:
+        return self._read.get(key, db=self._state_db)
+
+    def get_node(self, key: bytes) -> bytes | None:
+        return self._read.get(key, db=self._nodes_db)
+
+    def get_root(self, version: int) -> bytes | None:
+        return self._read.get(be64(version), db=self._db["roots"])
+
+    def oldest_version(self) -> int:
+        return self._oldest
+
+    def has_tx(self, tx_hash: bytes) -> bool:
+        return self._read.get(tx_hash, db=self._txs_db) is not None
+
+    def tx_location(self, tx_hash: bytes) -> tuple[int, int]:
+        raw = self._read.get(tx_hash, db=self._txs_db)
+        if raw is None:
+            raise NotFound(f"no committed transaction {tx_hash.hex()}")
+        height, index = _LOCATION.unpack(raw)
+        return height, index
+
+    def _get(self, db: str, key: bytes, what: str) -> bytes:
+        raw = self._read.get(key, db=self._db[db])
+        if raw is None:
+            raise NotFound(f"no {what}")
+        return raw
+
+    def block(self, height: int) -> bytes:
+        return self._get("blocks", be64(height), f"block at height {height}")
+
+    def height_of(self, block_hash: bytes) -> int:
+        return int(_HEIGHT.unpack(self._get("hashes", block_hash, f"block {block_hash.hex()}"))[0])
+
+    def certificate(self, height: int) -> bytes:
+        return self._get("commits", be64(height), f"commit certificate at height {height}")
+
+    def receipts(self, height: int) -> bytes:
+        return self._get("receipts", be64(height), f"receipts at height {height}")
+
+    # -- the one write per block --
+
+    def commit_block(self, w: BlockWrite) -> None:
+        last = self.last_height()
+        invariant(
+            (last is None and w.height == 0) or (last is not None and w.height == last + 1),
+            f"blocks are committed in order: last {last}, got {w.height}",
+        )
+        invariant(w.tree.version == w.height, "the state version is the block height")
+        db = self._db
+        try:
+            with self._env.begin(write=True) as txn:
+                hkey = be64(w.height)
+                if w.genesis is not None:
+                    txn.put(_META_GENESIS, w.genesis, db=db["meta"])
+                if w.block:
+                    txn.put(hkey, w.block, db=db["blocks"], append=True)
+                    txn.put(w.block_hash, hkey, db=db["hashes"])
+                    txn.put(hkey, w.receipts, db=db["receipts"], append=True)
+                if w.certificate is not None:
+                    txn.put(hkey, w.certificate, db=db["commits"])
+                if w.tx_hashes:
+                    locs = [(h, _LOCATION.pack(w.height, i)) for i, h in enumerate(w.tx_hashes)]
+                    locs.sort()
+                    _, added = txn.cursor(db=self._txs_db).putmulti(locs, overwrite=False)
+                    invariant(added == len(locs), "a committed transaction hash was committed before")
+                self._write_state(txn, w.state)
+                self._write_tree(txn, w.tree)
+                if w.prune_below is not None and w.prune_below > self._oldest:
+                    self._prune(txn, w.prune_below)
+                txn.put(_META_HEIGHT, hkey, db=db["meta"])
+        except lmdb.MapFullError:
+            raise StoreFull("the chain store reached its map size; raise map_size_bytes") from None
+        if w.prune_below is not None and w.prune_below > self._oldest:
+            self._oldest = w.prune_below
+        self._renew()
+
+    def _write_state(self, txn: lmdb.Transaction, state: dict[bytes, bytes | None]) -> None:
+        puts = sorted((k, v) for k, v in state.items() if v is not None)
+        if puts:
+            txn.cursor(db=self._state_db).putmulti(puts)
+        for k, v in state.items():
+            if v is None:
+                txn.delete(k, db=self._state_db)
+
+    def _write_tree(self, txn: lmdb.Transaction, tree: TreeUpdate) -> None:
+        if tree.new_nodes:
+            _, added = txn.cursor(db=self._nodes_db).putmulti(tree.new_nodes, append=True)
+            invariant(added == len(tree.new_nodes), "state tree nodes must be new and in order")
+        txn.put(be64(tree.version), tree.root, db=self._db["roots"], append=True)
+        if tree.stale_node_keys:
+            prefix = be64(tree.version)
+            stale = sorted(prefix + k for k in tree.stale_node_keys)
+            txn.cursor(db=self._db["stale"]).putmulti([(k, b"") for k in stale], append=True)
+
+    def _prune(self, txn: lmdb.Transaction, oldest_kept: int) -> None:
+        """Delete nodes that went stale at or before ``oldest_kept`` and roots below it."""
+        stale_cursor = txn.cursor(db=self._db["stale"])
+        limit = be64(oldest_kept + 1)
+        doomed: list[bytes] = []
+        stale_cursor.first()
+        while (key := bytes(stale_cursor.key())) and key < limit:
+            doomed.append(key[8:])
+            stale_cursor.delete()
+        doomed.sort()
+        nodes = txn.cursor(db=self._nodes_db)
+        for key in doomed:
+            if nodes.set_key(key):
+                nodes.delete()
+        roots = txn.cursor(db=self._db["roots"])
+        limit_root = be64(oldest_kept)
+        roots.first()
+        while (key := bytes(roots.key())) and key < limit_root:
+            roots.delete()
+        txn.put(_META_OLDEST, be64(oldest_kept), db=self._db["meta"])
+
+    def iter_heights(self, start: int, end: int) -> Iterable[tuple[int, bytes]]:
+        """Blocks ``start..end`` inclusive, in order (for sync and audits)."""
+        cursor = self._read.cursor(db=self._db["blocks"])
+        if cursor.set_range(be64(start)):
+            for key, value in cursor:
+                height = _HEIGHT.unpack(key)[0]
+                if height > end:
+                    break
+                yield height, value
