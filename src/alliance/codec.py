@@ -16,7 +16,7 @@ from typing import Any, TypeVar, dataclass_transform
 
 import msgspec
 
-from alliance.errors import DecodeError
+from alliance.errors import DecodeError, UsageError
 
 T = TypeVar("T")
 
@@ -56,6 +56,10 @@ def decode(kind: type[T], data: bytes, *, size_bytes_max: int = DEFAULT_SIZE_BYT
         raise DecodeError(f"invalid {kind_name(kind)}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise DecodeError(f"malformed {kind_name(kind)}: {exc}") from None
+    except UnicodeDecodeError:
+        raise DecodeError(f"malformed {kind_name(kind)}: a string is not valid UTF-8") from None
+    except UsageError as exc:  # a struct's own validation (__post_init__) refused the value
+        raise DecodeError(f"invalid {kind_name(kind)}: {exc.message}") from None
     if _encoder.encode(obj) != data:
         raise DecodeError(f"non-canonical encoding of {kind_name(kind)}")
     return obj

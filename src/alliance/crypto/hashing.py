@@ -24,6 +24,7 @@ class Domain(Enum):
     VOTE = b"alliance/vote/v1\x00"
     MERKLE_LEAF = b"alliance/merkle-leaf/v1\x00"
     MERKLE_INNER = b"alliance/merkle-inner/v1\x00"
+    MERKLE_ROOT = b"alliance/merkle-root/v1\x00"
     STATE_LEAF = b"alliance/state-leaf/v1\x00"
     STATE_INNER = b"alliance/state-inner/v1\x00"
     STATE_KEY = b"alliance/state-key/v1\x00"

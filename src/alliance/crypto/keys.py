@@ -50,15 +50,17 @@ def to_checksum_address(address: bytes) -> str:
     return "0x" + "".join(chars)
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def parse_address(text: str) -> bytes:
     """Parse hex (with or without 0x). Mixed case must carry a valid EIP-55 checksum."""
     body = text[2:] if text[:2] in ("0x", "0X") else text
     if len(body) != 2 * ADDRESS_SIZE_BYTES:
         raise UsageError(f"an address is {2 * ADDRESS_SIZE_BYTES} hex digits, got {len(body)}: {text!r}")
-    try:
-        raw = bytes.fromhex(body)
-    except ValueError:
-        raise UsageError(f"address is not hex: {text!r}") from None
+    if not all(c in _HEX_DIGITS for c in body):
+        raise UsageError(f"address is not hex: {text!r}")
+    raw = bytes.fromhex(body)
     if body != body.lower() and body != body.upper() and to_checksum_address(raw)[2:] != body:
         raise UsageError(f"address checksum does not match: {text!r}")
     return raw
@@ -161,6 +163,8 @@ def read_secret_file(path: Path, kind: str) -> bytes:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise KeyFileError(f"key file {path} is not a text key file") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"key file {path} is readable by others (mode {oct(mode & 0o777)}); chmod 600 it")
     fields: dict[str, str] = {}

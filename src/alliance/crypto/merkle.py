@@ -6,6 +6,11 @@ The tree is the RFC 6962 shape: a list of n items splits at the largest power of
 there is no duplication of odd nodes (the Bitcoin CVE-2012-2459 ambiguity). The root of an empty
 list is the hash of nothing under the leaf domain's sibling tag, a fixed constant.
 
+The published root binds the item count: ``root = H(MERKLE_ROOT, count (8 bytes) || tree root)``.
+Without it a proof could be presented for another (index, count) pair with the same path shape,
+because the RFC 6962 tree alone does not commit to its size (RFC 6962 gets the size from the
+signed tree head; a block header carries only the root, so the root must carry the size).
+
 An inclusion proof is the list of sibling hashes from the leaf up; verification recomputes the
 root from the index and the total count alone, so a proof cannot be moved to another position.
 """
@@ -17,7 +22,13 @@ from collections.abc import Sequence
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain
 
-EMPTY_ROOT = hash_domain(Domain.MERKLE_INNER, b"")
+
+def bind_count(tree_root: bytes, count: int) -> bytes:
+    """The published root: the tree root bound to the number of items."""
+    return hash_domain(Domain.MERKLE_ROOT, count.to_bytes(8, "big") + tree_root)
+
+
+EMPTY_ROOT = bind_count(b"", 0)
 
 
 def leaf_hash(item: bytes) -> bytes:
@@ -34,10 +45,15 @@ def _split(n: int) -> int:
 
 
 def root_of_hashes(leaves: Sequence[bytes]) -> bytes:
-    """Merkle root given the already-hashed leaves."""
+    """The published root (count-bound) given the already-hashed leaves."""
+    return bind_count(tree_root_of_hashes(leaves), len(leaves)) if leaves else EMPTY_ROOT
+
+
+def tree_root_of_hashes(leaves: Sequence[bytes]) -> bytes:
+    """The RFC 6962 tree root (not bound to the count) of one or more hashed leaves."""
     n = len(leaves)
     if n == 0:
-        return EMPTY_ROOT
+        return b""
     level = list(leaves)
     # Bottom-up over the RFC 6962 shape: pair neighbours; an unpaired last node is carried up.
     # This equals the recursive split definition because the split point is a power of two.
@@ -76,10 +92,10 @@ def _collect(hashes: Sequence[bytes], index: int, out: list[bytes]) -> None:
     k = _split(n)
     if index < k:
         _collect(hashes[:k], index, out)
-        out.append(root_of_hashes(hashes[k:]))
+        out.append(tree_root_of_hashes(hashes[k:]))
     else:
         _collect(hashes[k:], index - k, out)
-        out.append(root_of_hashes(hashes[:k]))
+        out.append(tree_root_of_hashes(hashes[:k]))
 
 
 def verify_proof(root: bytes, item: bytes, proof: MerkleProof) -> bool:
@@ -87,7 +103,7 @@ def verify_proof(root: bytes, item: bytes, proof: MerkleProof) -> bool:
     if not 0 <= proof.index < proof.total:
         return False
     computed = _fold(leaf_hash(item), proof.index, proof.total, list(proof.siblings))
-    return computed is not None and computed == root
+    return computed is not None and bind_count(computed, proof.total) == root
 
 
 def _fold(node: bytes, index: int, total: int, siblings: list[bytes]) -> bytes | None:

@@ -50,10 +50,10 @@ from alliance.execution.modules import Module
 from alliance.execution.modules.accounts import AccountsModule, account_key, encode_account
 from alliance.ledger.block import Block, CommitCertificate, Receipt, results_hash
 from alliance.ledger.genesis import ChainParams, Genesis
+from alliance.ledger.store import BlockWrite, ChainStoreProtocol
 from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.state.tree import EMPTY_ROOT, StateTree, TreeUpdate
-from alliance.storage.lmdb_store import BlockWrite, ChainStore
 from alliance.types import invariant
 
 PARAMS_KEY = b"sys/params"
@@ -79,7 +79,7 @@ class Executor:
 
     def __init__(
         self,
-        store: ChainStore,
+        store: ChainStoreProtocol,
         *,
         sigcache: SignatureCache | None = None,
         verify_batch: VerifyBatch | None = None,

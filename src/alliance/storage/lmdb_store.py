@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
 
 from alliance.errors import NotFound, StoreFull
-from alliance.state.tree import TreeUpdate
+from alliance.ledger.store import BlockWrite
 from alliance.types import invariant
 
 MAP_SIZE_BYTES_DEFAULT = 64 * 1024**3
@@ -44,24 +43,8 @@ def be64(n: int) -> bytes:
     return _HEIGHT.pack(n)
 
 
-@dataclass(frozen=True, slots=True)
-class BlockWrite:
-    """One block's worth of writes, applied in a single LMDB transaction."""
-
-    height: int
-    block_hash: bytes
-    block: bytes
-    certificate: bytes | None
-    receipts: bytes
-    tx_hashes: list[bytes]
-    state: dict[bytes, bytes | None]
-    tree: TreeUpdate
-    prune_below: int | None = None  # drop state versions older than this
-    genesis: bytes | None = None
-
-
 class ChainStore:
-    """LMDB-backed storage; also the ``NodeReader`` of the state tree."""
+    """LMDB-backed ``ChainStoreProtocol``; also the ``NodeReader`` of the state tree."""
 
     def __init__(
         self, path: Path | str, *, map_size_bytes: int = MAP_SIZE_BYTES_DEFAULT, sync: bool = True

@@ -1,0 +1,415 @@
+"""The mempool: bounded, FIFO, admission in batches with one signature verification per batch.
+
+Theory of operation: ``admit_batch`` takes raw transactions as they come from clients or peers and
+answers one result per input, in order: ``Accepted`` or the typed error instance that says why not.
+Bad input never raises. Checks run cheapest first, so most rejections cost microseconds:
+
+1. size (before any decoding; ``TxTooLarge``), canonical decoding (``DecodeError``);
+2. chain id, the ``valid_until`` window (``TxExpired``: it could not make the next block;
+   ``TxTooFarAhead``: beyond the governed window), ``gas_limit`` (``GasLimitTooHigh``);
+3. duplicates (``DuplicateTx``): in the pool, earlier in the same batch, or already committed (the
+   application answers ``is_committed`` from its window of seen hashes);
+4. bounds (``MempoolFull``), reserved per survivor before verifying, so a full pool spends no
+   signature work; a survivor that then fails its signature leaves its reservation unused for the
+   rest of the batch (a client retry fixes it, and it keeps one pass over the batch);
+5. signatures (``BadSignature``): survivors whose hash the shared ``SignatureCache`` lacks are
+   verified by the ``BatchVerifier`` in slices; each slice goes to the workers as soon as it is
+   filled (the first one small, so the workers start early), and the decoding of the rest of the
+   batch, then the insertion of each verified slice, overlap with the workers' verifying. Verified
+   senders (20-byte addresses) enter the cache, where proposal checks and execution find them.
+
+Decoding is the codec's rule (decode, then re-encode and compare, which rejects every
+non-canonical form) applied with this module's own decoder, which saves a microsecond of call
+layers per transaction; a property test pins it to ``decode_tx``. The transaction hash is computed
+from the raw bytes, not by re-encoding the body: decoding has already proved the bytes canonical,
+so they are ``0x92 || body || 0xc4 0x40 || signature`` and the body's bytes are ``raw[1:-66]``. A
+test pins this against ``tx_hash``.
+
+The pool is a dict keyed by hash, which keeps insertion (FIFO) order; a value is a tuple of the
+raw bytes, gas limit and ``valid_until``, so ``reap`` reads precomputed numbers. Expiry is indexed
+by ``valid_until`` (buckets and a heap of their heights), so ``update`` after a commit touches only
+what leaves, not the whole pool. ``reap`` stops at the first transaction that does not fit: strict
+FIFO means a large transaction waits for the next block instead of being overtaken forever.
+
+Not thread-safe: the node calls it from one task (admission, reaping and updates interleave there).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+import msgspec
+
+from alliance.crypto.hashing import Domain, hasher_for
+from alliance.crypto.keys import SIGNATURE_SIZE_BYTES
+from alliance.crypto.sigcache import SignatureCache
+from alliance.errors import (
+    BadSignature,
+    DecodeError,
+    DuplicateTx,
+    GasLimitTooHigh,
+    MempoolFull,
+    OperationalError,
+    TxExpired,
+    TxTooFarAhead,
+    TxTooLarge,
+    UsageError,
+    WrongChainId,
+)
+from alliance.ledger.genesis import ChainParams
+from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction
+from alliance.mempool.verifier import BatchVerifier, PendingBatch
+from alliance.types import invariant
+
+MEMPOOL_TXS_MAX = 100_000
+MEMPOOL_BYTES_MAX = 256 * 1024 * 1024
+VERIFY_SLICE_TXS = 256
+"""Survivors handed to the verifier at a time; small enough to overlap decoding with verifying."""
+VERIFY_FIRST_SLICE_TXS = 64
+"""The first slice of a batch is smaller, so the workers start after 64 decodes, not 256."""
+
+_SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES  # bin8 header (0xc4, 0x40), then the signature
+
+_tx_hasher = hasher_for(Domain.TX)
+_tx_decoder = msgspec.msgpack.Decoder(Transaction)
+_encode = msgspec.msgpack.Encoder().encode
+
+IsCommitted = Callable[[bytes], bool]
+
+_Entry = tuple[bytes, int, int]
+"""raw bytes, gas limit, valid_until"""
+
+
+class Accepted(NamedTuple):
+    """A transaction now in the pool."""
+
+    tx_hash: bytes
+    sender: bytes
+    """The verified sender's 20-byte address."""
+
+
+AdmitError = (
+    DecodeError
+    | TxTooLarge
+    | WrongChainId
+    | TxExpired
+    | TxTooFarAhead
+    | GasLimitTooHigh
+    | DuplicateTx
+    | BadSignature
+    | MempoolFull
+    | OperationalError
+)
+AdmitResult = Accepted | AdmitError
+"""One per input of ``admit_batch``. ``OperationalError`` appears only when the workers failed;
+the transaction was not judged and can be resubmitted."""
+
+
+def decode_canonical_tx(raw: bytes) -> Transaction:
+    """``decode_tx`` without its size check (the caller made it): ``DecodeError`` unless canonical."""
+    try:
+        tx = _tx_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(f"invalid Transaction: {exc}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter for bad UTF-8
+        raise DecodeError(f"malformed Transaction: {exc}") from None
+    if _encode(tx) != raw:
+        raise DecodeError("non-canonical encoding of Transaction")
+    return tx
+
+
+class _Candidates:
+    """Transactions of one batch that passed every check but the signature, in input order.
+
+    Parallel lists rather than an object each: admission runs per transaction at the verify rate.
+    """
+
+    __slots__ = ("entries", "hashes", "indices", "outcomes")
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.hashes: list[bytes] = []
+        self.entries: list[_Entry] = []
+        self.outcomes: list[bytes | AdmitError | None] = []
+        """The sender's address once verified (or found in the cache), else why not."""
+
+
+class Mempool:
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        params: ChainParams,
+        verifier: BatchVerifier,
+        sigcache: SignatureCache,
+        is_committed: IsCommitted,
+        txs_max: int = MEMPOOL_TXS_MAX,
+        bytes_max: int = MEMPOOL_BYTES_MAX,
+        verify_slice_txs: int = VERIFY_SLICE_TXS,
+    ) -> None:
+        if txs_max < 1 or bytes_max < 1 or verify_slice_txs < 1:
+            raise UsageError("mempool bounds and the verify slice must be positive")
+        self.chain_id = chain_id
+        self.params = params
+        self.txs_max = txs_max
+        self.bytes_max = bytes_max
+        self._verifier = verifier
+        self._sigcache = sigcache
+        self._is_committed = is_committed
+        self._verify_slice_txs = verify_slice_txs
+        self._entries: dict[bytes, _Entry] = {}
+        self._size_bytes = 0
+        self._expiry: dict[int, list[bytes]] = {}
+        self._expiry_heights: list[int] = []
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._size_bytes
+
+    def contains(self, tx_hash: bytes) -> bool:
+        return tx_hash in self._entries
+
+    def get(self, tx_hash: bytes) -> bytes | None:
+        """The raw bytes of a pooled transaction (for gossip), or None."""
+        entry = self._entries.get(tx_hash)
+        return None if entry is None else entry[0]
+
+    def reap(self, txs_max: int, bytes_max: int, gas_max: int) -> list[bytes]:
+        """Raw transactions in admission order, as many as fit all three bounds; nothing is removed."""
+        out: list[bytes] = []
+        size_bytes = 0
+        gas = 0
+        for raw, gas_limit, _valid_until in self._entries.values():
+            if len(out) >= txs_max:
+                break
+            size_bytes += len(raw)
+            gas += gas_limit
+            if size_bytes > bytes_max or gas > gas_max:
+                break
+            out.append(raw)
+        return out
+
+    # --- changes ----------------------------------------------------------------------------------
+
+    def update(self, height: int, committed_hashes: Iterable[bytes]) -> None:
+        """After committing ``height``: drop what it included and what can no longer be included."""
+        for tx_hash in committed_hashes:
+            self._drop(tx_hash)
+        next_height = height + 1
+        heights = self._expiry_heights
+        while heights and heights[0] < next_height:
+            valid_until = heapq.heappop(heights)
+            for tx_hash in self._expiry.pop(valid_until, ()):
+                entry = self._entries.get(tx_hash)
+                if entry is not None and entry[2] == valid_until:
+                    self._drop(tx_hash)
+
+    def remove(self, hashes: Iterable[bytes]) -> None:
+        for tx_hash in hashes:
+            self._drop(tx_hash)
+
+    def _drop(self, tx_hash: bytes) -> None:
+        # The expiry bucket keeps the hash; the bucket is discarded whole when its height passes.
+        entry = self._entries.pop(tx_hash, None)
+        if entry is not None:
+            self._size_bytes -= len(entry[0])
+
+    # --- admission --------------------------------------------------------------------------------
+
+    def admit_batch(self, raws: Sequence[bytes], current_height: int) -> list[AdmitResult]:
+        """Judge each raw transaction; admit the good ones. One result per input, in input order."""
+        results: list[AdmitResult | None] = [None] * len(raws)
+        candidates = _Candidates()
+        pending = self._screen(raws, current_height, results, candidates)
+        done = 0
+        for handle, positions, end in pending:
+            self._resolve(handle, positions, candidates)
+            self._finish(candidates, done, end, results)  # overlaps with the workers' later slices
+            done = end
+        self._finish(candidates, done, len(candidates.indices), results)
+        invariant(None not in results, "admit_batch left an input without a result")
+        return results  # type: ignore[return-value]  # every slot was filled, checked just above
+
+    def _screen(
+        self,
+        raws: Sequence[bytes],
+        current_height: int,
+        results: list[AdmitResult | None],
+        candidates: _Candidates,
+    ) -> list[tuple[PendingBatch, list[int], int]]:
+        """Every check but the signature; hand survivors to the verifier slice by slice.
+
+        Returns the pending slices: the handle, the candidate positions it covers, and the end of
+        the candidate range that is settled once it answers.
+        """
+        chain_id = self.chain_id
+        floor, top = current_height + 1, current_height + self.params.tx_window_blocks
+        gas_max = self.params.tx_gas_max
+        entries, is_committed, cache_get = self._entries, self._is_committed, self._sigcache.get
+        room_txs = self.txs_max - len(entries)
+        room_bytes = self.bytes_max - self._size_bytes
+        seen: set[bytes] = set()
+        submit = self._submit
+        pending: list[tuple[PendingBatch, list[int], int]] = []
+        to_verify: list[tuple[bytes, bytes, bytes]] = []
+        to_verify_at: list[int] = []
+        slice_txs = min(VERIFY_FIRST_SLICE_TXS, self._verify_slice_txs)
+        c_indices, c_hashes, c_entries, c_outcomes = (
+            candidates.indices,
+            candidates.hashes,
+            candidates.entries,
+            candidates.outcomes,
+        )
+
+        for index, given in enumerate(raws):
+            raw = given if type(given) is bytes else _as_bytes(given)
+            if raw is None:
+                results[index] = DecodeError(f"a transaction is bytes, got {type(given).__name__}")
+                continue
+            size = len(raw)
+            if size > TX_SIZE_BYTES_MAX:
+                results[index] = TxTooLarge(
+                    f"transaction is {size} bytes, over the bound of {TX_SIZE_BYTES_MAX}"
+                )
+                continue
+            try:
+                tx = decode_canonical_tx(raw)
+            except DecodeError as exc:
+                results[index] = exc
+                continue
+            body = tx.body
+            valid_until = body.valid_until
+            if body.chain_id != chain_id:
+                results[index] = WrongChainId(
+                    f"transaction is for chain {body.chain_id!r}, this is {chain_id!r}"
+                )
+                continue
+            if valid_until < floor:
+                results[index] = TxExpired(
+                    f"valid_until {valid_until} is before the next block {floor}; sign it again"
+                )
+                continue
+            if valid_until > top:
+                results[index] = TxTooFarAhead(
+                    f"valid_until {valid_until} is beyond {top} (height {current_height} "
+                    f"+ window {self.params.tx_window_blocks} blocks)"
+                )
+                continue
+            if body.gas_limit > gas_max:
+                results[index] = GasLimitTooHigh(f"gas_limit {body.gas_limit} is over the bound of {gas_max}")
+                continue
+            hasher = _tx_hasher.copy()
+            hasher.update(raw[1:-_SIGNATURE_TAIL_BYTES])
+            tx_hash = hasher.digest()
+            if tx_hash in entries or tx_hash in seen or is_committed(tx_hash):
+                results[index] = DuplicateTx(_duplicate_message(tx_hash, entries, seen))
+                continue
+            seen.add(tx_hash)
+            if room_txs < 1 or room_bytes < size:
+                results[index] = MempoolFull(
+                    f"mempool is full ({len(entries)} of {self.txs_max} txs, "
+                    f"{self._size_bytes} of {self.bytes_max} bytes); retry later"
+                )
+                continue
+            room_txs -= 1
+            room_bytes -= size
+            sender = cache_get(tx_hash)
+            if sender is None:
+                to_verify_at.append(len(c_indices))
+                to_verify.append((body.sender, tx_hash, tx.signature))
+            c_indices.append(index)
+            c_hashes.append(tx_hash)
+            c_entries.append((raw, body.gas_limit, valid_until))
+            c_outcomes.append(sender)
+            if len(to_verify) >= slice_txs:
+                pending.append((submit(to_verify), to_verify_at, len(c_indices)))
+                to_verify, to_verify_at = [], []
+                slice_txs = self._verify_slice_txs
+
+        if to_verify:
+            pending.append((submit(to_verify), to_verify_at, len(c_indices)))
+        return pending
+
+    def _submit(self, items: list[tuple[bytes, bytes, bytes]]) -> PendingBatch:
+        try:
+            return self._verifier.submit_senders(items)
+        except OperationalError as exc:  # workers down: these transactions go unjudged, not the batch
+            return PendingBatch.failed(self._verifier, len(items), exc)
+
+    def _resolve(self, handle: PendingBatch, positions: list[int], candidates: _Candidates) -> None:
+        """Record a slice's answers: a sender address (also cached) or ``BadSignature``."""
+        outcomes = candidates.outcomes
+        try:
+            senders = handle.result()
+        except OperationalError as exc:
+            for at in positions:
+                outcomes[at] = exc  # not judged: the client may simply resubmit
+            return
+        hashes = candidates.hashes
+        add = self._sigcache.add
+        for at, sender in zip(positions, senders, strict=True):
+            if type(sender) is bytes:
+                outcomes[at] = sender
+                add(hashes[at], sender)
+            else:
+                outcomes[at] = BadSignature(
+                    f"signature of transaction {_short(hashes[at])} does not verify for its sender"
+                )
+
+    def _finish(
+        self, candidates: _Candidates, start: int, end: int, results: list[AdmitResult | None]
+    ) -> None:
+        """Insert the settled candidates ``start:end`` in input order, or record why not."""
+        entries, expiry, heights = self._entries, self._expiry, self._expiry_heights
+        indices, hashes, entry_of, outcomes = (
+            candidates.indices,
+            candidates.hashes,
+            candidates.entries,
+            candidates.outcomes,
+        )
+        added_bytes = 0
+        for at in range(start, end):
+            outcome = outcomes[at]
+            if type(outcome) is not bytes:
+                invariant(outcome is not None, "a candidate was never verified")
+                results[indices[at]] = outcome  # type: ignore[assignment]  # an AdmitError
+                continue
+            tx_hash, entry = hashes[at], entry_of[at]
+            entries[tx_hash] = entry
+            added_bytes += len(entry[0])
+            bucket = expiry.get(entry[2])
+            if bucket is None:
+                expiry[entry[2]] = [tx_hash]
+                heapq.heappush(heights, entry[2])
+            else:
+                bucket.append(tx_hash)
+            results[indices[at]] = Accepted(tx_hash, outcome)
+        self._size_bytes += added_bytes
+
+
+def _as_bytes(given: object) -> bytes | None:
+    if isinstance(given, bytes | bytearray | memoryview):
+        return bytes(given)
+    return None
+
+
+def _duplicate_message(tx_hash: bytes, entries: dict[bytes, _Entry], seen: set[bytes]) -> str:
+    where = (
+        "in the mempool"
+        if tx_hash in entries
+        else "earlier in this batch"
+        if tx_hash in seen
+        else "committed"
+    )
+    return f"transaction {_short(tx_hash)} is already {where}"
+
+
+def _short(tx_hash: bytes) -> str:
+    return tx_hash.hex()[:16]
