@@ -1,11 +1,14 @@
-"""A bounded cache of verified transaction senders, keyed by transaction hash.
+"""A bounded cache of verified transaction senders, keyed by transaction hash and signature.
 
 Theory of operation: each node verifies each transaction's signature once, at mempool admission.
-The result (the sender's address, derived from the verified public key) is cached here by the
-transaction hash, which covers the sender's public key. Proposal checks and execution look the
-hash up and verify only what is missing. Only successful verifications are cached, so a hit is
-proof that this node checked the signature. Eviction is first-in first-out, which suits the
-access pattern (admitted, then executed a few blocks later, then never again).
+The result (the sender's address, derived from the verified public key) is cached here under the
+transaction hash *and* the signature. The hash covers the sender's public key but not the
+signature, so keying by the hash alone would let a copy of a verified transaction with a forged
+signature pass as verified on this node while failing on a node without the entry: a divergence.
+Proposal checks and execution look the pair up and verify only what is missing. Only successful
+verifications are cached, so a hit proves this node checked that very signature. Eviction is
+first-in first-out, which suits the access pattern (admitted, executed a few blocks later, then
+never again).
 """
 
 from __future__ import annotations
@@ -23,15 +26,15 @@ class SignatureCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, tx_hash: bytes) -> bytes | None:
-        """The verified sender address of ``tx_hash``, or None when not verified here."""
-        return self._entries.get(tx_hash)
+    def get(self, tx_hash: bytes, signature: bytes) -> bytes | None:
+        """The verified sender address of this exact signed transaction, or None."""
+        return self._entries.get(tx_hash + signature)
 
-    def add(self, tx_hash: bytes, sender_address: bytes) -> None:
+    def add(self, tx_hash: bytes, signature: bytes, sender_address: bytes) -> None:
         entries = self._entries
-        entries[tx_hash] = sender_address
+        entries[tx_hash + signature] = sender_address
         if len(entries) > self._entries_max:
             entries.popitem(last=False)
 
-    def discard(self, tx_hash: bytes) -> None:
-        self._entries.pop(tx_hash, None)
+    def discard(self, tx_hash: bytes, signature: bytes) -> None:
+        self._entries.pop(tx_hash + signature, None)

@@ -236,13 +236,15 @@ class Executor:
         invariant(header.chain_id == self.chain_id, "finalizing another chain's block")
         state = BlockState(self.store.get_state)
         receipts: list[Receipt] = []
-        tx_hashes: list[bytes] = []
+        tx_hashes: list[tuple[bytes, int]] = []
         checked = self._checked_block_txs(block)
-        for tx, tx_hash, sender, error in checked:
-            tx_hashes.append(tx_hash)
+        for index, (tx, tx_hash, sender, error) in enumerate(checked):
             if error is not None:
+                # A refused row is not indexed: its hash may be committed already, or come again
+                # later in a valid form; only transactions that passed their checks consume it.
                 receipts.append(Receipt(status=error.code, gas_used=0, events=[], error=error.message))
                 continue
+            tx_hashes.append((tx_hash, index))
             receipts.append(self._run(tx, sender, height, header.time_ms, state))  # type: ignore[arg-type]
         update = self.tree.apply(height - 1, height, state.writes)
         self._prune_hint = height - self._state_versions_kept
@@ -324,7 +326,7 @@ class Executor:
     def _senders(self, txs: Sequence[tuple[Transaction, bytes]]) -> list[bytes | None]:
         """Verified sender addresses (None where the signature fails), verifying only cache misses."""
         cache = self.sigcache
-        out: list[bytes | None] = [cache.get(h) for _, h in txs]
+        out: list[bytes | None] = [cache.get(h, tx.signature) for tx, h in txs]
         missing = [i for i, s in enumerate(out) if s is None]
         if missing:
             items = [(txs[i][0].body.sender, txs[i][1], txs[i][0].signature) for i in missing]
@@ -332,7 +334,7 @@ class Executor:
             for i, ok in zip(missing, verify(items), strict=True):
                 if ok:
                     sender = self.suite.address_of(txs[i][0].body.sender)
-                    cache.add(txs[i][1], sender)
+                    cache.add(txs[i][1], txs[i][0].signature, sender)
                     out[i] = sender
         return out
 

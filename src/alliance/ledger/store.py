@@ -23,7 +23,7 @@ class BlockWrite:
     block: bytes
     certificate: bytes | None
     receipts: bytes
-    tx_hashes: list[bytes]
+    tx_hashes: list[tuple[bytes, int]]  # (hash, index in block) of each transaction that passed its checks
     state: dict[bytes, bytes | None]
     tree: TreeUpdate
     prune_below: int | None = None  # drop state versions older than this

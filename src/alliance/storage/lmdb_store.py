@@ -29,6 +29,7 @@ import lmdb
 
 from alliance.errors import NotFound, StoreFull
 from alliance.ledger.store import BlockWrite
+from alliance.state.tree import TreeUpdate
 from alliance.types import invariant
 
 MAP_SIZE_BYTES_DEFAULT = 64 * 1024**3
@@ -145,7 +146,7 @@ class ChainStore:
                 if w.certificate is not None:
                     txn.put(hkey, w.certificate, db=db["commits"])
                 if w.tx_hashes:
-                    locs = [(h, _LOCATION.pack(w.height, i)) for i, h in enumerate(w.tx_hashes)]
+                    locs = [(h, _LOCATION.pack(w.height, i)) for h, i in w.tx_hashes]
                     locs.sort()
                     _, added = txn.cursor(db=self._txs_db).putmulti(locs, overwrite=False)
                     invariant(added == len(locs), "a committed transaction hash was committed before")
