@@ -1,0 +1,1 @@
+"""Testing support shipped with the package: the deterministic simulator (``alliance.testing.sim``)."""

@@ -1,0 +1,6 @@
+"""Deterministic simulation of a whole alliance, to find consensus bugs by adversarial search.
+
+Real consensus cores and real executors run over a simulated network and disks with faults and
+Byzantine validators; one seed reproduces one run (``options``); ``checkers`` judge the
+properties of spec/consensus.md; ``runner`` is the command line.
+"""

@@ -1,0 +1,300 @@
+"""One simulation run: a cluster of simulated nodes, a workload, faults, two phases, checks.
+
+Phase 1 runs the workload under the run's faults (delay, loss, duplication, reordering,
+partitions, crashes with lost unsynced writes and torn WAL tails, clock drift, Byzantine
+validators) and only safety is expected. Phase 2 heals the network, restarts every crashed node
+and expects liveness: every honest node commits a few new heights before the deadline. Then the
+checkers judge the run. Every random choice comes from generators seeded by the run's seed, and
+events are ordered by (time, sequence), so a seed reproduces a run exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from alliance import codec
+from alliance.consensus.evidence import DuplicateVoteEvidence
+from alliance.consensus.inputs import TimeoutFired
+from alliance.consensus.messages import Proposal, Vote
+from alliance.consensus.ready import Outgoing, ScheduleTimer
+from alliance.consensus.timeouts import ConsensusConfig
+from alliance.crypto.keys import AccountKey, NodeKey, verify_node_signature
+from alliance.execution.modules.accounts import TransferArgs
+from alliance.ledger.block import Block, Receipt
+from alliance.ledger.genesis import ChainParams, make_genesis
+from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.ledger.validators import Validator
+from alliance.mempool.verifier import BatchVerifier
+from alliance.testing.sim import checkers
+from alliance.testing.sim.byzantine import Byzantine
+from alliance.testing.sim.clock import EventQueue
+from alliance.testing.sim.network import SimNetwork
+from alliance.testing.sim.node import NodeHost, SimNode
+from alliance.testing.sim.options import SimOptions
+
+SYNC_INTERVAL_MS = 1_000
+SYNC_BLOCKS_MAX = 20
+LIVENESS_NEW_HEIGHTS = 3
+ACCOUNTS = 16
+VERIFY_CACHE_MAX = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    from_height: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResponse:
+    blocks: list[tuple[bytes, bytes]]
+
+
+@dataclass
+class SimResult:
+    options: SimOptions
+    violations: list[checkers.Violation]
+    heights: list[int]
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+class Simulation(NodeHost):
+    def __init__(self, options: SimOptions) -> None:
+        self.options = options
+        seed = options.seed
+        setup = random.Random(f"setup-{seed}")
+        self.net_rng = random.Random(f"net-{seed}")
+        self.fault_rng = random.Random(f"fault-{seed}")
+        self.work_rng = random.Random(f"work-{seed}")
+        self.queue = EventQueue()
+        self.network = SimNetwork(options, self.net_rng, self.queue, self._deliver)
+        keys = [NodeKey(setup.randbytes(32)) for _ in range(options.validators)]
+        self.accounts = [AccountKey(setup.randbytes(32)) for _ in range(ACCOUNTS)]
+        chain_id = f"sim-{seed}"
+        self.genesis = make_genesis(
+            chain_id,
+            validators=[
+                Validator(node_id=k.node_id, power=p) for k, p in zip(keys, options.powers, strict=True)
+            ],
+            accounts=[(a.address, 10**12) for a in self.accounts],
+            params=ChainParams(tx_window_blocks=10_000),
+        )
+        config = ConsensusConfig(
+            chain_id=chain_id,
+            timeout_propose_ms=options.timeout_propose_ms,
+            timeout_propose_delta_ms=options.timeout_propose_ms // 2,
+            timeout_prevote_ms=options.timeout_vote_ms,
+            timeout_prevote_delta_ms=options.timeout_vote_ms // 2,
+            timeout_precommit_ms=options.timeout_vote_ms,
+            timeout_precommit_delta_ms=options.timeout_vote_ms // 2,
+            timeout_retransmit_ms=max(500, 2 * options.timeout_vote_ms),
+            unsafe_ignore_lock=options.broken == "ignore-lock",
+            unsafe_quorum_inclusive=options.broken == "inclusive-quorum",
+        )
+        self.verifier = BatchVerifier("inline")
+        self.nodes = [SimNode(i, k, self.genesis, config, self, self.verifier) for i, k in enumerate(keys)]
+        self.index_of = {n.node_id: n.index for n in self.nodes}
+        self.byzantine: dict[int, Byzantine] = {
+            i: Byzantine(
+                options.byzantine_behaviours, random.Random(f"byz-{seed}-{i}"), chain_id, self.nodes[i].signer
+            )
+            for i in options.byzantine
+        }
+        self.honest = [n for n in self.nodes if n.index not in self.byzantine]
+        self.signed: dict[tuple[int, int, int, int], set[bytes]] = {}
+        self.acknowledged: dict[bytes, int] = {}
+        self.evidence_seen = 0
+        self._verified: dict[tuple[bytes, bytes, bytes], bool] = {}
+        self.healed = False
+
+    # --- NodeHost -----------------------------------------------------------------------------
+
+    def send(self, node: SimNode, outgoing: object) -> None:
+        assert isinstance(outgoing, Outgoing)
+        message = outgoing.message
+        peers = [n.node_id for n in self.nodes if n is not node] if outgoing.to is None else [outgoing.to]
+        byz = self.byzantine.get(node.index)
+        if byz is not None:
+            pairs = byz.transform(message, peers)
+        else:
+            self._record_signed(node, message)
+            pairs = [(p, message) for p in peers]
+        for peer, msg in pairs:
+            dst = self.index_of.get(peer)
+            if dst is not None and dst != node.index:
+                self.network.send(node.index, dst, msg)
+
+    def _record_signed(self, node: SimNode, message: Proposal | Vote) -> None:
+        if isinstance(message, Vote) and message.node_id == node.node_id:
+            key = (node.index, message.height, message.round, message.vote_type)
+            self.signed.setdefault(key, set()).add(message.block_hash)
+        elif isinstance(message, Proposal) and message.proposer == node.node_id:
+            key = (node.index, message.height, message.round, 0)
+            self.signed.setdefault(key, set()).add(message.block.hash())
+
+    def schedule_timer(self, node: SimNode, timer: object) -> None:
+        assert isinstance(timer, ScheduleTimer)
+        incarnation = node.incarnation
+        delay = timer.delay_ms * self.options.drift[node.index]
+
+        def fire() -> None:
+            if node.up and node.incarnation == incarnation:
+                node.step(TimeoutFired(timer.height, timer.round, timer.step))
+
+        self.queue.after(delay, fire)
+
+    def record_evidence(self, node: SimNode, evidence: object) -> None:
+        assert isinstance(evidence, DuplicateVoteEvidence)
+        self.evidence_seen += 1
+
+    def on_commit(self, node: SimNode, block: Block, receipts: list[Receipt], hashes: list[bytes]) -> None:
+        if node.index in self.byzantine:
+            return
+        height = block.header.height
+        for tx_hash, receipt in zip(hashes, receipts, strict=True):
+            if receipt.ok:
+                self.acknowledged.setdefault(tx_hash, height)
+
+    def local_time_ms(self, node: SimNode) -> int:
+        return int(self.queue.now_ms * self.options.drift[node.index])
+
+    def verify_signature(self, node_id: bytes, message: bytes, signature: bytes) -> bool:
+        key = (node_id, message, signature)
+        ok = self._verified.get(key)
+        if ok is None:
+            if len(self._verified) >= VERIFY_CACHE_MAX:
+                self._verified.clear()
+            ok = verify_node_signature(node_id, message, signature)
+            self._verified[key] = ok
+        return ok
+
+    # --- delivery and sync --------------------------------------------------------------------
+
+    def _deliver(self, src: int, dst: int, message: object) -> None:
+        node = self.nodes[dst]
+        if not node.up:
+            return
+        if isinstance(message, SyncRequest):
+            if dst not in self.byzantine:
+                blocks = node.blocks_from(message.from_height, SYNC_BLOCKS_MAX)
+                if blocks:
+                    self.network.send(dst, src, SyncResponse(blocks))
+        elif isinstance(message, SyncResponse):
+            node.accept_synced(message.blocks)
+        else:
+            node.receive(message)
+
+    def _first_sync(self, node: SimNode) -> None:
+        self.queue.after(self.fault_rng.uniform(0, SYNC_INTERVAL_MS), lambda: self._sync_tick(node))
+
+    def _sync_tick(self, node: SimNode) -> None:
+        if node.up:
+            peer = self.fault_rng.choice([n for n in self.nodes if n is not node])
+            self.network.send(node.index, peer.index, SyncRequest(node.height + 1))
+        self.queue.after(SYNC_INTERVAL_MS * self.options.drift[node.index], lambda: self._sync_tick(node))
+
+    # --- workload and faults ------------------------------------------------------------------
+
+    def _workload_tick(self) -> None:
+        rng = self.work_rng
+        up = [n for n in self.honest if n.up]
+        if up:
+            height = max(n.height for n in self.nodes)
+            key = rng.choice(self.accounts)
+            tx = sign_tx(
+                key,
+                chain_id=self.genesis.chain_id,
+                target="accounts",
+                method="transfer",
+                args=TransferArgs(to=rng.randbytes(20), amount=1),
+                valid_until=height + 200,
+                nonce=rng.randbytes(16),
+            )
+            raw = codec.encode(tx)
+            for node in rng.sample(up, min(2, len(up))):
+                node.submit([raw])
+        self.queue.after(rng.expovariate(self.options.tx_rate) * 1000, self._workload_tick)
+
+    def _partition_tick(self) -> None:
+        if self.healed or self.options.partition_rate <= 0:
+            return
+        rng = self.fault_rng
+        n = len(self.nodes)
+        group = set(rng.sample(range(n), rng.randint(1, n - 1)))
+        others = set(range(n)) - group
+        symmetric = not self.options.asymmetric_partitions or rng.random() < 0.5
+        before = set(self.network.cut)
+        self.network.partition(group, others, symmetric)
+        added = self.network.cut - before
+        self.queue.after(rng.uniform(300, 3000), lambda: self.network.cut.difference_update(added))
+        self.queue.after(rng.expovariate(self.options.partition_rate) * 1000, self._partition_tick)
+
+    def _crash_tick(self) -> None:
+        if self.healed or self.options.crash_rate <= 0:
+            return
+        rng = self.fault_rng
+        node = rng.choice(self.nodes)
+        if node.up:
+            node.crash(self.options.lose_unsynced, self.options.torn_wal, rng)
+            self.queue.after(rng.uniform(200, 3000), lambda: self._restart(node))
+        self.queue.after(rng.expovariate(self.options.crash_rate) * 1000, self._crash_tick)
+
+    def _restart(self, node: SimNode) -> None:
+        if not node.up:
+            node.start()
+
+    def _heal(self) -> None:
+        self.healed = True
+        self.network.heal()
+        for node in self.nodes:
+            self._restart(node)
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def run(self) -> SimResult:
+        started = time.perf_counter()
+        options = self.options
+        for node in self.nodes:
+            node.start()
+            self._first_sync(node)
+        self.queue.after(0, self._workload_tick)
+        if options.partition_rate > 0:
+            self.queue.after(self.fault_rng.expovariate(options.partition_rate) * 1000, self._partition_tick)
+        if options.crash_rate > 0:
+            self.queue.after(self.fault_rng.expovariate(options.crash_rate) * 1000, self._crash_tick)
+        self.queue.run_until(options.faults_ms)
+        self._heal()
+        target = max(n.height for n in self.honest) + LIVENESS_NEW_HEIGHTS
+        deadline = options.faults_ms + options.heal_ms_max
+        self.queue.run_until(deadline, stop=lambda: all(n.height >= target for n in self.honest))
+        violations = [
+            *checkers.check_agreement(self.honest),
+            *checkers.check_certificates(self.honest, self.genesis.chain_id, self.genesis.validators),
+            *checkers.check_double_sign(self.signed),
+            *checkers.check_app_hashes(self.honest),
+            *checkers.check_acknowledged(self.honest, self.acknowledged),
+        ]
+        if options.check_liveness:
+            violations += checkers.check_liveness(self.honest, target, self.queue.now_ms)
+        stats = {
+            "sim_ms": round(self.queue.now_ms),
+            "wall_s": round(time.perf_counter() - started, 3),
+            "messages": self.network.sent,
+            "dropped": self.network.dropped,
+            "acknowledged_txs": len(self.acknowledged),
+            "evidence": self.evidence_seen,
+            "restarts": sum(n.restarts for n in self.nodes),
+        }
+        return SimResult(options, violations, [n.height for n in self.nodes], stats)
+
+
+def run_seed(seed: int, broken: str | None = None) -> SimResult:
+    return Simulation(SimOptions.from_seed(seed, broken)).run()
+
+
+__all__ = ["SimResult", "Simulation", "run_seed", "tx_hash_of_canonical"]

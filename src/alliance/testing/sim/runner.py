@@ -1,0 +1,102 @@
+"""Run many seeds, in parallel processes, and report violations with their reproduction commands.
+
+``python -m alliance.testing.sim --seeds N [--start S] [--broken VARIANT] [--json] [--stop-on-first]``
+runs seeds S..S+N-1 and exits non-zero when any run violates a property. Each failure line names
+the seed, the violated properties and the command that reproduces it; ``--verbose`` prints every
+run's options (a run is fully determined by them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+from alliance.testing.sim.cluster import SimResult, run_seed
+from alliance.testing.sim.options import BROKEN_VARIANTS, SimOptions
+
+
+def _run(args: tuple[int, str | None]) -> tuple[int, list[str], dict[str, float], str]:
+    seed, broken = args
+    try:
+        result: SimResult = run_seed(seed, broken)
+    except Exception as exc:  # noqa: BLE001 - a crash of the simulated system is a finding, not a runner error
+        options = SimOptions.from_seed(seed, broken)
+        return seed, [f"CRASH: {type(exc).__name__}: {exc}"], {}, options.describe()
+    return seed, [str(v) for v in result.violations], result.stats, result.options.describe()
+
+
+def iterate(
+    seeds: range, broken: str | None, processes: int
+) -> Iterator[tuple[int, list[str], dict[str, float], str]]:
+    jobs = [(s, broken) for s in seeds]
+    if processes <= 1:
+        yield from map(_run, jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        yield from pool.imap(_run, jobs, chunksize=4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m alliance.testing.sim", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
+    parser.add_argument("--start", type=int, default=0, help="the first seed")
+    parser.add_argument("--broken", choices=BROKEN_VARIANTS, help="run a deliberately broken core")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--stop-on-first", action="store_true", help="stop at the first violating seed")
+    parser.add_argument("--verbose", action="store_true", help="print every run's options and figures")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    started = time.perf_counter()
+    failures: list[dict[str, object]] = []
+    counts = {"safety": 0, "liveness": 0, "crash": 0}
+    ran = 0
+    for seed, violations, stats, described in iterate(
+        range(args.start, args.start + args.seeds), args.broken, min(args.processes, args.seeds)
+    ):
+        ran += 1
+        if args.verbose:
+            print(f"seed {seed}: {described} {stats}", flush=True)
+        if violations:
+            command = SimOptions.from_seed(seed, args.broken).command()
+            failures.append(
+                {"seed": seed, "violations": violations, "command": command, "options": described}
+            )
+            for v in violations:
+                kind = "crash" if v.startswith("CRASH") else "liveness" if v.startswith("L") else "safety"
+                counts[kind] += 1
+            if not args.json:
+                print(f"seed {seed} FAILED: {'; '.join(violations[:5])}\n  reproduce: {command}", flush=True)
+            if args.stop_on_first:
+                break
+    elapsed = time.perf_counter() - started
+    summary = {
+        "seeds": ran,
+        "start": args.start,
+        "broken": args.broken,
+        "safety_violations": counts["safety"],
+        "liveness_violations": counts["liveness"],
+        "crashes": counts["crash"],
+        "failed_seeds": [f["seed"] for f in failures],
+        "failures": failures,
+        "elapsed_s": round(elapsed, 1),
+    }
+    if args.json:
+        json.dump(summary, sys.stdout)
+        print()
+    else:
+        variant = f" (broken: {args.broken})" if args.broken else ""
+        print(
+            f"{ran} seeds from {args.start}{variant}: {counts['safety']} safety and "
+            f"{counts['liveness']} liveness violations, {counts['crash']} crashes, "
+            f"{len(failures)} failing seeds, {elapsed:.1f} s"
+        )
+    return 1 if failures else 0
