@@ -12,7 +12,9 @@ Bad input never raises. Checks run cheapest first, so most rejections cost micro
 4. bounds (``MempoolFull``), reserved per survivor before verifying, so a full pool spends no
    signature work; a survivor that then fails its signature leaves its reservation unused for the
    rest of the batch (a client retry fixes it, and it keeps one pass over the batch);
-5. signatures (``BadSignature``): survivors whose hash the shared ``SignatureCache`` lacks are
+5. signatures (``BadSignature``): survivors whose (hash, signature) the shared ``SignatureCache``
+   lacks (the signature too: the hash does not cover it, so a forged copy of a verified
+   transaction must not pass as verified) are
    verified by the ``BatchVerifier`` in slices; each slice goes to the workers as soon as it is
    filled (the first one small, so the workers start early), and the decoding of the rest of the
    batch, then the insertion of each verified slice, overlap with the workers' verifying. Verified
@@ -113,8 +115,12 @@ def decode_canonical_tx(raw: bytes) -> Transaction:
         tx = _tx_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise DecodeError(f"invalid Transaction: {exc}") from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter for bad UTF-8
+    except msgspec.DecodeError as exc:
         raise DecodeError(f"malformed Transaction: {exc}") from None
+    except UnicodeDecodeError:  # msgspec raises it for a str that is not UTF-8
+        raise DecodeError("malformed Transaction: a string is not valid UTF-8") from None
+    except UsageError as exc:  # as codec.decode: a struct's own validation refused the value
+        raise DecodeError(f"invalid Transaction: {exc.message}") from None
     if _encode(tx) != raw:
         raise DecodeError("non-canonical encoding of Transaction")
     return tx
@@ -320,7 +326,7 @@ class Mempool:
                 continue
             room_txs -= 1
             room_bytes -= size
-            sender = cache_get(tx_hash)
+            sender = cache_get(tx_hash, tx.signature)
             if sender is None:
                 to_verify_at.append(len(c_indices))
                 to_verify.append((body.sender, tx_hash, tx.signature))
@@ -357,7 +363,7 @@ class Mempool:
         for at, sender in zip(positions, senders, strict=True):
             if type(sender) is bytes:
                 outcomes[at] = sender
-                add(hashes[at], sender)
+                add(hashes[at], candidates.entries[at][0][-SIGNATURE_SIZE_BYTES:], sender)  # raw ends in it
             else:
                 outcomes[at] = BadSignature(
                     f"signature of transaction {_short(hashes[at])} does not verify for its sender"
