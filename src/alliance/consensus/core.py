@@ -348,10 +348,14 @@ class ConsensusCore:
         if rs is None:
             return  # below the kept rounds: too old to matter
         tally = rs.votes.tally(vote.vote_type)
-        if tally.votes.get(vote.node_id) == vote:
+        if tally.holds(vote):
             return  # an exact duplicate: skip the signature check
         self._check_vote_signature(vote, own)
-        outcome, prior = tally.add(vote, power)
+        # An equivocator's second vote still counts for its value when that value is one a polka
+        # could matter for (nil or a proposed block): the paper counts messages per value, and a
+        # node must be able to see a polka that others saw (votes.py explains why S1 holds).
+        countable = vote.block_hash == NIL or vote.block_hash in self._blocks
+        outcome, prior = tally.add(vote, power, count_conflict=countable)
         if outcome is AddOutcome.CONFLICT:
             invariant(prior is not None, "a conflict reports the vote it conflicts with")
             if prior is not None:
@@ -626,7 +630,23 @@ class ConsensusCore:
             self._signed_proposals[key] = proposal
             self._record(WalOwnMessage(proposal))
         self._send(proposal)
+        self._send_polka(proposal)
         self._on_proposal(proposal, own=True)
+
+    def _send_polka(self, proposal: Proposal) -> None:
+        """With a re-proposal, forward the prevotes of its valid round that we hold.
+
+        L28 makes the others wait for 2f+1 prevotes at ``valid_round``; the paper's gossip
+        eventually delivers them, a lossy network does not. Without this, validators locked on
+        a value and validators that never saw its polka can wait for each other forever (found
+        by the property test). Forwarded votes carry their signers' signatures.
+        """
+        rs = self._rounds.get(proposal.valid_round) if proposal.valid_round >= 0 else None
+        if rs is None:
+            return
+        for vote in rs.votes.prevotes.votes_for(proposal.block.hash()):
+            if vote.node_id != self._own_id:
+                self._send(vote)
 
     def _cast_vote(self, vote_type: int, value: bytes) -> None:
         """Sign (once per slot, through the guard) and broadcast a vote, and count it."""
@@ -676,14 +696,21 @@ class ConsensusCore:
         self._enter_height()
 
     def _retransmit(self) -> None:
-        """Re-send our own messages of this round and help peers one height behind."""
+        """Re-send our own messages of this height's recent rounds and help peers a height behind.
+
+        Not only this round's: a peer still in an earlier round may be waiting for exactly the
+        precommit we sent there (lost on the way) to start its own precommit timeout, while we
+        wait for its messages of our round; re-sending only the current round deadlocks both
+        (found by the simulator). Rounds further back than ``rounds_kept_max`` are left to the
+        f+1 round-skip rule."""
         h, r = self._height, self._round
-        proposal = self._signed_proposals.get((h, r))
-        if proposal is not None:
-            self._send(proposal)
-        for vote_type in VOTE_TYPES:
-            vote = self._signed_votes.get((h, r, vote_type))
-            if vote is not None:
+        oldest = max(0, r - self._config.rounds_kept_max)
+        for (ph, pr), proposal in self._signed_proposals.items():
+            if ph == h and pr >= oldest:
+                self._send(proposal)
+                self._send_polka(proposal)
+        for (vh, vr, _), vote in self._signed_votes.items():
+            if vh == h and vr >= oldest:
                 self._send(vote)
         if self._last_decision is not None:
             decided, precommits = self._last_decision

@@ -5,6 +5,13 @@ vote per validator (keyed by node id, so its size is bounded by the validator se
 behind each value (a block hash or nil) and the total power that voted at all. Adding a vote is
 O(1) and answers ADDED, DUPLICATE (the same vote again: ignored) or CONFLICT (another value from
 the same validator: equivocation, the first vote stays counted and the caller makes evidence).
+The paper counts, per value, the messages of distinct validators: an equivocator's second
+vote is a real message for its value. So a conflicting vote may be *counted* for its own value
+(``count_conflict``) while ``power_voted`` still counts each validator once; two quorums for
+different values would still need an honest validator in both, so this keeps S1, and it lets a
+node see a polka that contains an equivocator's vote (which liveness needs, see core.py). The
+extra votes are bounded: ``CONFLICTING_VOTES_MAX`` per validator per tally.
+
 A ``RoundVotes`` pairs the prevote and precommit tallies of a round with the distinct validators
 heard from in it at all, which the f+1 round-skip rule needs.
 
@@ -20,6 +27,9 @@ from alliance.consensus.messages import NIL, Vote
 from alliance.consensus.quorum import QuorumRule
 from alliance.ledger.block import VoteType
 
+CONFLICTING_VOTES_MAX = 2
+"""Extra values counted per validator per (round, type) beyond its first vote."""
+
 
 class AddOutcome(Enum):
     ADDED = "added"
@@ -28,24 +38,44 @@ class AddOutcome(Enum):
 
 
 class VoteTally:
-    __slots__ = ("power_by_value", "power_voted", "votes")
+    __slots__ = ("_extra", "power_by_value", "power_voted", "votes")
 
     def __init__(self) -> None:
         self.votes: dict[bytes, Vote] = {}
+        """The first vote of each validator."""
+        self._extra: dict[tuple[bytes, bytes], Vote] = {}
+        """Conflicting votes counted for their own value, keyed by (node id, value)."""
         self.power_by_value: dict[bytes, int] = {}
         self.power_voted = 0
 
-    def add(self, vote: Vote, power: int) -> tuple[AddOutcome, Vote | None]:
-        """Count ``vote`` with ``power``; on CONFLICT also return the vote already held."""
+    def add(
+        self, vote: Vote, power: int, *, count_conflict: bool = False
+    ) -> tuple[AddOutcome, Vote | None]:
+        """Count ``vote`` with ``power``; on CONFLICT also return the vote already held.
+
+        With ``count_conflict`` a conflicting vote is also counted for its value (within bounds).
+        """
         existing = self.votes.get(vote.node_id)
-        if existing is not None:
-            if existing == vote:
-                return AddOutcome.DUPLICATE, existing
-            return AddOutcome.CONFLICT, existing
-        self.votes[vote.node_id] = vote
+        if existing is None:
+            self.votes[vote.node_id] = vote
+            self._count(vote, power)
+            self.power_voted += power
+            return AddOutcome.ADDED, None
+        if existing == vote or self._extra.get((vote.node_id, vote.block_hash)) == vote:
+            return AddOutcome.DUPLICATE, existing
+        if count_conflict and existing.block_hash != vote.block_hash:
+            extras = sum(1 for node, _ in self._extra if node == vote.node_id)
+            if extras < CONFLICTING_VOTES_MAX and (vote.node_id, vote.block_hash) not in self._extra:
+                self._extra[(vote.node_id, vote.block_hash)] = vote
+                self._count(vote, power)
+        return AddOutcome.CONFLICT, existing
+
+    def _count(self, vote: Vote, power: int) -> None:
         self.power_by_value[vote.block_hash] = self.power_by_value.get(vote.block_hash, 0) + power
-        self.power_voted += power
-        return AddOutcome.ADDED, None
+
+    def holds(self, vote: Vote) -> bool:
+        first = self.votes.get(vote.node_id)
+        return first == vote or self._extra.get((vote.node_id, vote.block_hash)) == vote
 
     def power_for(self, value: bytes) -> int:
         return self.power_by_value.get(value, 0)
@@ -58,8 +88,12 @@ class VoteTally:
         return None
 
     def votes_for(self, value: bytes) -> list[Vote]:
-        """The votes for ``value``, sorted by node id."""
-        return sorted((v for v in self.votes.values() if v.block_hash == value), key=lambda v: v.node_id)
+        """The votes for ``value`` (one per validator), sorted by node id."""
+        found = {v.node_id: v for v in self.votes.values() if v.block_hash == value}
+        for (node, extra_value), vote in self._extra.items():
+            if extra_value == value:
+                found.setdefault(node, vote)
+        return [found[node] for node in sorted(found)]
 
 
 class RoundVotes:
