@@ -76,10 +76,12 @@ run:
 	@echo "That arrives with the node runtime in a later issue; nothing is started yet."
 	@echo
 	@echo "What exists today:"
-	@echo "  - the ledger library (src/alliance): canonical codec, keys and signatures, Merkle proofs,"
-	@echo "    transactions, blocks, commit certificates and genesis"
+	@echo "  - the ledger core (src/alliance): codec, keys, transactions and blocks, the state tree with"
+	@echo "    proofs, LMDB storage, the executor and the mempool"
+	@echo "  - the consensus core (Tendermint, sans-IO) and its simulator:"
+	@echo "      $(BIN)/python -m alliance.testing.sim --seeds 100"
 	@echo "  - make test   lint, type checks and the test suite with branch coverage"
-	@echo "  - make bench  benchmarks of the ledger core"
+	@echo "  - make bench  benchmarks of the executor and the mempool"
 
 bench: venv
 	@if [ -f benchmarks/run_all.py ]; then $(BIN)/python benchmarks/run_all.py; \
