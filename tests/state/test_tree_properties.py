@@ -6,6 +6,10 @@
 - every kept version reads and proves its own content; pruning forgets exactly the older versions
   and deletes exactly the nodes no kept version reaches;
 - deleting every key gives back ``EMPTY_ROOT``.
+
+Most trees here use small buckets (``SMALL_BUCKET``), so that a few dozen keys already need internal
+nodes, splits and collapses; some tests also run with one-entry buckets (the plain Jellyfish shape)
+and with the chain's ``BUCKET_ENTRIES_MAX``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from hypothesis import strategies as st
 from alliance.errors import NotFound, VersionPruned
 from alliance.state.memory import MemoryNodeStore
 from alliance.state.tree import (
+    BUCKET_ENTRIES_MAX,
     EMPTY_CHILD,
     EMPTY_ROOT,
     NIBBLES_MAX,
+    Bucket,
     Internal,
-    Leaf,
     StateProof,
     StateTree,
     decode_node,
@@ -34,8 +39,11 @@ from alliance.state.tree import (
     nibble,
     node_key,
     set_nibble,
+    value_hash_of,
     verify_state_proof,
 )
+
+SMALL_BUCKET = 2
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -49,9 +57,9 @@ nonempty_mappings_st = st.dictionaries(keys_st, values_st, min_size=1, max_size=
 class Versioned:
     """A tree over a memory store, with one version per ``apply`` and a model of each version."""
 
-    def __init__(self) -> None:
+    def __init__(self, bucket_entries_max: int = SMALL_BUCKET) -> None:
         self.store = MemoryNodeStore()
-        self.tree = StateTree(self.store)
+        self.tree = StateTree(self.store, bucket_entries_max=bucket_entries_max)
         self.version: int | None = None
         self.models: dict[int, dict[bytes, bytes]] = {}
 
@@ -76,8 +84,8 @@ class Versioned:
         return self.tree.root_hash(self.version)
 
 
-def built(mapping: Mapping[bytes, bytes]) -> Versioned:
-    v = Versioned()
+def built(mapping: Mapping[bytes, bytes], bucket_entries_max: int = SMALL_BUCKET) -> Versioned:
+    v = Versioned(bucket_entries_max)
     v.apply(dict(mapping))
     return v
 
@@ -101,7 +109,7 @@ def reachable_node_keys(tree: StateTree, store: MemoryNodeStore, version: int) -
                 if child is not None:
                     stack.append((child.version, set_nibble(path_hash, depth, slot), depth + 1))
         else:
-            assert isinstance(node, Leaf)
+            assert isinstance(node, Bucket)
 
 
 def check_version(v: Versioned, version: int) -> None:
@@ -197,11 +205,12 @@ def test_empty_tree_has_the_empty_root_and_noop_updates_keep_roots() -> None:
     assert v.apply({b"a": None, b"b": None}) == EMPTY_ROOT
 
 
-def test_a_large_tree_matches_many_small_batches() -> None:
+@pytest.mark.parametrize("bucket_entries_max", [1, SMALL_BUCKET, BUCKET_ENTRIES_MAX])
+def test_a_large_tree_matches_many_small_batches(bucket_entries_max: int) -> None:
     rnd = random.Random(1)
     final = {rnd.randbytes(rnd.randrange(1, 40)): rnd.randbytes(rnd.randrange(0, 50)) for _ in range(3000)}
-    one = built(final)
-    many = Versioned()
+    one = built(final, bucket_entries_max)
+    many = Versioned(bucket_entries_max)
     items = list(final.items())
     extra = [rnd.randbytes(8) for _ in range(500)]
     for start in range(0, len(items), 97):
@@ -211,6 +220,13 @@ def test_a_large_tree_matches_many_small_batches() -> None:
     many.apply(dict.fromkeys(extra))
     assert many.root() == one.root()
     assert dict(many.tree.items(many.version)) == final  # type: ignore[arg-type]
+    for key in list(final)[:200]:
+        assert verify_state_proof(one.root(), key, final[key], one.tree.prove(0, key))
+    # Deleting most keys collapses internal nodes back into buckets: same root as a fresh build.
+    survivors = dict(list(final.items())[:40])
+    many.apply(dict.fromkeys(k for k in final if k not in survivors))
+    assert many.root() == built(survivors, bucket_entries_max).root()
+    check_version(many, many.version)  # type: ignore[arg-type]
 
 
 # --- proofs -------------------------------------------------------------------------------------
@@ -228,28 +244,16 @@ def proof_variants(proof: StateProof) -> Iterator[tuple[str, StateProof]]:
             for bit in range(len(h) * 8):
                 levels = [list(x) for x in proof.levels]
                 levels[d][s] = flip_bit(h, bit)
-                yield (
-                    f"level {d} slot {s} bit {bit}",
-                    StateProof(levels, proof.leaf_key_hash, proof.leaf_value_hash),
-                )
-    for bit in range(len(proof.leaf_key_hash) * 8):
-        yield (
-            f"leaf_key_hash bit {bit}",
-            StateProof(proof.levels, flip_bit(proof.leaf_key_hash, bit), proof.leaf_value_hash),
-        )
-    for bit in range(len(proof.leaf_value_hash) * 8):
-        yield (
-            f"leaf_value_hash bit {bit}",
-            StateProof(proof.levels, proof.leaf_key_hash, flip_bit(proof.leaf_value_hash, bit)),
-        )
+                yield f"level {d} slot {s} bit {bit}", StateProof(levels, proof.bucket)
+    for e, entry in enumerate(proof.bucket):
+        for bit in range(len(entry) * 8):
+            bucket = list(proof.bucket)
+            bucket[e] = flip_bit(entry, bit)
+            yield f"bucket entry {e} bit {bit}", StateProof(proof.levels, bucket)
 
 
 def proof_bit_count(proof: StateProof) -> int:
-    return 8 * (
-        sum(len(h) for level in proof.levels for h in level)
-        + len(proof.leaf_key_hash)
-        + len(proof.leaf_value_hash)
-    )
+    return 8 * (sum(len(h) for level in proof.levels for h in level) + sum(len(e) for e in proof.bucket))
 
 
 def proof_with_bit_flipped(proof: StateProof, bit: int) -> StateProof:
@@ -258,12 +262,15 @@ def proof_with_bit_flipped(proof: StateProof, bit: int) -> StateProof:
             if bit < len(h) * 8:
                 levels = [list(x) for x in proof.levels]
                 levels[level_index][slot] = flip_bit(h, bit)
-                return StateProof(levels, proof.leaf_key_hash, proof.leaf_value_hash)
+                return StateProof(levels, proof.bucket)
             bit -= len(h) * 8
-    if bit < len(proof.leaf_key_hash) * 8:
-        return StateProof(proof.levels, flip_bit(proof.leaf_key_hash, bit), proof.leaf_value_hash)
-    bit -= len(proof.leaf_key_hash) * 8
-    return StateProof(proof.levels, proof.leaf_key_hash, flip_bit(proof.leaf_value_hash, bit))
+    for e, entry in enumerate(proof.bucket):
+        if bit < len(entry) * 8:
+            bucket = list(proof.bucket)
+            bucket[e] = flip_bit(entry, bit)
+            return StateProof(proof.levels, bucket)
+        bit -= len(entry) * 8
+    raise AssertionError("bit out of range")
 
 
 @PROPERTY
@@ -289,7 +296,7 @@ def test_exclusion_in_the_empty_tree_and_a_one_key_tree() -> None:
     empty = built({})
     assert empty.root() == EMPTY_ROOT
     proof = empty.tree.prove(0, b"k")
-    assert proof == StateProof(levels=[], leaf_key_hash=b"", leaf_value_hash=b"")
+    assert proof == StateProof(levels=[], bucket=[])
     assert verify_state_proof(EMPTY_ROOT, b"k", None, proof)
     assert not verify_state_proof(EMPTY_ROOT, b"k", b"", proof)
     assert not verify_state_proof(flip_bit(EMPTY_ROOT, 0), b"k", None, proof)
@@ -301,20 +308,21 @@ def test_exclusion_in_the_empty_tree_and_a_one_key_tree() -> None:
     assert verify_state_proof(root, b"only", b"value", inclusion)
     for other in (b"k", b"other", b"onlx"):
         exclusion = one.tree.prove(0, other)
-        assert exclusion.levels == [] and exclusion.leaf_key_hash == key_hash_of(b"only")
+        assert exclusion.levels == []
+        assert exclusion.bucket == [key_hash_of(b"only") + value_hash_of(b"value")]
         assert verify_state_proof(root, other, None, exclusion)
         assert not verify_state_proof(root, other, b"value", exclusion)
         # The empty-slot form of exclusion proves nothing against a non-empty root.
-        assert not verify_state_proof(root, other, None, StateProof([], b"", b""))
+        assert not verify_state_proof(root, other, None, StateProof([], []))
 
 
-def deep_tree() -> tuple[Versioned, bytes, bytes, bytes]:
+def deep_tree(bucket_entries_max: int) -> tuple[Versioned, bytes, bytes, bytes]:
     """A 2,000-key tree and three keys with proofs of at least three levels: ``present`` (an
-    inclusion proof), ``absent_on_leaf`` (exclusion by another key's leaf on the path) and
+    inclusion proof), ``absent_on_leaf`` (exclusion by a bucket of other keys on the path) and
     ``absent_in_slot`` (exclusion by an empty slot)."""
     rnd = random.Random(5)
     mapping = {rnd.randbytes(8): rnd.randbytes(4) for _ in range(2000)}
-    v = built(mapping)
+    v = built(mapping, bucket_entries_max)
     present = max(mapping, key=lambda k: len(v.tree.prove(0, k).levels))
     absent_on_leaf = absent_in_slot = None
     i = 0
@@ -324,15 +332,16 @@ def deep_tree() -> tuple[Versioned, bytes, bytes, bytes]:
         proof = v.tree.prove(0, candidate)
         if candidate in mapping or len(proof.levels) < 3:
             continue
-        if proof.leaf_key_hash and absent_on_leaf is None:
+        if proof.bucket and absent_on_leaf is None:
             absent_on_leaf = candidate
-        elif not proof.leaf_key_hash and absent_in_slot is None:
+        elif not proof.bucket and absent_in_slot is None:
             absent_in_slot = candidate
     return v, present, absent_on_leaf, absent_in_slot
 
 
-def test_every_single_bit_flip_of_a_deep_proof_fails() -> None:
-    v, present, absent_on_leaf, absent_in_slot = deep_tree()
+@pytest.mark.parametrize("bucket_entries_max", [1, SMALL_BUCKET])
+def test_every_single_bit_flip_of_a_deep_proof_fails(bucket_entries_max: int) -> None:
+    v, present, absent_on_leaf, absent_in_slot = deep_tree(bucket_entries_max)
     root = v.root()
     value = v.models[0][present]
     cases = [
@@ -341,8 +350,9 @@ def test_every_single_bit_flip_of_a_deep_proof_fails() -> None:
         (absent_in_slot, None, v.tree.prove(0, absent_in_slot)),
     ]
     assert len(cases[0][2].levels) >= 4
-    assert cases[1][2].leaf_key_hash not in (b"", key_hash_of(absent_on_leaf))  # another key's leaf
-    assert cases[2][2].leaf_key_hash == b""  # an empty slot
+    on_leaf = cases[1][2].bucket  # a bucket of other keys
+    assert on_leaf and all(e[:32] != key_hash_of(absent_on_leaf) for e in on_leaf)
+    assert cases[2][2].bucket == []  # an empty slot
     for key, val, proof in cases:
         assert verify_state_proof(root, key, val, proof)
         checked = 0
@@ -381,7 +391,8 @@ def test_a_random_bit_flip_anywhere_fails(mapping: dict[bytes, bytes], data: st.
 @given(mapping=nonempty_mappings_st, others=st.lists(keys_st, max_size=6))
 def test_a_proof_verifies_only_what_the_tree_holds(mapping: dict[bytes, bytes], others: list[bytes]) -> None:
     """Soundness: whichever key a proof was made for, it verifies (root, k, v) only when the tree
-    maps k to v (or v is None and k is absent). So a proof never transfers to another key's value."""
+    maps k to v (or v is None and k is absent). A proof shows one whole bucket, so it also proves
+    the other entries of that bucket, but never a value of another key that it does not list."""
     v = built(mapping)
     root = v.root()
     keys = sorted(set(mapping) | set(others))
@@ -393,39 +404,44 @@ def test_a_proof_verifies_only_what_the_tree_holds(mapping: dict[bytes, bytes], 
                 ok = verify_state_proof(root, key, candidate, proof)
                 if ok:
                     assert mapping.get(key) == candidate, (made_for, key, candidate)
-                if made_for in mapping and key != made_for and candidate is not None:
-                    assert not ok, f"the proof of {made_for!r} verifies {key!r} = {candidate!r}"
+                if key != made_for and candidate is not None and ok:
+                    shown = key_hash_of(key) + value_hash_of(candidate)
+                    assert shown in proof.bucket, (
+                        f"the proof of {made_for!r} verifies {key!r} = {candidate!r}"
+                    )
 
 
 hash_like = st.one_of(
     st.binary(min_size=32, max_size=32), st.binary(max_size=40), st.just(b""), st.just(EMPTY_CHILD)
 )
-levels_st = st.lists(st.lists(hash_like, min_size=0, max_size=18), max_size=NIBBLES_MAX + 3) | st.lists(
-    st.lists(hash_like, min_size=16, max_size=16), min_size=NIBBLES_MAX - 1, max_size=NIBBLES_MAX + 2
+entry_like = st.binary(min_size=64, max_size=64) | hash_like
+# Deep proofs repeat a few drawn levels (drawing 64 distinct levels would exceed hypothesis' buffer).
+levels_st = st.lists(st.lists(hash_like, min_size=0, max_size=18), max_size=12) | st.builds(
+    lambda pattern, depth: [list(pattern[i % len(pattern)]) for i in range(depth)],
+    st.lists(st.lists(hash_like, min_size=16, max_size=16), min_size=1, max_size=3),
+    st.integers(NIBBLES_MAX - 1, NIBBLES_MAX + 3),
 )
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     levels=levels_st,
-    leaf_key_hash=hash_like,
-    leaf_value_hash=hash_like,
+    bucket=st.lists(entry_like, max_size=4),
     key=keys_st,
     value=st.none() | values_st,
     root=hash_like,
 )
 def test_garbage_proofs_return_false_and_never_raise(
     levels: list[list[bytes]],
-    leaf_key_hash: bytes,
-    leaf_value_hash: bytes,
+    bucket: list[bytes],
     key: bytes,
     value: bytes | None,
     root: bytes,
 ) -> None:
-    proof = StateProof(levels=levels, leaf_key_hash=leaf_key_hash, leaf_value_hash=leaf_value_hash)
+    proof = StateProof(levels=levels, bucket=bucket)
     assert verify_state_proof(root, key, value, proof) is False
     assert verify_state_proof(EMPTY_ROOT, key, value, proof) is (
-        value is None and levels == [] and leaf_key_hash == b"" and leaf_value_hash == b""
+        value is None and levels == [] and bucket == []
     )
 
 
@@ -451,13 +467,15 @@ def test_mangled_real_proofs_return_false_and_never_raise(
                 "fill on-path slot",
                 "blank a slot",
                 "many levels",
-                "short leaf key",
-                "drop leaf value",
+                "short bucket entry",
+                "drop bucket entry",
+                "duplicate bucket entry",
+                "reverse bucket",
             ]
         ),
         label="how",
     )
-    leaf_key_hash, leaf_value_hash = proof.leaf_key_hash, proof.leaf_value_hash
+    bucket = list(proof.bucket)
     if how == "extra level":
         levels.insert(data.draw(st.integers(0, len(levels))), [EMPTY_CHILD] * 15 + [b""])
     elif how == "drop level" and levels:
@@ -477,13 +495,19 @@ def test_mangled_real_proofs_return_false_and_never_raise(
             level[next(i for i, h in enumerate(level) if h)] = b""
     elif how == "many levels":
         levels = levels + [[EMPTY_CHILD] * 16] * (NIBBLES_MAX + 1)
-    elif how == "short leaf key" and leaf_key_hash:
-        leaf_key_hash = leaf_key_hash[:31]
-    elif how == "drop leaf value" and leaf_key_hash:
-        leaf_value_hash = b""
+    elif how == "short bucket entry" and bucket:
+        i = data.draw(st.integers(0, len(bucket) - 1))
+        bucket[i] = bucket[i][:63]
+    elif how == "drop bucket entry" and bucket:
+        del bucket[data.draw(st.integers(0, len(bucket) - 1))]
+    elif how == "duplicate bucket entry" and bucket:
+        i = data.draw(st.integers(0, len(bucket) - 1))
+        bucket.insert(i, bucket[i])
+    elif how == "reverse bucket" and len(bucket) > 1:
+        bucket.reverse()
     else:
         return  # the mangling does not apply to this proof shape
-    mangled = StateProof(levels=levels, leaf_key_hash=leaf_key_hash, leaf_value_hash=leaf_value_hash)
+    mangled = StateProof(levels=levels, bucket=bucket)
     assert verify_state_proof(root, key, value, mangled) is False
 
 
@@ -563,7 +587,7 @@ def test_prune_everything_but_the_last_version() -> None:
 
 def test_keys_on_a_long_shared_path() -> None:
     """Keys whose hashes share many nibbles build a chain of internal nodes; deleting one of them
-    collapses the chain back to a single leaf at the top."""
+    collapses the chain back to a single bucket at the top."""
     target = key_hash_of(b"base")
     partner = None
     for i in range(200_000):
@@ -576,12 +600,23 @@ def test_keys_on_a_long_shared_path() -> None:
     shared = 0
     while nibble(key_hash_of(partner), shared) == nibble(target, shared):
         shared += 1
-    v = Versioned()
+    v = Versioned(1)  # one-entry buckets: two keys need internal nodes down to where they part
     v.apply({b"base": b"1", partner: b"2"})
     proof = v.tree.prove(0, b"base")
     assert len(proof.levels) == shared + 1
     check_version(v, 0)
-    single_root = built({b"base": b"1"}).root()
+    single_root = built({b"base": b"1"}, 1).root()
     assert v.apply({partner: None}) == single_root
     assert v.tree.prove(1, b"base").levels == []
     check_version(v, 1)
+
+
+def test_one_entry_buckets_give_the_plain_jellyfish_roots() -> None:
+    """With one-entry buckets the shape and hashes are those of the plain Jellyfish layout (a
+    one-entry bucket hashes as a leaf): the root below was computed by that layout's own
+    implementation, before buckets replaced it (docs/decisions/002-state-tree-layout.md)."""
+    rnd = random.Random(2026)
+    data = {rnd.randbytes(rnd.randrange(1, 12)): rnd.randbytes(rnd.randrange(0, 9)) for _ in range(500)}
+    v = built(data, 1)
+    assert v.root().hex() == "5cfcdacba6a2095584ffda896eeff16c409692e0eb48a04a3022aacb58d3b3d2"
+    assert built(data, BUCKET_ENTRIES_MAX).root() != v.root()  # the bucket bound is part of the shape

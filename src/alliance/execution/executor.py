@@ -6,7 +6,9 @@ Heights and versions coincide: state version h is the state after block h, versi
 ``finalize_block(h)`` runs every transaction of block h in order over a ``BlockState`` buffer,
 producing one receipt each; it then applies the buffered writes to the state tree as one batch,
 giving the app hash of h, which the header of h+1 carries. ``commit`` hands the block, its
-certificate, receipts, transaction index, flat state and tree nodes to the store as one write.
+certificate, receipts, transaction index and tree nodes to the store as one write. Committed state
+is read through the executor's own ``StateTree`` (its cache of decoded nodes holds the hot part
+of the tree), at version h-1 while h executes.
 
 Every check here is deterministic, so honest nodes agree byte for byte: a transaction that fails
 its checks inside a block (wrong chain, outside its validity window, a replay, a bad signature)
@@ -17,14 +19,32 @@ in one batch.
 
 Replay protection: a transaction hash that is in the committed transaction index is refused, and
 ``valid_until`` bounds how long any hash could come back, so the index is the exact window.
+
+Decoding once: a transaction's decoding and hash are a pure function of its bytes, so the
+successful decodings of ``check_tx``, ``prepare_proposal`` and ``process_proposal`` are kept in a
+small map from raw bytes (cleared at each commit and when it reaches its bound), and
+``finalize_block`` reuses them; every check that depends on the height or the state still runs.
+The fast decode path is ``codec.decode`` without its argument checks; any failure or
+non-canonical input goes through ``codec.decode`` itself, so errors and messages are the same.
+Receipts are encoded once, for both the results hash and the stored receipt list.
+
+Hot values: committed state is read through the executor's ``StateTree``, in front of which a
+bounded map keeps the current value of keys read or written recently (the active accounts). It
+holds values of the last committed height only: each commit writes the block's writes into it,
+and it is emptied whenever the height it describes is not the one read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
+from itertools import islice
+
+import msgspec
 
 from alliance import codec
 from alliance.app.interface import AppInfo, CheckTxResult, FinalizeResult, PreparedProposal, QueryResult
+from alliance.crypto import merkle
 from alliance.crypto.hashing import Domain, hash_domain
 from alliance.crypto.sigcache import SignatureCache
 from alliance.crypto.suite import Suite, suite_by_name
@@ -61,7 +81,33 @@ VALIDATORS_KEY = b"sys/validators"
 STATE_VERSIONS_KEPT_DEFAULT = 100
 EMPTY_RESULTS_HASH = results_hash([])
 
+DECODED_ENTRIES_MAX = 50_000
+HOT_VALUES_MAX = 500_000
+
 VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
+
+_tx_decoder = msgspec.msgpack.Decoder(Transaction)
+_encode = msgspec.msgpack.Encoder().encode
+
+
+def _decode_tx_fast(raw: bytes) -> Transaction:
+    """``decode_tx`` for bytes; anything unusual takes ``decode_tx`` itself, for its exact error."""
+    try:
+        tx = _tx_decoder.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, UsageError):
+        return decode_tx(raw)
+    if _encode(tx) != raw:
+        return decode_tx(raw)
+    return tx
+
+
+def _array_header(n: int) -> bytes:
+    """The canonical msgpack header of an array of ``n`` items."""
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
 
 
 class _Pending:
@@ -99,6 +145,9 @@ class Executor:
         self.params = ChainParams()
         self.suite: Suite = suite_by_name()
         self._verify_batch = verify_batch
+        self._decoded: dict[bytes, tuple[Transaction, bytes]] = {}
+        self._hot: dict[bytes, bytes | None] = {}  # key -> value at the last committed height
+        self._hot_height: int | None = None
         genesis_raw = store.genesis()
         if genesis_raw is not None:
             self._load_chain(codec.decode_trusted(Genesis, genesis_raw))
@@ -234,7 +283,7 @@ class Executor:
         invariant(self._pending is None, "finalize_block twice without commit")
         invariant(height == info.last_height + 1, f"finalizing {height} after {info.last_height}")
         invariant(header.chain_id == self.chain_id, "finalizing another chain's block")
-        state = BlockState(self.store.get_state)
+        state = BlockState(partial(self._read_committed, height - 1))
         receipts: list[Receipt] = []
         tx_hashes: list[tuple[bytes, int]] = []
         checked = self._checked_block_txs(block)
@@ -247,16 +296,19 @@ class Executor:
             tx_hashes.append((tx_hash, index))
             receipts.append(self._run(tx, sender, height, header.time_ms, state))  # type: ignore[arg-type]
         update = self.tree.apply(height - 1, height, state.writes)
-        self._prune_hint = height - self._state_versions_kept
+        encoded_receipts = [_encode(r) for r in receipts]
         result = FinalizeResult(
-            height=height, app_hash=update.root_hash, results_hash=results_hash(receipts), receipts=receipts
+            height=height,
+            app_hash=update.root_hash,
+            results_hash=merkle.merkle_root(encoded_receipts),  # = results_hash(receipts)
+            receipts=receipts,
         )
         write = BlockWrite(
             height=height,
             block_hash=block.hash(),
             block=codec.encode(block),
             certificate=codec.encode(certificate) if certificate is not None else None,
-            receipts=codec.encode(receipts),
+            receipts=_array_header(len(receipts)) + b"".join(encoded_receipts),  # = codec.encode
             tx_hashes=tx_hashes,
             state=state.writes,
             tree=update,
@@ -271,6 +323,8 @@ class Executor:
         self.store.commit_block(pending.write)  # type: ignore[union-attr]
         self.tree.committed(pending.write.tree)  # type: ignore[union-attr]
         self._pending = None
+        self._decoded.clear()
+        self._remember_hot(pending.write.height, pending.write.state)  # type: ignore[union-attr]
         result = pending.result  # type: ignore[union-attr]
         if PARAMS_KEY in pending.write.state:  # type: ignore[union-attr]
             raw = self.store.get_state(PARAMS_KEY)
@@ -284,10 +338,7 @@ class Executor:
         version = info.last_height if height is None else height
         if version > info.last_height or version < 0:
             raise NotFound(f"no state at height {version}; the last committed height is {info.last_height}")
-        if version == info.last_height and not prove:
-            value = self.store.get_state(key)
-        else:
-            value = self.tree.get(version, key)
+        value = self.tree.get(version, key)
         proof = self.tree.prove(version, key) if prove else None
         return QueryResult(
             height=version, key=key, value=value, proof=proof, app_hash=self.tree.root_hash(version)
@@ -295,14 +346,52 @@ class Executor:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _read_committed(self, version: int, key: bytes) -> bytes | None:
+        """``key``'s value at ``version``, the last committed height: hot values first."""
+        hot = self._hot
+        if self._hot_height != version:
+            hot.clear()  # another height (a restart, or a caller reading elsewhere): start afresh
+            self._hot_height = version
+        if key in hot:
+            return hot[key]
+        value = self.tree.get(version, key)
+        self._hot_put(key, value)
+        return value
+
+    def _remember_hot(self, height: int, writes: dict[bytes, bytes | None]) -> None:
+        """After ``height`` committed: its writes are the current values of their keys."""
+        if self._hot_height != height - 1:
+            self._hot.clear()
+        self._hot_height = height
+        for key, value in writes.items():
+            self._hot_put(key, value)
+
+    def _hot_put(self, key: bytes, value: bytes | None) -> None:
+        hot = self._hot
+        if len(hot) >= HOT_VALUES_MAX:
+            # Drop the oldest eighth (dicts keep insertion order).
+            for k in list(islice(hot, HOT_VALUES_MAX // 8)):
+                del hot[k]
+        hot[key] = value
+
     def _decode(self, raw: bytes) -> tuple[Transaction, bytes]:
+        cacheable = type(raw) is bytes
+        if cacheable:
+            hit = self._decoded.get(raw)
+            if hit is not None:
+                return hit
         if len(raw) > TX_SIZE_BYTES_MAX:
             raise TxTooLarge(f"transaction is {len(raw)} bytes, over the bound of {TX_SIZE_BYTES_MAX}")
         try:
-            tx = decode_tx(raw)
+            tx = _decode_tx_fast(raw) if cacheable else decode_tx(raw)
         except DecodeError as exc:
             raise _MalformedTx(exc.message) from None
-        return tx, tx_hash_of_canonical(raw)
+        decoded = (tx, tx_hash_of_canonical(raw))
+        if cacheable:
+            if len(self._decoded) >= DECODED_ENTRIES_MAX:
+                self._decoded.clear()
+            self._decoded[raw] = decoded
+        return decoded
 
     def _check_static(self, tx: Transaction, tx_hash: bytes, height: int) -> None:
         """Checks that need no signature: chain, window, gas bound, replay."""

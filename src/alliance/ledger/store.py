@@ -24,7 +24,7 @@ class BlockWrite:
     certificate: bytes | None
     receipts: bytes
     tx_hashes: list[tuple[bytes, int]]  # (hash, index in block) of each transaction that passed its checks
-    state: dict[bytes, bytes | None]
+    state: dict[bytes, bytes | None]  # the block's state writes (None deletes); also in ``tree``
     tree: TreeUpdate
     prune_below: int | None = None  # drop state versions older than this
     genesis: bytes | None = None

@@ -1,40 +1,57 @@
-"""A versioned, path-compressed 16-ary Merkle tree (Jellyfish-style) over the whole state.
+"""A versioned 16-ary Merkle tree over the whole state whose bottom nodes are buckets of leaves.
 
 Theory of operation
 -------------------
-Keys are placed by ``key_hash = H(STATE_KEY, key)``, read as 64 nibbles. A *leaf* holds one key and
-its value; an *internal* node has 16 child slots. The tree is canonical: a subtree that holds one
-leaf is replaced by that leaf at the highest slot it can occupy, and an internal node always has
-at least two leaves below it. So the shape, and the root hash, depend only on the set of
-``(key, value)`` pairs, never on the order of updates.
+Keys are placed by ``key_hash = H(STATE_KEY, key)``, read as 64 nibbles. The tree has two node
+kinds. A *bucket* holds every ``(key, value)`` pair of one subtree, sorted by key hash; an
+*internal* node has 16 child slots. The shape is canonical: a subtree of at most
+``bucket_entries_max`` keys (``BUCKET_ENTRIES_MAX`` on a chain) is one bucket at the highest slot
+it can occupy, a larger one is an internal node, an empty one an empty slot. So the shape, and
+the root hash, depend only on the set of ``(key, value)`` pairs, never on the order of updates.
+(With ``bucket_entries_max=1`` this is the plain Jellyfish layout: one leaf per bucket.)
 
-Hashes: ``leaf = H(STATE_LEAF, key_hash || H(STATE_LEAF, value))``, ``internal = H(STATE_INNER,
-child_0 || ... || child_15)`` with 32 zero bytes for an empty slot; the empty tree's root is
-``H(STATE_INNER, "")``.
+Hashes: ``bucket = H(STATE_LEAF, kh_1 || vh_1 || ... || kh_n || vh_n)`` in key-hash order with
+``vh = H(STATE_LEAF, value)`` (a one-entry bucket hashes exactly as a Jellyfish leaf);
+``internal = H(STATE_INNER, child_0 || ... || child_15)`` with 32 zero bytes for an empty slot; the
+empty tree's root is ``H(STATE_INNER, "")``.
+
+Why buckets: the cost of an update is Python work per rewritten node, not hashing. A block that
+changes 10,000 random keys of 1M rewrote ~30,000 nodes with one leaf per key; with buckets of up
+to 32 it rewrites ~9,300 buckets and ~4,000 internal nodes (~4,800 nodes in all at 100k keys), and
+a bucket rewrite is a few C-level sequence and bytes operations (docs/decisions/002).
+
+Decoded nodes are immutable msgspec structs of tuples declared ``gc=False``: the cache holds
+hundreds of thousands of them, and the cyclic garbage collector must not walk them. Roots of
+versions, once read or committed, are remembered too (a stored root never changes; whether a
+version is pruned is checked on every read).
 
 Versions: every node is stored under a *node key* ``version (8 bytes, big endian) || path`` and is
 never modified. Applying the updates of version v writes new nodes with prefix v and reports the
 node keys they replaced as *stale since v*. Nodes of old versions stay readable until pruned, so
 queries and proofs work at any version still kept, and the node keys of one version sort after
-all earlier ones: the store appends them (LMDB append mode is ~8x faster than random puts here).
-Because node keys are immutable, decoded nodes are cached without any invalidation.
+all earlier ones: the store appends them. Because node keys are immutable, decoded nodes are
+cached without any invalidation.
 
-A parent records, for each child, its hash, the version it was written at and whether it is a
-leaf, which is everything needed to form the child's node key. Moving a leaf (when a sibling is
-deleted and the path compresses) rewrites it at its new slot; a leaf whose slot and content are
-unchanged keeps its old node key. During an update, a leaf that must move is carried up the
-recursion *unplaced* and written once, where it settles, so compression does no wasted writes.
+A parent records, for each child, its hash, the version it was written at, its number of keys
+and whether it is a bucket: everything needed to form the child's node key and to decide, after
+an update, whether the subtree still needs an internal node. During an update a bucket is built
+*floating* (not yet written) and carried up the recursion: if the parent's subtree shrinks to at
+most ``bucket_entries_max`` keys, the parent collapses into one floating bucket holding all its
+children's entries, and only the bucket that settles is written. A bucket that outgrows the bound
+splits into an internal node over smaller buckets.
 
 Proofs: the 16 child hashes of every internal node on the key's path (the on-path slot left
-blank), then either the leaf found at the end of the path or nothing (an empty slot). The same
-proof shape proves inclusion (the leaf is the key's) and exclusion (an empty slot, or a leaf of
-another key sharing the path so far).
+blank), then the ``kh || vh`` entries of the bucket found at the end of the path, or none (an empty
+slot). The same shape proves inclusion (the key's entry is in the bucket with the value's hash)
+and exclusion (an empty slot, or a bucket for the key's path that does not list the key: the
+bucket at a path holds every key under it).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -52,12 +69,21 @@ NIBBLES_MAX = 64
 STATE_KEY_SIZE_BYTES_MAX = 256
 STATE_VALUE_SIZE_BYTES_MAX = 1024 * 1024
 CACHE_NODES_MAX = 2_000_000
+BUCKET_ENTRIES_MAX = 32  # a chain constant: it decides the shape, so the root hash
+PROOF_BUCKET_ENTRIES_MAX = 1024  # the verifier's bound on a proof's bucket (work and size)
 
-_TAG_LEAF = 0x4C  # "L"
+_TAG_BUCKET = 0x42  # "B"
 _TAG_INTERNAL = 0x49  # "I"
-_VERSIONS = struct.Struct(">16Q")
-_INTERNAL_SIZE_BYTES = 1 + 16 * 32 + _VERSIONS.size + 2
+_META = struct.Struct(">16Q16I")  # child versions, child key counts
+_INTERNAL_SIZE_BYTES = 1 + 16 * 32 + _META.size + 2
 _HEX = {c: int(c, 16) for c in "0123456789abcdef"}
+_PAIR_SIZE_BYTES = 64
+_VERSION_PACK = struct.Struct(">Q").pack
+_ROOTS_CACHED_MAX = 256
+_DEPTH_BYTE = [bytes((d,)) for d in range(NIBBLES_MAX + 1)]
+_HIGH_NIBBLE = [bytes((b & 0xF0,)) for b in range(256)]
+_bucket_payload = msgspec.msgpack.Decoder(tuple[tuple[bytes, ...], tuple[bytes, ...]])
+_encode_payload = msgspec.msgpack.Encoder().encode
 
 
 def key_hash_of(key: bytes) -> bytes:
@@ -66,6 +92,7 @@ def key_hash_of(key: bytes) -> bytes:
 
 _leaf_hasher = hasher_for(Domain.STATE_LEAF)
 _inner_hasher = hasher_for(Domain.STATE_INNER)
+_key_hasher = hasher_for(Domain.STATE_KEY)
 
 
 def value_hash_of(value: bytes) -> bytes:
@@ -74,9 +101,10 @@ def value_hash_of(value: bytes) -> bytes:
     return h.digest()
 
 
-def leaf_hash(key_hash: bytes, value_hash: bytes) -> bytes:
+def bucket_hash(pairs: Sequence[bytes]) -> bytes:
+    """Hash of a bucket from its sorted ``key_hash || value_hash`` entries."""
     h = _leaf_hasher.copy()
-    h.update(key_hash + value_hash)
+    h.update(b"".join(pairs))
     return h.digest()
 
 
@@ -118,37 +146,41 @@ def node_key(version: int, path: bytes) -> bytes:
 # --- nodes ----------------------------------------------------------------------------------------
 
 
-class Leaf:
-    __slots__ = ("key", "key_hash", "value")
+class Bucket(msgspec.Struct, gc=False):
+    """Parallel tuples, sorted by key hash: ``kh || vh`` entries, keys and values.
 
-    def __init__(self, key_hash: bytes, key: bytes, value: bytes) -> None:
-        self.key_hash = key_hash
-        self.key = key
-        self.value = value
+    Nodes are immutable and hold only tuples of bytes, so they are kept out of the cyclic garbage
+    collector (``gc=False``; tuples of bytes are untracked by its first pass): the tree caches
+    hundreds of thousands of them, and tracked objects would make every full collection walk them.
+    """
+
+    pairs: tuple[bytes, ...]
+    keys: tuple[bytes, ...]
+    values: tuple[bytes, ...]
 
     @property
     def hash(self) -> bytes:
-        return leaf_hash(self.key_hash, value_hash_of(self.value))
+        return bucket_hash(self.pairs)
 
     def encode(self) -> bytes:
-        return bytes((_TAG_LEAF,)) + len(self.key).to_bytes(2, "big") + self.key + self.value
+        return bytes((_TAG_BUCKET,)) + _encode_payload((self.keys, self.values))
 
 
-class Internal:
-    """16 child slots as parallel lists (hash or EMPTY_CHILD, version) plus a bit mask of leaves."""
+class Internal(msgspec.Struct, gc=False):
+    """16 child slots as parallel tuples (hash or EMPTY_CHILD, version, key count) plus a bit mask
+    of the children that are buckets. Untracked by the garbage collector, as ``Bucket``."""
 
-    __slots__ = ("hashes", "leaf_mask", "versions")
-
-    def __init__(self, hashes: list[bytes], versions: list[int], leaf_mask: int) -> None:
-        self.hashes = hashes
-        self.versions = versions
-        self.leaf_mask = leaf_mask
+    hashes: tuple[bytes, ...]
+    versions: tuple[int, ...]
+    counts: tuple[int, ...]
+    bucket_mask: int
 
     def child(self, slot: int) -> ChildRef | None:
-        h = self.hashes[slot]
-        if h == EMPTY_CHILD:
+        if not self.counts[slot]:
             return None
-        return ChildRef(h, self.versions[slot], bool(self.leaf_mask >> slot & 1))
+        return ChildRef(
+            self.hashes[slot], self.versions[slot], self.counts[slot], bool(self.bucket_mask >> slot & 1)
+        )
 
     @property
     def hash(self) -> bytes:
@@ -158,21 +190,22 @@ class Internal:
         return (
             bytes((_TAG_INTERNAL,))
             + b"".join(self.hashes)
-            + _VERSIONS.pack(*self.versions)
-            + self.leaf_mask.to_bytes(2, "big")
+            + _META.pack(*self.versions, *self.counts)
+            + self.bucket_mask.to_bytes(2, "big")
         )
 
 
-Node = Leaf | Internal
+Node = Bucket | Internal
 
 
 @dataclass(frozen=True, slots=True)
 class ChildRef:
-    """What a parent knows of a child: enough to hash it and to find its node key."""
+    """What a parent knows of a child: enough to hash it, find its node key and size it."""
 
     hash: bytes
     version: int
-    is_leaf: bool
+    count: int
+    is_bucket: bool
 
 
 def encode_node(node: Node) -> bytes:
@@ -181,26 +214,38 @@ def encode_node(node: Node) -> bytes:
 
 def decode_node(data: bytes) -> Node:
     tag = data[0]
-    if tag == _TAG_LEAF:
-        key_len = int.from_bytes(data[1:3], "big")
-        key = data[3 : 3 + key_len]
-        return Leaf(key_hash_of(key), key, data[3 + key_len :])
+    if tag == _TAG_BUCKET:
+        keys, values = _bucket_payload.decode(data[1:])
+        invariant(len(keys) == len(values) and keys, "malformed state tree bucket")
+        pairs = []
+        for key, value in zip(keys, values, strict=True):
+            h = _key_hasher.copy()
+            h.update(key)
+            pairs.append(h.digest() + value_hash_of(value))
+        return Bucket(tuple(pairs), keys, values)
     invariant(tag == _TAG_INTERNAL and len(data) == _INTERNAL_SIZE_BYTES, "malformed state tree node")
-    hashes = [data[1 + 32 * i : 33 + 32 * i] for i in range(16)]
-    versions = list(_VERSIONS.unpack_from(data, 513))
-    return Internal(hashes, versions, int.from_bytes(data[-2:], "big"))
+    hashes = tuple([data[1 + 32 * i : 33 + 32 * i] for i in range(16)])
+    meta = _META.unpack_from(data, 513)
+    return Internal(hashes, meta[:16], meta[16:], int.from_bytes(data[-2:], "big"))
 
 
 def encode_root(ref: ChildRef | None) -> bytes:
     if ref is None:
         return b""
-    return ref.hash + ref.version.to_bytes(8, "big") + (b"\x01" if ref.is_leaf else b"\x00")
+    return (
+        ref.hash
+        + ref.version.to_bytes(8, "big")
+        + ref.count.to_bytes(8, "big")
+        + (b"\x01" if ref.is_bucket else b"\x00")
+    )
 
 
 def decode_root(data: bytes) -> ChildRef | None:
     if not data:
         return None
-    return ChildRef(data[:32], int.from_bytes(data[32:40], "big"), data[40] == 1)
+    return ChildRef(
+        data[:32], int.from_bytes(data[32:40], "big"), int.from_bytes(data[40:48], "big"), data[48] == 1
+    )
 
 
 # --- storage interface ----------------------------------------------------------------------------
@@ -228,20 +273,29 @@ class TreeUpdate:
     decoded: dict[bytes, Node]
 
 
-# A slot's new content during an update: _SAME (unchanged), None (empty), a Leaf not yet written
-# (it floats up until it settles), or (hash, version, is_leaf) of a written subtree.
+# A slot's new content during an update: _SAME (unchanged), None (empty), a Bucket not yet written
+# (it floats up until it settles), or (hash, version, count, is_bucket) of a written subtree.
 _SAME = object()
-_Written = tuple[bytes, int, bool]
+_Written = tuple[bytes, int, int, bool]
 _Item = tuple[bytes, str, bytes, bytes | None]  # key hash, its hex, key, value (None deletes)
+_FEW_UPDATES = 8  # up to this many updates into one bucket: insert in place, else merge via a dict
 
 
 class StateTree:
     """Reads, updates and proves over a ``NodeReader``, with a cache of decoded nodes."""
 
-    def __init__(self, reader: NodeReader, cache_nodes_max: int = CACHE_NODES_MAX) -> None:
+    def __init__(
+        self,
+        reader: NodeReader,
+        cache_nodes_max: int = CACHE_NODES_MAX,
+        bucket_entries_max: int = BUCKET_ENTRIES_MAX,
+    ) -> None:
+        invariant(1 <= bucket_entries_max <= PROOF_BUCKET_ENTRIES_MAX, "bucket bound out of range")
         self._reader = reader
         self._cache: dict[bytes, Node] = {}
         self._cache_nodes_max = cache_nodes_max
+        self._roots: dict[int, ChildRef | None] = {}
+        self.bucket_entries_max = bucket_entries_max
 
     # -- reading --
 
@@ -267,26 +321,86 @@ class StateTree:
         oldest = self._reader.oldest_version()
         if version < oldest:
             raise VersionPruned(f"state version {version} is pruned; the oldest kept is {oldest}")
+        roots = self._roots
+        if version in roots:
+            return roots[version]
         data = self._reader.get_root(version)
         if data is None:
             raise NotFound(f"no state version {version}")
-        return decode_root(data)
+        ref = decode_root(data)
+        self._remember_root(version, ref)
+        return ref
+
+    def _remember_root(self, version: int, ref: ChildRef | None) -> None:
+        # A stored root never changes (versions are written once); pruning is checked above.
+        if len(self._roots) >= _ROOTS_CACHED_MAX:
+            self._roots.clear()
+        self._roots[version] = ref
 
     def root_hash(self, version: int) -> bytes:
         ref = self.root_ref(version)
         return ref.hash if ref is not None else EMPTY_ROOT
 
-    def get(self, version: int, key: bytes) -> bytes | None:
-        kh = key_hash_of(key)
+    def _bucket_on_path(self, version: int, kh: bytes, levels: list[list[bytes]] | None) -> Bucket | None:
+        """The bucket on ``kh``'s path at ``version`` (None: an empty slot), recording the
+        internal nodes' child hashes into ``levels`` when given."""
         ref = self.root_ref(version)
         depth = 0
         while ref is not None:
             node = self._load(node_key(ref.version, encode_path(kh, depth)))
-            if isinstance(node, Leaf):
-                return node.value if node.key == key else None
-            ref = node.child(nibble(kh, depth))
+            if ref.is_bucket:
+                if type(node) is not Bucket:
+                    fail_invariant("a state tree node marked a bucket is not one")
+                return node
+            if type(node) is not Internal:
+                fail_invariant("a state tree node marked internal is not one")
+            slot = nibble(kh, depth)
+            if levels is not None:
+                level = list(node.hashes)
+                level[slot] = b""
+                levels.append(level)
+            ref = node.child(slot)
             depth += 1
         return None
+
+    def get(self, version: int, key: bytes) -> bytes | None:
+        """The value of ``key`` at ``version`` (None: absent). The executor reads current state
+        here, so this is the walk of ``_bucket_on_path`` without its generality."""
+        h = _key_hasher.copy()
+        h.update(key)
+        kh = h.digest()
+        ref = self.root_ref(version)
+        if ref is None:
+            return None
+        node_version = ref.version
+        is_bucket = ref.is_bucket
+        cache = self._cache
+        depth = 0
+        while True:
+            half = depth >> 1
+            if depth % 2 == 0:
+                key_of_node = _VERSION_PACK(node_version) + _DEPTH_BYTE[depth] + kh[:half]
+            else:
+                key_of_node = (
+                    _VERSION_PACK(node_version) + _DEPTH_BYTE[depth] + kh[:half] + _HIGH_NIBBLE[kh[half]]
+                )
+            node = cache.get(key_of_node)
+            if node is None:
+                node = self._load(key_of_node)
+            if is_bucket:
+                if type(node) is not Bucket:
+                    fail_invariant("a state tree node marked a bucket is not one")
+                pairs = node.pairs
+                i = bisect_left(pairs, kh)
+                return node.values[i] if i < len(pairs) and pairs[i].startswith(kh) else None
+            if type(node) is not Internal:
+                fail_invariant("a state tree node marked internal is not one")
+            slot = nibble(kh, depth)
+            if not node.counts[slot]:
+                return None
+            node_version = node.versions[slot]
+            is_bucket = bool(node.bucket_mask >> slot & 1)
+            depth += 1
 
     def items(self, version: int) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) at ``version``, in key-hash order (for snapshots and audits)."""
@@ -296,8 +410,8 @@ class StateTree:
 
     def _walk(self, ref: ChildRef, path_hash: bytes, depth: int) -> Iterator[tuple[bytes, bytes]]:
         node = self._load(node_key(ref.version, encode_path(path_hash, depth)))
-        if isinstance(node, Leaf):
-            yield node.key, node.value
+        if isinstance(node, Bucket):
+            yield from zip(node.keys, node.values, strict=True)
             return
         for i in range(16):
             child = node.child(i)
@@ -319,21 +433,24 @@ class StateTree:
                 fail_invariant(f"state key of {len(key)} bytes outside 1..{STATE_KEY_SIZE_BYTES_MAX}")
             if value is not None and len(value) > STATE_VALUE_SIZE_BYTES_MAX:
                 fail_invariant(f"state value of {len(value)} bytes over {STATE_VALUE_SIZE_BYTES_MAX}")
-            kh = key_hash_of(key)
+            h = _key_hasher.copy()
+            h.update(key)
+            kh = h.digest()
             items.append((kh, kh.hex(), key, value))
         items.sort()
         root = self.root_ref(base_version) if base_version is not None else None
         job = _Apply(self, version)
-        if not items:
-            new_root = root
-        else:
-            old = (root.hash, root.version, root.is_leaf) if root is not None else None
+        new_root: ChildRef | None = root
+        if items:
+            old = (root.hash, root.version, root.count, root.is_bucket) if root is not None else None
             result = job.slot(old, 0, items, 0, len(items))
-            if result is _SAME:
-                new_root = root
-            else:
-                placed = job.place(result, 0)
-                new_root = ChildRef(*placed) if placed is not None else None
+            if result is not _SAME:
+                if result is None:
+                    new_root = None
+                else:
+                    if type(result) is Bucket:
+                        result = job.write_bucket(result, 0)
+                    new_root = ChildRef(*result)  # type: ignore[misc]
         job.new_nodes.sort()
         return TreeUpdate(
             version=version,
@@ -345,30 +462,21 @@ class StateTree:
         )
 
     def committed(self, update: TreeUpdate) -> None:
-        """Tell the tree ``update`` is durable, so its decoded nodes may be cached."""
-        for key, node in update.decoded.items():
-            self._remember(key, node)
+        """Tell the tree ``update`` is durable, so its decoded nodes and root may be cached."""
+        self._remember_root(update.version, decode_root(update.root))
+        cache = self._cache
+        if len(cache) + len(update.decoded) >= self._cache_nodes_max:
+            for key, node in update.decoded.items():
+                self._remember(key, node)
+        else:
+            cache.update(update.decoded)
 
     # -- proofs --
 
     def prove(self, version: int, key: bytes) -> StateProof:
-        kh = key_hash_of(key)
-        ref = self.root_ref(version)
         levels: list[list[bytes]] = []
-        depth = 0
-        while ref is not None:
-            node = self._load(node_key(ref.version, encode_path(kh, depth)))
-            if isinstance(node, Leaf):
-                return StateProof(
-                    levels=levels, leaf_key_hash=node.key_hash, leaf_value_hash=value_hash_of(node.value)
-                )
-            slot = nibble(kh, depth)
-            level = list(node.hashes)
-            level[slot] = b""
-            levels.append(level)
-            ref = node.child(slot)
-            depth += 1
-        return StateProof(levels=levels, leaf_key_hash=b"", leaf_value_hash=b"")
+        bucket = self._bucket_on_path(version, key_hash_of(key), levels)
+        return StateProof(levels=levels, bucket=list(bucket.pairs) if bucket is not None else [])
 
 
 class _Apply:
@@ -376,16 +484,17 @@ class _Apply:
 
     def __init__(self, tree: StateTree, version: int) -> None:
         self.load = tree._load
+        self.bmax = tree.bucket_entries_max
         self.version = version
         self.prefix = version.to_bytes(VERSION_SIZE_BYTES, "big")
         self.new_nodes: list[tuple[bytes, bytes]] = []
         self.stale: list[bytes] = []
         self.decoded: dict[bytes, Node] = {}
 
-    def load_leaf(self, key: bytes) -> Leaf:
+    def load_bucket(self, key: bytes) -> Bucket:
         node = self.load(key)
-        if type(node) is not Leaf:
-            fail_invariant(f"state tree node {key.hex()} is marked a leaf but is not one")
+        if type(node) is not Bucket:
+            fail_invariant(f"state tree node {key.hex()} is marked a bucket but is not one")
         return node
 
     def load_internal(self, key: bytes) -> Internal:
@@ -394,111 +503,131 @@ class _Apply:
             fail_invariant(f"state tree node {key.hex()} is marked internal but is not")
         return node
 
-    def write_leaf(self, leaf: Leaf, depth: int) -> _Written:
-        key = self.prefix + encode_path(leaf.key_hash, depth)
-        self.new_nodes.append((key, leaf.encode()))
-        self.decoded[key] = leaf
-        return (leaf_hash(leaf.key_hash, value_hash_of(leaf.value)), self.version, True)
+    def write_bucket(self, bucket: Bucket, depth: int) -> _Written:
+        pairs = bucket.pairs
+        key = self.prefix + encode_path(pairs[0], depth)
+        self.new_nodes.append((key, bytes((_TAG_BUCKET,)) + _encode_payload((bucket.keys, bucket.values))))
+        self.decoded[key] = bucket
+        h = _leaf_hasher.copy()
+        h.update(b"".join(pairs))
+        return (h.digest(), self.version, len(pairs), True)
 
-    def write_internal(self, node: Internal, path_hash: bytes, depth: int) -> _Written:
+    def write_internal(self, node: Internal, path_hash: bytes, depth: int, count: int) -> _Written:
         key = self.prefix + encode_path(path_hash, depth)
         joined = b"".join(node.hashes)
         self.new_nodes.append(
-            (key, b"I" + joined + _VERSIONS.pack(*node.versions) + node.leaf_mask.to_bytes(2, "big"))
+            (
+                key,
+                b"I"
+                + joined
+                + _META.pack(*node.versions, *node.counts)
+                + node.bucket_mask.to_bytes(2, "big"),
+            )
         )
         self.decoded[key] = node
-        return (internal_hash_joined(joined), self.version, False)
-
-    def place(self, result: object, depth: int) -> _Written | None:
-        """Settle a slot's result at ``depth``: a floating leaf is written there."""
-        if type(result) is Leaf:
-            return self.write_leaf(result, depth)
-        return result  # type: ignore[return-value]
+        h = _inner_hasher.copy()
+        h.update(joined)
+        return (h.digest(), self.version, count, False)
 
     def slot(self, old: _Written | None, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         """New content of the slot at ``depth`` that ``items[lo:hi]`` fall into; ``old`` is its ref."""
-        if old is not None and not old[2]:
+        if old is not None and not old[3]:
             return self.internal(old, depth, items, lo, hi)
-        kh0 = items[lo][0]
-        if hi - lo == 1:
-            return self.single(old, depth, items[lo])
-        leaves: list[Leaf] = []
-        old_leaf: Leaf | None = None
-        if old is not None:
-            old_key = node_key(old[1], encode_path(kh0, depth))
-            old_leaf = self.load_leaf(old_key)
-            okh = old_leaf.key_hash
-            touched = False
-            for i in range(lo, hi):
-                if items[i][0] == okh:
-                    touched = True
-                    value = items[i][3]
-                    if value == old_leaf.value:
-                        if hi - lo == 1:
-                            return _SAME
-                        leaves.append(old_leaf)
-                        touched = False
-            if not touched and not leaves:
-                leaves.append(old_leaf)
-        for i in range(lo, hi):
-            kh, _, key, value = items[i]
-            if (value is not None and (old_leaf is None or kh != old_leaf.key_hash)) or (
-                value is not None
-                and old_leaf is not None
-                and kh == old_leaf.key_hash
-                and value != old_leaf.value
-            ):
-                leaves.append(Leaf(kh, key, value))
-        if old is not None:
-            if len(leaves) == 1 and leaves[0] is old_leaf:
-                return _SAME
-            self.stale.append(old_key)
-        if not leaves:
-            return None
-        if len(leaves) == 1:
-            return leaves[0]
-        leaves.sort(key=lambda leaf: leaf.key_hash)
-        return self.build(leaves, depth)
-
-    def single(self, old: _Written | None, depth: int, item: _Item) -> object:
-        """The common case: one update lands in a slot that is empty or holds one leaf."""
-        kh, _, key, value = item
+        old_key = b""
         if old is None:
-            return Leaf(kh, key, value) if value is not None else None
-        old_key = node_key(old[1], encode_path(kh, depth))
-        old_leaf = self.load_leaf(old_key)
-        if old_leaf.key_hash != kh:
-            if value is None:
-                return _SAME  # deleting an absent key
-            self.stale.append(old_key)
-            pair = sorted((old_leaf, Leaf(kh, key, value)), key=lambda leaf: leaf.key_hash)
-            return self.build(pair, depth)
-        if value == old_leaf.value:
+            pairs: list[bytes] = []
+            keys: list[bytes] = []
+            values: list[bytes] = []
+        else:
+            old_key = node_key(old[1], encode_path(items[lo][0], depth))
+            base = self.load_bucket(old_key)
+            pairs, keys, values = list(base.pairs), list(base.keys), list(base.values)
+        changed = False
+        if hi - lo <= _FEW_UPDATES:
+            for i in range(lo, hi):
+                kh, _, key, value = items[i]
+                j = bisect_left(pairs, kh)
+                found = j < len(pairs) and pairs[j].startswith(kh)
+                if value is None:
+                    if not found:
+                        continue
+                elif found and values[j] == value:
+                    continue
+                changed = True
+                if value is None:
+                    del pairs[j], keys[j], values[j]
+                elif found:
+                    pairs[j] = kh + value_hash_of(value)
+                    values[j] = value
+                else:
+                    pairs.insert(j, kh + value_hash_of(value))
+                    keys.insert(j, key)
+                    values.insert(j, value)
+        else:
+            merged = {p[:32]: (p, k, v) for p, k, v in zip(pairs, keys, values, strict=True)}
+            for i in range(lo, hi):
+                kh, _, key, value = items[i]
+                cur = merged.get(kh)
+                if value is None:
+                    if cur is not None:
+                        del merged[kh]
+                        changed = True
+                elif cur is None or cur[2] != value:
+                    merged[kh] = (kh + value_hash_of(value), key, value)
+                    changed = True
+            if changed:
+                ordered = [merged[kh] for kh in sorted(merged)]
+                pairs = [e[0] for e in ordered]
+                keys = [e[1] for e in ordered]
+                values = [e[2] for e in ordered]
+        if not changed:
             return _SAME
-        self.stale.append(old_key)
-        return Leaf(kh, key, value) if value is not None else None
+        if old is not None:
+            self.stale.append(old_key)
+        n = len(pairs)
+        if n == 0:
+            return None
+        if n <= self.bmax:
+            return Bucket(tuple(pairs), tuple(keys), tuple(values))
+        return self.build(pairs, keys, values, 0, n, depth)
 
-    def build(self, leaves: list[Leaf], depth: int) -> _Written:
-        """A fresh internal node at ``depth`` over two or more leaves sharing the path so far."""
+    def build(
+        self, pairs: list[bytes], keys: list[bytes], values: list[bytes], lo: int, hi: int, depth: int
+    ) -> _Written:
+        """A fresh internal node at ``depth`` over entries ``lo:hi`` (more than a bucket holds),
+        which share the path so far."""
         hashes = [EMPTY_CHILD] * 16
         versions = [0] * 16
-        leaf_mask = 0
-        start = 0
-        n = len(leaves)
-        while start < n:
-            slot = nibble(leaves[start].key_hash, depth)
-            end = start + 1
-            while end < n and nibble(leaves[end].key_hash, depth) == slot:
-                end += 1
-            if end - start == 1:
-                h, v, _ = self.write_leaf(leaves[start], depth + 1)
-                leaf_mask |= 1 << slot
+        counts = [0] * 16
+        mask = 0
+        start = lo
+        shift = 4 if depth % 2 == 0 else 0
+        i = depth >> 1
+        while start < hi:
+            s = (pairs[start][i] >> shift) & 0x0F
+            # The entries of slot s end before the first key hash whose nibble is past s.
+            if s == 15:
+                end = hi
             else:
-                h, v, _ = self.build(leaves[start:end], depth + 1)
-            hashes[slot] = h
-            versions[slot] = v
+                bound = pairs[start][:i] + bytes(
+                    ((s + 1) << 4,) if shift else (((pairs[start][i] & 0xF0) | (s + 1)),)
+                )
+                end = bisect_left(pairs, bound, start, hi)
+            if end - start <= self.bmax:
+                h, v, c, _ = self.write_bucket(
+                    Bucket(tuple(pairs[start:end]), tuple(keys[start:end]), tuple(values[start:end])),
+                    depth + 1,
+                )
+                mask |= 1 << s
+            else:
+                h, v, c, _ = self.build(pairs, keys, values, start, end, depth + 1)
+            hashes[s] = h
+            versions[s] = v
+            counts[s] = c
             start = end
-        return self.write_internal(Internal(hashes, versions, leaf_mask), leaves[0].key_hash, depth)
+        return self.write_internal(
+            Internal(tuple(hashes), tuple(versions), tuple(counts), mask), pairs[lo], depth, hi - lo
+        )
 
     def internal(self, old: _Written, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         path_hash = items[lo][0]
@@ -506,7 +635,8 @@ class _Apply:
         node = self.load_internal(old_key)
         old_hashes = node.hashes
         old_versions = node.versions
-        old_mask = node.leaf_mask
+        old_counts = node.counts
+        old_mask = node.bucket_mask
         results: dict[int, object] = {}
         i = lo
         while i < hi:
@@ -515,48 +645,67 @@ class _Apply:
             while j < hi and items[j][1][depth] == c:
                 j += 1
             s = _HEX[c]
-            h = old_hashes[s]
-            child = None if h == EMPTY_CHILD else (h, old_versions[s], bool(old_mask >> s & 1))
+            n = old_counts[s]
+            child = (old_hashes[s], old_versions[s], n, bool(old_mask >> s & 1)) if n else None
             r = self.slot(child, depth + 1, items, i, j)
-            if r is not _SAME and not (r is None and child is None):
+            if r is not _SAME:
                 results[s] = r
             i = j
         if not results:
             return _SAME
         self.stale.append(old_key)
+        counts = list(old_counts)
+        for s, r in results.items():
+            if r is None:
+                counts[s] = 0
+            elif type(r) is Bucket:
+                counts[s] = len(r.pairs)
+            else:
+                counts[s] = r[2]  # type: ignore[index]
+        total = sum(counts)
+        if total <= self.bmax:
+            # The subtree fits one bucket: collapse every child (each a bucket, being smaller
+            # still) into one floating bucket, in slot order, which is key-hash order.
+            if total == 0:
+                return None
+            pairs: list[bytes] = []
+            keys: list[bytes] = []
+            values: list[bytes] = []
+            for s in range(16):
+                if not counts[s]:
+                    continue
+                r = results.get(s, _SAME)
+                if r is _SAME:
+                    child_key = node_key(
+                        old_versions[s], encode_path(set_nibble(path_hash, depth, s), depth + 1)
+                    )
+                    b = self.load_bucket(child_key)
+                    self.stale.append(child_key)
+                elif type(r) is Bucket:
+                    b = r
+                else:
+                    fail_invariant("a collapsing state tree node has an internal child")
+                pairs += b.pairs
+                keys += b.keys
+                values += b.values
+            return Bucket(tuple(pairs), tuple(keys), tuple(values))
         hashes = list(old_hashes)
         versions = list(old_versions)
         mask = old_mask
-        floating: dict[int, Leaf] = {}
         for s, r in results.items():
             if r is None:
                 hashes[s] = EMPTY_CHILD
                 versions[s] = 0
                 mask &= ~(1 << s)
-            elif type(r) is Leaf:
-                floating[s] = r
-                hashes[s] = b"F"  # placeholder: present, written below once the shape is known
+            elif type(r) is Bucket:
+                hashes[s], versions[s], _, _ = self.write_bucket(r, depth + 1)
+                mask |= 1 << s
             else:
-                written: _Written = r  # type: ignore[assignment]
-                hashes[s], versions[s], is_leaf = written
-                mask = (mask | (1 << s)) if is_leaf else (mask & ~(1 << s))
-        present = 16 - hashes.count(EMPTY_CHILD)
-        if present == 0:
-            return None
-        if present == 1:
-            s = next(k for k in range(16) if hashes[k] != EMPTY_CHILD)
-            if s in floating:
-                return floating[s]
-            if mask >> s & 1:
-                # The one remaining child is an untouched leaf: it moves up and is rewritten.
-                leaf_key = node_key(versions[s], encode_path(set_nibble(path_hash, depth, s), depth + 1))
-                leaf = self.load_leaf(leaf_key)
-                self.stale.append(leaf_key)
-                return leaf
-        for s, leaf in floating.items():
-            hashes[s], versions[s], _ = self.write_leaf(leaf, depth + 1)
-            mask |= 1 << s
-        return self.write_internal(Internal(hashes, versions, mask), path_hash, depth)
+                hashes[s], versions[s], _, _ = r  # type: ignore[misc]
+                mask &= ~(1 << s)
+        return self.write_internal(
+            Internal(tuple(hashes), tuple(versions), tuple(counts), mask), path_hash, depth, total
+        )
 
 
 # --- proofs ---------------------------------------------------------------------------------------
@@ -565,41 +714,59 @@ Hash32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
 
 
 class StateProof(Struct):
-    """Child hashes of each internal node on the path (on-path slot b""), then the final leaf, if any."""
+    """Child hashes of each internal node on the path (on-path slot b""), then the ``kh || vh``
+    entries of the bucket that ends the path ([] when the path ends in an empty slot)."""
 
     levels: Annotated[
         list[Annotated[list[bytes], msgspec.Meta(min_length=16, max_length=16)]],
         msgspec.Meta(max_length=NIBBLES_MAX),
     ]
-    leaf_key_hash: bytes  # b"" when the path ends in an empty slot
-    leaf_value_hash: bytes
+    bucket: Annotated[list[bytes], msgspec.Meta(max_length=PROOF_BUCKET_ENTRIES_MAX)]
+
+
+def _shares_path(entry: bytes, kh: bytes, depth: int) -> bool:
+    """Whether the key hash in ``entry`` has the same first ``depth`` nibbles as ``kh``."""
+    half = depth >> 1
+    if entry[:half] != kh[:half]:
+        return False
+    return depth % 2 == 0 or (entry[half] >> 4) == (kh[half] >> 4)
 
 
 def verify_state_proof(root: bytes, key: bytes, value: bytes | None, proof: StateProof) -> bool:
     """True when ``proof`` shows ``key`` holding ``value`` (or absent, for None) under ``root``."""
     kh = key_hash_of(key)
-    depth = len(proof.levels)
-    if depth > NIBBLES_MAX:
+    levels = proof.levels
+    bucket = proof.bucket
+    depth = len(levels)
+    if depth > NIBBLES_MAX or len(bucket) > PROOF_BUCKET_ENTRIES_MAX:
         return False
-    if proof.leaf_key_hash:
-        if len(proof.leaf_key_hash) != 32 or len(proof.leaf_value_hash) != 32:
-            return False
-        if value is not None:
-            if proof.leaf_key_hash != kh or proof.leaf_value_hash != value_hash_of(value):
+    if bucket:
+        previous = b""
+        for entry in bucket:
+            # Entries are 64 bytes, strictly increasing, and all under the key's path.
+            if (
+                len(entry) != _PAIR_SIZE_BYTES
+                or entry[:32] <= previous[:32]
+                or not _shares_path(entry, kh, depth)
+            ):
                 return False
-        elif proof.leaf_key_hash == kh or any(
-            nibble(proof.leaf_key_hash, d) != nibble(kh, d) for d in range(depth)
-        ):
+            previous = entry
+        i = bisect_left(bucket, kh)
+        found = i < len(bucket) and bucket[i][:32] == kh
+        if value is None:
+            if found:
+                return False
+        elif not found or bucket[i][32:] != value_hash_of(value):
             return False
-        node = leaf_hash(proof.leaf_key_hash, proof.leaf_value_hash)
+        node = bucket_hash(bucket)
     else:
-        if value is not None or proof.leaf_value_hash:
+        if value is not None:
             return False
         if depth == 0:
             return root == EMPTY_ROOT
         node = EMPTY_CHILD
     for d in range(depth - 1, -1, -1):
-        level = proof.levels[d]
+        level = levels[d]
         slot = nibble(kh, d)
         if (
             len(level) != 16
