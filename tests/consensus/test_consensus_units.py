@@ -564,3 +564,37 @@ def test_commit_certificate_of_a_decision_verifies_S2() -> None:
         cert = node.chain[0].certificate
         assert cert.verify(CHAIN_ID, cluster.valsets[1])
         assert all(isinstance(s, CommitSig) for s in cert.signatures)
+
+
+def test_conflicting_votes_count_for_their_values_up_to_a_bound_S1() -> None:
+    """An equivocating validator's extra votes count for the values they name (so honest nodes can
+    see a polka others saw), at most CONFLICTING_VOTES_MAX per validator; the rest is ignored."""
+    from alliance.consensus.votes import CONFLICTING_VOTES_MAX
+
+    tally = VoteTally()
+    values = [bytes([i]) * 32 for i in range(CONFLICTING_VOTES_MAX + 2)]
+    first = signed_vote(0, VoteType.PREVOTE, 1, 0, values[0])
+    assert tally.add(first, 1) == (AddOutcome.ADDED, None)
+    for value in values[1:]:
+        outcome, prior = tally.add(signed_vote(0, VoteType.PREVOTE, 1, 0, value), 1, count_conflict=True)
+        assert (outcome, prior) == (AddOutcome.CONFLICT, first)
+    counted = [v for v in values if tally.power_for(v) == 1]
+    assert counted == values[: CONFLICTING_VOTES_MAX + 1]
+    assert tally.power_voted == 1
+    assert [v.block_hash for v in tally.votes_for(values[1])] == [values[1]]
+    assert tally.votes_for(values[-1]) == []
+
+
+def test_block_applied_again_after_a_restart_is_ignored() -> None:
+    cluster = Cluster(4)
+    for node in cluster.nodes:
+        node.hold_payloads = False
+    cluster.start()
+    for _ in range(2000):  # one message at a time: with payloads released the chain never stops
+        if all(len(n.chain) >= 3 for n in cluster.nodes) or not cluster.deliver({}, count=1):
+            break
+    node = cluster.nodes[0]
+    assert len(node.chain) >= 3
+    height = node.core.status.height
+    node.core.step(BlockApplied(1, b"\x00" * 32))  # sets the set of height 3, long in use
+    assert node.core.status.height == height
