@@ -1,0 +1,7 @@
+"""``python -m alliance.cli``."""
+
+import sys
+
+from alliance.cli import main
+
+sys.exit(main())
