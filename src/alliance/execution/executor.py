@@ -24,8 +24,6 @@ Decoding once: a transaction's decoding and hash are a pure function of its byte
 successful decodings of ``check_tx``, ``prepare_proposal`` and ``process_proposal`` are kept in a
 small map from raw bytes (cleared at each commit and when it reaches its bound), and
 ``finalize_block`` reuses them; every check that depends on the height or the state still runs.
-The fast decode path is ``codec.decode`` without its argument checks; any failure or
-non-canonical input goes through ``codec.decode`` itself, so errors and messages are the same.
 Receipts are encoded once, for both the results hash and the stored receipt list.
 
 Hot values: committed state is read through the executor's ``StateTree``, in front of which a
@@ -86,19 +84,7 @@ HOT_VALUES_MAX = 500_000
 
 VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
 
-_tx_decoder = msgspec.msgpack.Decoder(Transaction)
 _encode = msgspec.msgpack.Encoder().encode
-
-
-def _decode_tx_fast(raw: bytes) -> Transaction:
-    """``decode_tx`` for bytes; anything unusual takes ``decode_tx`` itself, for its exact error."""
-    try:
-        tx = _tx_decoder.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, UsageError):
-        return decode_tx(raw)
-    if _encode(tx) != raw:
-        return decode_tx(raw)
-    return tx
 
 
 def _array_header(n: int) -> bytes:
@@ -383,7 +369,7 @@ class Executor:
         if len(raw) > TX_SIZE_BYTES_MAX:
             raise TxTooLarge(f"transaction is {len(raw)} bytes, over the bound of {TX_SIZE_BYTES_MAX}")
         try:
-            tx = _decode_tx_fast(raw) if cacheable else decode_tx(raw)
+            tx = decode_tx(raw)
         except DecodeError as exc:
             raise _MalformedTx(exc.message) from None
         decoded = (tx, tx_hash_of_canonical(raw))

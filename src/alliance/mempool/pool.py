@@ -42,8 +42,7 @@ import heapq
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-import msgspec
-
+from alliance import codec
 from alliance.crypto.hashing import Domain, hasher_for
 from alliance.crypto.keys import SIGNATURE_SIZE_BYTES
 from alliance.crypto.sigcache import SignatureCache
@@ -75,8 +74,6 @@ VERIFY_FIRST_SLICE_TXS = 64
 _SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES  # bin8 header (0xc4, 0x40), then the signature
 
 _tx_hasher = hasher_for(Domain.TX)
-_tx_decoder = msgspec.msgpack.Decoder(Transaction)
-_encode = msgspec.msgpack.Encoder().encode
 
 IsCommitted = Callable[[bytes], bool]
 
@@ -111,19 +108,7 @@ the transaction was not judged and can be resubmitted."""
 
 def decode_canonical_tx(raw: bytes) -> Transaction:
     """``decode_tx`` without its size check (the caller made it): ``DecodeError`` unless canonical."""
-    try:
-        tx = _tx_decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise DecodeError(f"invalid Transaction: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise DecodeError(f"malformed Transaction: {exc}") from None
-    except UnicodeDecodeError:  # msgspec raises it for a str that is not UTF-8
-        raise DecodeError("malformed Transaction: a string is not valid UTF-8") from None
-    except UsageError as exc:  # as codec.decode: a struct's own validation refused the value
-        raise DecodeError(f"invalid Transaction: {exc.message}") from None
-    if _encode(tx) != raw:
-        raise DecodeError("non-canonical encoding of Transaction")
-    return tx
+    return codec.decode(Transaction, raw, size_bytes_max=len(raw))
 
 
 class _Candidates:

@@ -13,7 +13,7 @@ import msgspec
 
 from alliance import codec
 from alliance.codec import Struct
-from alliance.errors import DecodeError, InsufficientBalance, InvalidArguments, UnknownMethod, UsageError
+from alliance.errors import DecodeError, InsufficientBalance, InvalidArguments, UnknownMethod
 from alliance.execution.context import CallContext
 from alliance.ledger.transaction import Amount, Bytes20
 
@@ -36,20 +36,9 @@ class TransferEvent(Struct):
     amount: int
 
 
-_args_decoder = msgspec.msgpack.Decoder(TransferArgs)
-_encode = msgspec.msgpack.Encoder().encode
 
 
 def decode_transfer_args(raw: bytes) -> TransferArgs:
-    """``codec.decode(TransferArgs, raw)``: a fast path for well-formed canonical bytes, and
-    ``codec.decode`` itself for anything else, so errors and their messages are the same."""
-    if type(raw) is bytes and len(raw) <= codec.DEFAULT_SIZE_BYTES_MAX:
-        try:
-            args = _args_decoder.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError, UsageError):
-            args = None
-        if args is not None and _encode(args) == raw:
-            return args
     return codec.decode(TransferArgs, raw)
 
 
