@@ -128,6 +128,22 @@ class NodeKey:
         return nacl.signing.SigningKey(self.seed).sign(message).signature
 
 
+class NodeSigner:
+    """Signs consensus messages with a node key, keeping the key object (``NodeKey.sign`` builds one
+    per signature)."""
+
+    def __init__(self, key: NodeKey) -> None:
+        self._key = nacl.signing.SigningKey(key.seed)
+        self._node_id = key.node_id
+
+    @property
+    def node_id(self) -> bytes:
+        return self._node_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message).signature
+
+
 def verify_node_signature(node_id: bytes, message: bytes, signature: bytes) -> bool:
     """True when ``signature`` is ``node_id``'s Ed25519 signature of ``message``."""
     try:

@@ -23,13 +23,13 @@ import random
 import msgspec
 
 from alliance.consensus.messages import NIL, Proposal, Vote, proposal_sign_bytes
+from alliance.crypto.keys import NodeSigner
 from alliance.ledger.block import Block, vote_sign_bytes
-from alliance.testing.sim.node import CachedSigner
 
 
 class Byzantine:
     def __init__(
-        self, behaviours: tuple[str, ...], rng: random.Random, chain_id: str, signer: CachedSigner
+        self, behaviours: tuple[str, ...], rng: random.Random, chain_id: str, signer: NodeSigner
     ) -> None:
         self.behaviours = set(behaviours)
         self._rng = rng

@@ -10,15 +10,13 @@ rebuilds everything from the store and replays the WAL.
 
 from __future__ import annotations
 
-import nacl.signing
-
 from alliance import codec
 from alliance.consensus.core import ConsensusCore
 from alliance.consensus.inputs import BlockApplied, Input, ProposalPayload, ProposalVerdict, Start, StartState
 from alliance.consensus.ready import CommittedBlock, PrepareProposal, ProcessProposal, Ready
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.consensus.wal import WalRecord
-from alliance.crypto.keys import NodeKey
+from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.crypto.sigcache import SignatureCache
 from alliance.errors import PeerFault
 from alliance.execution.executor import Executor
@@ -35,21 +33,6 @@ DRAIN_ROUNDS_MAX = 10_000
 PROPOSAL_TXS_MAX = 200
 
 
-class CachedSigner:
-    """An Ed25519 signer that keeps its key object (NodeKey builds one per signature)."""
-
-    def __init__(self, key: NodeKey) -> None:
-        self._key = nacl.signing.SigningKey(key.seed)
-        self._node_id = key.node_id
-
-    @property
-    def node_id(self) -> bytes:
-        return self._node_id
-
-    def sign(self, message: bytes) -> bytes:
-        return self._key.sign(message).signature
-
-
 class SimNode:
     def __init__(
         self,
@@ -63,7 +46,7 @@ class SimNode:
         self.index = index
         self.key = key
         self.node_id = key.node_id
-        self.signer = CachedSigner(key)
+        self.signer = NodeSigner(key)
         self.genesis = genesis
         self.config = config
         self.host = host

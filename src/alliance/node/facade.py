@@ -1,0 +1,95 @@
+"""What a running node offers the layers above it (the REST API, tests, tools).
+
+Theory of operation: the API never reaches into the runtime's parts; it talks to a ``NodeFacade``,
+which answers with the ledger's own types (blocks, receipts, validator sets) and typed errors. The
+API turns those into its schemas. Reads come from the committed store only, so they never see a
+half-applied block. Everything runs on the node's event loop: the synchronous methods return at
+once, the ``async`` ones wait without blocking the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from alliance.app.interface import QueryResult
+from alliance.ledger.block import Block, CommitCertificate, Receipt
+from alliance.ledger.validators import ValidatorSet
+from alliance.mempool.pool import AdmitResult
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    name: str
+    node_id: bytes
+    connected: bool
+    height: int | None  # the last height it told us it has, if any
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    name: str
+    org: str
+    node_id: bytes
+    chain_id: str
+    genesis_hash: bytes
+    height: int  # last committed height (0: only genesis)
+    block_hash: bytes  # hash of block ``height`` (empty at 0)
+    app_hash: bytes  # state root after block ``height``
+    time_ms: int  # block ``height``'s time (genesis time at 0)
+    validators: ValidatorSet  # the set that votes at ``height + 1``
+    validator_names: dict[bytes, str]  # node id -> name, for the ones this node knows
+    is_validator: bool
+    consensus_round: int
+    peers: list[PeerStatus]
+    mempool_txs: int
+    mempool_bytes: int
+    tx_window_blocks: int  # how far ahead ``valid_until`` may be
+    syncing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTx:
+    tx_hash: bytes
+    height: int
+    index: int
+    raw: bytes
+    receipt: Receipt
+
+
+class NodeFacade(Protocol):
+    def status(self) -> NodeStatus: ...
+
+    def block(self, height: int) -> tuple[Block, CommitCertificate | None]:
+        """Block ``height`` and its commit certificate. ``NotFound`` if there is none."""
+        ...
+
+    def receipts(self, height: int) -> list[Receipt]: ...
+
+    def committed_tx(self, tx_hash: bytes) -> CommittedTx:
+        """A committed transaction with its receipt. ``NotFound`` if it is not committed."""
+        ...
+
+    def pending_tx(self, tx_hash: bytes) -> bytes | None:
+        """The raw bytes of a transaction waiting in the mempool, if it is there."""
+        ...
+
+    def balance(self, address: bytes) -> int: ...
+
+    def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult: ...
+
+    async def submit(self, raws: list[bytes]) -> list[AdmitResult]:
+        """Admit transactions into the mempool and gossip the accepted ones. One result per input."""
+        ...
+
+    async def wait_committed(self, tx_hash: bytes, timeout_ms: int) -> CommittedTx | None:
+        """Wait until ``tx_hash`` is committed (``None`` after the timeout)."""
+        ...
+
+    def blocks_from(self, height: int) -> AsyncIterator[int]:
+        """Committed heights from ``height`` on, as they are committed (replaying stored ones first).
+
+        The iterator ends if the subscriber falls more than its queue bound behind.
+        """
+        ...
