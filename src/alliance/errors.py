@@ -13,7 +13,7 @@ fault class, which tells the caller what to do with it::
     |   |       GasLimitTooHigh, InvalidField
     |   +-- ExecutionError       a transaction that ran and failed: recorded in its receipt
     |   |   +-- InsufficientBalance, UnknownTarget, UnknownMethod, InvalidArguments, OutOfGas,
-    |   |       AccountFrozen, PermissionDenied
+    |   |       AccountFrozen, PermissionDenied, NotAMember, AlreadyVoted, VotingClosed
     |   +-- NotFound             a queried block, transaction, key or version does not exist
     |   +-- VersionPruned        a query asked for a state version no longer kept
     |   +-- KeyFileError         a key file is missing, malformed or has unsafe permissions
@@ -127,6 +127,18 @@ class AccountFrozen(ExecutionError):
 
 class PermissionDenied(ExecutionError):
     code = "permission_denied"
+
+
+class NotAMember(ExecutionError):
+    code = "not_a_member"
+
+
+class AlreadyVoted(ExecutionError):
+    code = "already_voted"
+
+
+class VotingClosed(ExecutionError):
+    code = "voting_closed"
 
 
 class NotFound(UsageError):

@@ -44,9 +44,11 @@ from alliance import codec
 from alliance.app.interface import AppInfo, CheckTxResult, FinalizeResult, PreparedProposal, QueryResult
 from alliance.crypto import merkle
 from alliance.crypto.hashing import Domain, hash_domain
+from alliance.crypto.keys import to_checksum_address
 from alliance.crypto.sigcache import SignatureCache
 from alliance.crypto.suite import Suite, suite_by_name
 from alliance.errors import (
+    AccountFrozen,
     AllianceError,
     BadSignature,
     DecodeError,
@@ -55,6 +57,7 @@ from alliance.errors import (
     GasLimitTooHigh,
     InvalidTransaction,
     NotFound,
+    PermissionDenied,
     TxExpired,
     TxTooFarAhead,
     TxTooLarge,
@@ -64,13 +67,14 @@ from alliance.errors import (
 )
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter, GasSchedule
-from alliance.execution.modules import Module
+from alliance.execution.modules import Module, governance
 from alliance.execution.modules.accounts import AccountsModule, account_key, encode_account
+from alliance.execution.modules.governance import FrozenAccount, GovernanceModule
 from alliance.ledger.block import Block, CommitCertificate, Receipt, results_hash
 from alliance.ledger.genesis import ChainParams, Genesis
 from alliance.ledger.store import BlockWrite, ChainStoreProtocol
 from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash_of_canonical
-from alliance.ledger.validators import ValidatorSet
+from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.state.tree import EMPTY_ROOT, StateTree, TreeUpdate
 from alliance.types import invariant
 
@@ -122,7 +126,12 @@ class Executor:
         self.store = store
         self.tree = StateTree(store)
         self.sigcache = sigcache if sigcache is not None else SignatureCache()
-        self._modules: dict[str, Module] = {m.name: m for m in (AccountsModule(), *modules)}
+        builtin: list[Module] = [AccountsModule(), GovernanceModule()]
+        self._modules: dict[str, Module] = {m.name: m for m in (*builtin, *modules)}
+        self._frozen_raw: bytes | None = None
+        self._frozen: dict[bytes, FrozenAccount] = {}
+        self._acl_raw: bytes | None = None
+        self._acl: dict[tuple[str, str], frozenset[str]] = {}
         self._state_versions_kept = state_versions_kept
         self._schedule = gas_schedule
         self._pending: _Pending | None = None
@@ -170,6 +179,7 @@ class Executor:
         }
         for account in genesis.accounts:
             state[account_key(account.address)] = encode_account(account.balance)
+        state.update(governance.genesis_state(genesis))
         update = self.tree.apply(None, 0, state)
         self.store.commit_block(
             BlockWrite(
@@ -288,6 +298,7 @@ class Executor:
             app_hash=update.root_hash,
             results_hash=merkle.merkle_root(encoded_receipts),  # = results_hash(receipts)
             receipts=receipts,
+            validator_updates=self._validator_updates(height, state.writes),
         )
         write = BlockWrite(
             height=height,
@@ -331,6 +342,26 @@ class Executor:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _validator_updates(self, height: int, writes: dict[bytes, bytes | None]) -> list[Validator]:
+        """The block's change to the validator set, as updates (power 0 removes).
+
+        Modules change the set by writing the whole new set under ``VALIDATORS_KEY``; the set
+        written while executing height h votes from height h + 2 (the consensus core's rule).
+        """
+        raw = writes.get(VALIDATORS_KEY)
+        if VALIDATORS_KEY not in writes:
+            return []
+        invariant(raw is not None, "the validator set is never deleted")
+        before = self._read_committed(height - 1, VALIDATORS_KEY)
+        invariant(before is not None, "the validator set is always in state")
+        old = codec.decode_trusted(ValidatorSet, before)  # type: ignore[arg-type]
+        new = codec.decode_trusted(ValidatorSet, raw)  # type: ignore[arg-type]
+        invariant(bool(new.validators), f"block {height} would leave no validators")
+        powers = {v.node_id: v.power for v in new.validators}
+        removed = [Validator(v.node_id, 0) for v in old.validators if v.node_id not in powers]
+        changed = [v for v in new.validators if old.power_of(v.node_id) != v.power]
+        return sorted(removed + changed, key=lambda v: v.node_id)
 
     def _read_committed(self, version: int, key: bytes) -> bytes | None:
         """``key``'s value at ``version``, the last committed height: hot values first."""
@@ -454,6 +485,7 @@ class Executor:
         state.begin_tx()
         try:
             gas.charge(schedule.tx_base + schedule.tx_byte * len(body.call.args), "transaction base cost")
+            self._check_policy(state, sender, body.call.target, body.call.method)
             module = self._modules.get(body.call.target)
             if module is None:
                 raise UnknownTarget(f"no module or contract named {body.call.target!r}")
@@ -463,6 +495,36 @@ class Executor:
             return Receipt(status=exc.code, gas_used=gas.used, events=[], error=exc.message)
         state.end_tx(success=True)
         return Receipt(status="ok", gas_used=gas.used, events=ctx.events, error="")
+
+
+    def _check_policy(self, state: BlockState, sender: bytes, target: str, method: str) -> None:
+        """Frozen senders and the access table, read through the block's state (a freeze earlier in
+        the same block counts). Decoded tables are kept while their bytes stay the same."""
+        frozen_raw = state.get(governance.FROZEN_KEY)
+        if frozen_raw is not None:
+            if frozen_raw is not self._frozen_raw and frozen_raw != self._frozen_raw:
+                self._frozen = {f.address: f for f in governance.read_frozen(frozen_raw).accounts}
+                self._frozen_raw = frozen_raw
+            entry = self._frozen.get(sender)
+            if entry is not None:
+                who = to_checksum_address(sender)
+                raise AccountFrozen(f"account {who} was frozen at height {entry.height}: {entry.reason}")
+        acl_raw = state.get(governance.ACL_KEY)
+        if acl_raw is None:
+            return
+        if acl_raw is not self._acl_raw and acl_raw != self._acl_raw:
+            self._acl = {(r.module, r.method): frozenset(r.roles) for r in governance.read_acl(acl_raw).rules}
+            self._acl_raw = acl_raw
+        allowed = self._acl.get((target, method))
+        if allowed is None:
+            return
+        record = governance.read_account(state.get(governance.account_record_key(sender)))
+        if not allowed.intersection(record.roles):
+            held = ", ".join(record.roles) or "none"
+            raise PermissionDenied(
+                f"{target}.{method} needs one of the roles {', '.join(sorted(allowed))}; "
+                f"{to_checksum_address(sender)} has {held}"
+            )
 
 
 class _MalformedTx(DecodeError, InvalidTransaction):

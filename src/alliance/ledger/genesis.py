@@ -15,9 +15,12 @@ from alliance import codec
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain
 from alliance.ledger.transaction import Amount, Bytes20, Name
-from alliance.ledger.validators import Validator, ValidatorSet
+from alliance.ledger.validators import VALIDATORS_MAX, NodeIdBytes, Validator, ValidatorSet
 
 GENESIS_ACCOUNTS_MAX = 10_000_000
+MEMBERS_MAX = 256
+ROLES_PER_ACCOUNT_MAX = 32
+CERTIFICATE_SIZE_BYTES_MAX = 8192
 Positive = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 
@@ -28,11 +31,43 @@ class ChainParams(Struct):
     tx_gas_max: Positive = 10_000_000
     tx_window_blocks: Positive = 1_000
     """How far ahead of the current height ``valid_until`` may be; also how long seen hashes are kept."""
+    voting_period_blocks: Positive = 1_000
+    """A proposal's default voting period; a proposer may ask for a shorter one."""
+    membership_threshold_num: Positive = 2
+    membership_threshold_den: Positive = 3
+    """Membership and validator changes pass with *more than* num/den of the committee's weight."""
+    other_threshold_num: Positive = 1
+    other_threshold_den: Positive = 2
+    """Every other proposal passes with more than num/den."""
 
 
 class GenesisAccount(Struct):
     address: Bytes20
     balance: Amount
+
+
+class GenesisMember(Struct):
+    """A founding member organisation: its name, its CA certificate (DER) and its voting weight."""
+
+    org: Name
+    ca_certificate: Annotated[bytes, msgspec.Meta(max_length=CERTIFICATE_SIZE_BYTES_MAX)]
+    weight: Positive = 1
+
+
+class GenesisRoles(Struct):
+    """An account's organisation (empty: none) and roles at genesis."""
+
+    address: Bytes20
+    org: str
+    roles: Annotated[list[Name], msgspec.Meta(max_length=ROLES_PER_ACCOUNT_MAX)]
+
+
+class GenesisNode(Struct):
+    """A node known at genesis: its Ed25519 id, organisation and name."""
+
+    node_id: NodeIdBytes
+    org: Name
+    name: Name
 
 
 class Genesis(Struct):
@@ -42,6 +77,9 @@ class Genesis(Struct):
     params: ChainParams
     accounts: Annotated[list[GenesisAccount], msgspec.Meta(max_length=GENESIS_ACCOUNTS_MAX)]
     validators: ValidatorSet
+    members: Annotated[list[GenesisMember], msgspec.Meta(max_length=MEMBERS_MAX)] = []
+    roles: Annotated[list[GenesisRoles], msgspec.Meta(max_length=GENESIS_ACCOUNTS_MAX)] = []
+    nodes: Annotated[list[GenesisNode], msgspec.Meta(max_length=VALIDATORS_MAX)] = []
 
     def hash(self) -> bytes:
         return hash_domain(Domain.GENESIS, codec.encode(self))
@@ -55,6 +93,9 @@ def make_genesis(
     params: ChainParams | None = None,
     genesis_time_ms: int = 0,
     suite: str = "secp256k1",
+    members: list[GenesisMember] = (),  # type: ignore[assignment]
+    roles: list[GenesisRoles] = (),  # type: ignore[assignment]
+    nodes: list[GenesisNode] = (),  # type: ignore[assignment]
 ) -> Genesis:
     return Genesis(
         chain_id=chain_id,
@@ -63,4 +104,7 @@ def make_genesis(
         params=params or ChainParams(),
         accounts=[GenesisAccount(address=a, balance=b) for a, b in accounts],
         validators=ValidatorSet.of(validators),
+        members=list(members),
+        roles=list(roles),
+        nodes=list(nodes),
     )
