@@ -38,6 +38,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography import x509
+
 from alliance import codec
 from alliance.app.interface import QueryResult
 from alliance.consensus.core import ConsensusCore
@@ -56,6 +58,7 @@ from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner, verify_node_signature
 from alliance.errors import DecodeError, NotFound, PeerFault, VersionPruned
 from alliance.execution.executor import VALIDATORS_KEY, Executor
+from alliance.execution.modules import governance
 from alliance.execution.modules.accounts import Account, account_key
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import Genesis
@@ -106,6 +109,8 @@ class PeerNetwork(Protocol):
     def broadcast(self, payload: bytes) -> int: ...
 
     def connected_peers(self) -> frozenset[bytes]: ...
+
+    def refresh_membership(self) -> list[bytes]: ...
 
 
 @dataclass(slots=True)
@@ -165,7 +170,48 @@ class NodeRuntime:
         self.peer_faults = 0
         self._closed = False
         self._last_header = self._load_last_header()
+        self._configured_peers = frozenset(peers)
+        self.org_ca_certificates: dict[str, x509.Certificate] = {}
+        self._members_raw: bytes | None = None
+        self._nodes_raw: bytes | None = None
+        self._load_membership()
         self.core = self._build_core()
+
+    # --- membership ------------------------------------------------------------------------------
+
+    @property
+    def governed(self) -> bool:
+        """True when the ledger records member organisations (then they decide who may connect)."""
+        return self._members_raw is not None
+
+    def is_member(self, node_id: bytes, org: str) -> bool:
+        """The transport's admission rule: a node of a current member organisation (whose recorded
+        CA certificate the transport also checks), or, on a chain without governance, a configured peer."""
+        if self._members_raw is None:
+            return node_id in self._configured_peers
+        return org in self.org_ca_certificates
+
+    def _load_membership(self) -> bool:
+        """Reread members and nodes from committed state; True when the members changed."""
+        nodes_raw = self.executor.query(governance.NODES_KEY).value
+        if nodes_raw != self._nodes_raw:
+            self._nodes_raw = nodes_raw
+            for record in governance.read_nodes(nodes_raw).nodes:
+                if record.node_id != self.node_id:
+                    self._peers.setdefault(record.node_id, _Peer(record.name)).name = record.name
+        raw = self.executor.query(governance.MEMBERS_KEY).value
+        if raw == self._members_raw:
+            return False
+        self._members_raw = raw
+        certificates: dict[str, x509.Certificate] = {}
+        for member in governance.read_members(raw).members:
+            try:
+                certificates[member.org] = x509.load_der_x509_certificate(member.ca_certificate)
+            except ValueError:
+                logger.warning("member %s has an unreadable CA certificate: nodes refused", member.org)
+        self.org_ca_certificates.clear()  # in place: the transport holds this mapping
+        self.org_ca_certificates.update(certificates)
+        return True
 
     # --- core construction ----------------------------------------------------------------------
 
@@ -322,6 +368,10 @@ class NodeRuntime:
         self._last_commit_at = now
         self._last_progress_at = now
         self.committed_txs_total += len(hashes)
+        if self._load_membership() and self.network is not None:
+            members = ", ".join(sorted(self.org_ca_certificates))
+            logger.info("membership changed at height %d: members %s", height, members)
+            self.network.refresh_membership()
         logger.info("committed %d: %d txs, app hash %s", height, len(hashes), result.app_hash.hex()[:16])
         self._notify(height, hashes)
         updates = tuple(result.validator_updates)
@@ -406,9 +456,7 @@ class NodeRuntime:
         elif isinstance(message, TxBatch):
             self._queue_peer_txs(message.txs)
         elif isinstance(message, PeerHeight):
-            known = self._peers.get(peer)
-            if known is not None:
-                known.height = message.height
+            self._peers.setdefault(peer, _Peer(peer.hex()[:12])).height = message.height
         elif isinstance(message, SyncRequest):
             self._answer_sync(peer, message)
         else:

@@ -8,9 +8,11 @@ as tasks of one ``TaskGroup`` until ``stop`` is set or a task fails. Everything 
 reverse order on the way out, whatever the reason, so a stopped node leaves a store and a WAL that
 the next start reopens at the last whole block.
 
-Membership, for now, is the configured peer table: a peer must present a certificate chaining to
-the alliance root and a node id listed in ``config.toml``. On-chain membership replaces the table
-with the governance issue.
+Membership: a peer must present a certificate chaining to the alliance root. On a chain whose
+ledger records member organisations (the governance module), any node of a current member may
+connect, and its certificate must be issued by the CA the ledger records for that member; when a
+member is removed, its links are dropped and refused from then on. A chain without recorded
+members admits exactly the peers listed in ``config.toml``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from alliance.mempool.verifier import BatchVerifier
 from alliance.node.config import NodeConfig, NodeHome
 from alliance.node.runtime import NodeRuntime
 from alliance.p2p.tls import NodeTlsFiles, make_contexts
-from alliance.p2p.transport import Transport
+from alliance.p2p.transport import Transport, TransportLimits
 from alliance.storage.lmdb_store import ChainStore
 from alliance.storage.wal import FileWal
 
@@ -165,8 +167,12 @@ class Node:
                 config.host,
                 config.p2p_port,
                 {node_id: (p.host, p.p2p_port) for node_id, p in peers.items()},
-                is_member=lambda node_id, _org: node_id in peers,
+                is_member=runtime.is_member,
                 on_message=runtime.on_peer_message,
+                # On a governed chain any node of a member organisation may connect (observers
+                # joining), and its certificate must come from the CA the ledger records.
+                limits=TransportLimits(accept_unlisted_peers=runtime.governed),
+                org_ca_certificates=runtime.org_ca_certificates if runtime.governed else None,
             )
             runtime.network = transport
             await transport.start()
