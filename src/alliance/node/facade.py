@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alliance.app.interface import QueryResult
+from alliance.execution.modules.governance import AccessRule, FrozenAccount, Member, NodeRecord, Proposal
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import AdmitResult
@@ -58,6 +59,24 @@ class CommittedTx:
     receipt: Receipt
 
 
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    address: bytes
+    balance: int
+    org: str
+    roles: list[str]
+    frozen: FrozenAccount | None
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceView:
+    members: list[Member]
+    nodes: list[NodeRecord]
+    access: list[AccessRule]
+    frozen: list[FrozenAccount]
+    proposals_count: int
+
+
 class NodeFacade(Protocol):
     def status(self) -> NodeStatus: ...
 
@@ -78,6 +97,18 @@ class NodeFacade(Protocol):
     def balance(self, address: bytes) -> int: ...
 
     def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult: ...
+
+    def account(self, address: bytes) -> AccountInfo:
+        """Balance, organisation, roles and freeze of an account (defaults for one never seen)."""
+        ...
+
+    def governance(self) -> GovernanceView: ...
+
+    def proposal(self, proposal_id: int) -> tuple[Proposal, str]:
+        """A proposal and its status now ("expired" once past its deadline). ``NotFound`` if none."""
+        ...
+
+    def proposals(self, *, from_id: int = 1, count_max: int = 100) -> list[tuple[Proposal, str]]: ...
 
     async def submit(self, raws: list[bytes]) -> list[AdmitResult]:
         """Admit transactions into the mempool and gossip the accepted ones. One result per input."""

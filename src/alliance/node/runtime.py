@@ -58,14 +58,14 @@ from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner, verify_node_signature
 from alliance.errors import DecodeError, NotFound, PeerFault, VersionPruned
 from alliance.execution.executor import VALIDATORS_KEY, Executor
-from alliance.execution.modules import governance
+from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import Account, account_key
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool
-from alliance.node.facade import CommittedTx, NodeStatus, PeerStatus
+from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus, PeerStatus
 from alliance.node.wire import (
     SYNC_BLOCKS_MAX,
     PeerHeight,
@@ -193,18 +193,18 @@ class NodeRuntime:
 
     def _load_membership(self) -> bool:
         """Reread members and nodes from committed state; True when the members changed."""
-        nodes_raw = self.executor.query(governance.NODES_KEY).value
+        nodes_raw = self.executor.query(gov.NODES_KEY).value
         if nodes_raw != self._nodes_raw:
             self._nodes_raw = nodes_raw
-            for record in governance.read_nodes(nodes_raw).nodes:
+            for record in gov.read_nodes(nodes_raw).nodes:
                 if record.node_id != self.node_id:
                     self._peers.setdefault(record.node_id, _Peer(record.name)).name = record.name
-        raw = self.executor.query(governance.MEMBERS_KEY).value
+        raw = self.executor.query(gov.MEMBERS_KEY).value
         if raw == self._members_raw:
             return False
         self._members_raw = raw
         certificates: dict[str, x509.Certificate] = {}
-        for member in governance.read_members(raw).members:
+        for member in gov.read_members(raw).members:
             try:
                 certificates[member.org] = x509.load_der_x509_certificate(member.ca_certificate)
             except ValueError:
@@ -665,6 +665,34 @@ class NodeRuntime:
 
     def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult:
         return self.executor.query(key, height=height, prove=prove)
+
+    def account(self, address: bytes) -> AccountInfo:
+        record = gov.read_account(self.executor.query(gov.account_record_key(address)).value)
+        frozen = gov.read_frozen(self.executor.query(gov.FROZEN_KEY).value)
+        entry = next((f for f in frozen.accounts if f.address == address), None)
+        return AccountInfo(address, self.balance(address), record.org, list(record.roles), entry)
+
+    def governance(self) -> GovernanceView:
+        read = self.executor.query
+        next_raw = read(gov.NEXT_PROPOSAL_KEY).value
+        return GovernanceView(
+            members=gov.read_members(read(gov.MEMBERS_KEY).value).members,
+            nodes=gov.read_nodes(read(gov.NODES_KEY).value).nodes,
+            access=gov.read_acl(read(gov.ACL_KEY).value).rules,
+            frozen=gov.read_frozen(read(gov.FROZEN_KEY).value).accounts,
+            proposals_count=0 if next_raw is None else codec.decode_trusted(int, next_raw) - 1,
+        )
+
+    def proposal(self, proposal_id: int) -> tuple[gov.Proposal, str]:
+        raw = self.executor.query(gov.proposal_key(proposal_id)).value if proposal_id >= 1 else None
+        if raw is None:
+            raise NotFound(f"there is no proposal {proposal_id}")
+        proposal = codec.decode_trusted(gov.Proposal, raw)
+        return proposal, proposal.status_at(self.height + 1)
+
+    def proposals(self, *, from_id: int = 1, count_max: int = 100) -> list[tuple[gov.Proposal, str]]:
+        last = self.governance().proposals_count
+        return [self.proposal(i) for i in range(max(1, from_id), min(last, from_id + count_max - 1) + 1)]
 
     async def submit(self, raws: list[bytes]) -> list[AdmitResult]:
         results = await self._admit(raws)
