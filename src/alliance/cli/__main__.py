@@ -1,7 +1,5 @@
-"""``python -m alliance.cli``."""
+"""``python -m alliance.cli``: the same command line as the ``alliance`` script."""
 
-import sys
+from alliance.cli import run
 
-from alliance.cli import main
-
-sys.exit(main())
+run()

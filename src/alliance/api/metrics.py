@@ -1,0 +1,107 @@
+"""Prometheus metrics of one node's API.
+
+Theory of operation: each app owns its ``CollectorRegistry`` (several nodes may share a test
+process, and the global default registry would mix them). Node gauges are not pushed on every
+change: ``NodeCollector`` reads ``node.status()`` when Prometheus scrapes, so the hot paths pay
+nothing. Committed transactions are counted at scrape time too, from the blocks committed since
+the previous scrape; the count starts at the first scrape (a counter restarting with the process
+is what ``rate()`` expects). Request counts by route template and status come from
+``RequestMetricsMiddleware``, which labels by template (``/v1/blocks/{height}``), never by the
+raw path, so label cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alliance.node.facade import NodeFacade
+
+COUNT_BLOCKS_PER_SCRAPE_MAX = 10_000
+"""Bounds the work of one scrape after a long pause; older blocks are skipped, not counted."""
+
+
+class NodeCollector(Collector):
+    def __init__(self, node: NodeFacade) -> None:
+        self._node = node
+        self._counted_height: int | None = None
+        self._txs_committed = 0
+
+    def _count_committed(self, height: int) -> None:
+        if self._counted_height is None:
+            self._counted_height = height
+            return
+        start = max(self._counted_height + 1, height - COUNT_BLOCKS_PER_SCRAPE_MAX + 1)
+        for h in range(start, height + 1):
+            block, _cert = self._node.block(h)
+            self._txs_committed += len(block.txs)
+        self._counted_height = max(self._counted_height, height)
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._node.status()
+        self._count_committed(status.height)
+        peers_connected = sum(p.connected for p in status.peers)
+        gauges = [
+            ("alliance_height", "Last committed height", status.height),
+            ("alliance_round", "Consensus round at the next height", status.consensus_round),
+            ("alliance_mempool_txs", "Transactions waiting in the mempool", status.mempool_txs),
+            ("alliance_mempool_bytes", "Bytes of the transactions in the mempool", status.mempool_bytes),
+            ("alliance_peers", "Configured peers", len(status.peers)),
+            ("alliance_peers_connected", "Peers connected now", peers_connected),
+            ("alliance_validators", "Validators at the next height", len(status.validators.validators)),
+            ("alliance_is_validator", "1 when this node votes at the next height", int(status.is_validator)),
+            ("alliance_syncing", "1 while the node is catching up by block sync", int(status.syncing)),
+            ("alliance_block_time_ms", "Time of the last block (ms since the epoch)", status.time_ms),
+        ]
+        for name, doc, value in gauges:
+            yield GaugeMetricFamily(name, doc, value=value)
+        yield CounterMetricFamily(
+            "alliance_txs_committed",
+            "Transactions committed since this API started counting (its first scrape)",
+            value=self._txs_committed,
+        )
+
+
+def make_registry(
+    node: NodeFacade, registry: CollectorRegistry | None = None
+) -> tuple[CollectorRegistry, Counter]:
+    """``registry`` (a fresh one by default) with the node's collector and the API request counter."""
+    if registry is None:
+        registry = CollectorRegistry(auto_describe=False)
+    registry.register(NodeCollector(node))
+    requests = Counter(
+        "alliance_api_requests",
+        "API requests by route template and status",
+        ["route", "status"],
+        registry=registry,
+    )
+    return registry, requests
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, counter: Counter) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the guard outside answers if the app raises
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.counter.labels(route=template, status=str(status)).inc()

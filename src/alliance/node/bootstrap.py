@@ -1,0 +1,268 @@
+"""Creating a local alliance: certificates, keys, genesis and one home per node (``alliance init``).
+
+Theory of operation: an alliance directory ``D`` holds everything a consortium needs to start::
+
+    D/alliance.toml              chain id, organisations, and per node: name, org, home, host, ports
+    D/ca/root-ca.pem, -key.pem   the alliance root CA (key mode 0600)
+    D/orgs/orgK/ca.pem, -key.pem organisation K's CA, signed by the root
+    D/keys/NAME.key              account keys: orgK-admin, dev (funded), supervisor
+    D/nodes/nodeK/               node K's home in ``NodeHome``'s layout (config, genesis, keys, TLS)
+
+Organisation ``orgK`` runs validator ``nodeK``. The genesis document names every organisation as
+a member (with its CA certificate, weight 1), every node, the admins' ``admin`` role and the
+supervisor's ``supervisor`` role, so the chain starts governed; it funds the developer account
+and the admins. Every node gets the same genesis bytes and the hash in its ``config.toml``.
+
+Ports are chosen at creation time by binding port 0 on 127.0.0.1 (all sockets held open until
+every port is chosen, so no two coincide), so several alliances can live on one machine. The
+``alliance.toml`` file is written last: its presence is what "this directory holds an alliance"
+means, so a creation that failed half-way can simply be run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import socket
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import tomli_w
+from cryptography.hazmat.primitives import serialization
+
+from alliance import codec
+from alliance.crypto.certificates import (
+    CertifiedKey,
+    create_org_ca,
+    create_root_ca,
+    issue_node_certificate,
+    save_certified_key,
+)
+from alliance.crypto.keys import AccountKey, NodeKey, load_account_key, save_account_key, save_node_key
+from alliance.errors import UsageError
+from alliance.ledger.genesis import GenesisMember, GenesisNode, GenesisRoles, make_genesis
+from alliance.ledger.validators import Validator
+from alliance.node.config import NodeConfig, NodeHome, PeerConfig, save_config
+from alliance.p2p.tls import write_node_tls_files
+
+ALLIANCE_FILE = "alliance.toml"
+NODES_MIN = 1
+NODES_MAX = 64
+HOST = "127.0.0.1"
+VALIDATOR_POWER = 10
+DEV_BALANCE = 10**15
+ADMIN_BALANCE = 10**12
+SUPERVISOR_BALANCE = 10**12  # the supervisor signs freezes; it should not depend on a transfer first
+DEV_KEY = "dev"
+SUPERVISOR_KEY = "supervisor"
+
+_CHAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+
+
+class NodeEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One node as ``alliance.toml`` lists it; ``home`` is relative to the alliance directory."""
+
+    name: str
+    org: str
+    home: str
+    host: str = HOST
+    p2p_port: Port
+    api_port: Port
+    validator: bool = True
+
+
+class AllianceFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    chain_id: str
+    orgs: list[str]
+    nodes: list[NodeEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class AllianceLayout:
+    """An alliance directory and what its ``alliance.toml`` says."""
+
+    directory: Path
+    chain_id: str
+    orgs: tuple[str, ...]
+    nodes: tuple[NodeEntry, ...]
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.directory / "keys"
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.directory / "ca"
+
+    def org_dir(self, org: str) -> Path:
+        return self.directory / "orgs" / org
+
+    def home(self, node: NodeEntry) -> NodeHome:
+        return NodeHome(self.directory / node.home)
+
+    def node(self, name: str) -> NodeEntry:
+        for entry in self.nodes:
+            if entry.name == name:
+                return entry
+        raise UsageError(f"alliance {self.directory} has no node named {name!r}")
+
+    @staticmethod
+    def api_url(node: NodeEntry) -> str:
+        return f"http://{node.host}:{node.api_port}"
+
+    @staticmethod
+    def p2p_address(node: NodeEntry) -> str:
+        return f"{node.host}:{node.p2p_port}"
+
+
+def alliance_file(directory: Path) -> Path:
+    return Path(directory) / ALLIANCE_FILE
+
+
+def load_alliance(directory: Path | str) -> AllianceLayout:
+    """The alliance in ``directory``; ``UsageError`` when there is none or its file is malformed."""
+    path = alliance_file(Path(directory))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"no alliance in {directory} (no {ALLIANCE_FILE}); "
+            f"create one with 'alliance init --dir {directory}'"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        parsed = msgspec.convert(raw, AllianceFile)
+    except msgspec.ValidationError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    return AllianceLayout(Path(directory), parsed.chain_id, tuple(parsed.orgs), tuple(parsed.nodes))
+
+
+def save_alliance(layout: AllianceLayout) -> None:
+    document = AllianceFile(chain_id=layout.chain_id, orgs=list(layout.orgs), nodes=list(layout.nodes))
+    path = alliance_file(layout.directory)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomli_w.dumps(msgspec.to_builtins(document)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def free_ports(count: int, host: str = HOST) -> list[int]:
+    """``count`` distinct ports that were free on ``host`` a moment ago."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            ports.append(sock.getsockname()[1])
+        return ports
+
+
+def create_alliance(directory: Path | str, nodes: int, *, chain_id: str | None = None) -> AllianceLayout:
+    """Create an alliance of ``nodes`` organisations with one validator each in ``directory``."""
+    directory = Path(directory)
+    if not NODES_MIN <= nodes <= NODES_MAX:
+        raise UsageError(f"an alliance has {NODES_MIN} to {NODES_MAX} nodes, not {nodes}")
+    chain = chain_id if chain_id is not None else f"alliance-{secrets.token_hex(4)}"
+    if not _CHAIN_ID.fullmatch(chain):
+        raise UsageError(
+            f"chain id {chain!r} must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if alliance_file(directory).exists():
+        raise UsageError(f"{directory} already holds an alliance ({alliance_file(directory)})")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} exists and is not a directory")
+
+    ports = free_ports(2 * nodes)
+    orgs = tuple(f"org{k}" for k in range(nodes))
+    entries = tuple(
+        NodeEntry(
+            name=f"node{k}", org=orgs[k], home=f"nodes/node{k}",
+            p2p_port=ports[2 * k], api_port=ports[2 * k + 1],
+        )
+        for k in range(nodes)
+    )
+    layout = AllianceLayout(directory, chain, orgs, entries)
+
+    root = create_root_ca(chain)
+    save_certified_key(layout.ca_dir / "root-ca.pem", layout.ca_dir / "root-ca-key.pem", root)
+    org_cas = {org: _create_org(layout, root, org) for org in orgs}
+    node_keys = {entry.name: NodeKey.generate() for entry in entries}
+    accounts = _create_account_keys(layout)
+    genesis = make_genesis(
+        chain,
+        validators=[Validator(node_id=k.node_id, power=VALIDATOR_POWER) for k in node_keys.values()],
+        accounts=[
+            (accounts[DEV_KEY].address, DEV_BALANCE),
+            *((accounts[f"{org}-admin"].address, ADMIN_BALANCE) for org in orgs),
+            (accounts[SUPERVISOR_KEY].address, SUPERVISOR_BALANCE),
+        ],
+        genesis_time_ms=int(time.time() * 1000),
+        members=[
+            GenesisMember(
+                org=org, ca_certificate=ca.certificate.public_bytes(serialization.Encoding.DER), weight=1
+            )
+            for org, ca in org_cas.items()
+        ],
+        roles=[
+            *(
+                GenesisRoles(address=accounts[f"{org}-admin"].address, org=org, roles=["admin"])
+                for org in orgs
+            ),
+            GenesisRoles(address=accounts[SUPERVISOR_KEY].address, org="", roles=["supervisor"]),
+        ],
+        nodes=[GenesisNode(node_id=node_keys[e.name].node_id, org=e.org, name=e.name) for e in entries],
+    )
+    genesis_bytes = codec.encode(genesis)
+    genesis_hash = genesis.hash().hex()
+    for entry in entries:
+        home = layout.home(entry)
+        home.root.mkdir(parents=True, exist_ok=True)
+        node_key = node_keys[entry.name]
+        save_node_key(home.node_key_path, node_key)
+        org_ca = org_cas[entry.org]
+        node_tls = issue_node_certificate(org_ca, node_key.node_id)
+        write_node_tls_files(home.tls_dir, root.certificate, org_ca.certificate, node_tls)
+        home.genesis_path.write_bytes(genesis_bytes)
+        peers = [
+            PeerConfig(name=p.name, node_id=node_keys[p.name].node_id.hex(), host=p.host, p2p_port=p.p2p_port)
+            for p in entries
+            if p.name != entry.name
+        ]
+        save_config(
+            home.config_path,
+            NodeConfig(
+                name=entry.name, chain_id=chain, genesis_hash=genesis_hash, org=entry.org,
+                host=entry.host, p2p_port=entry.p2p_port, api_port=entry.api_port, peers=peers,
+            ),
+        )
+    save_alliance(layout)  # last: see the module's docstring
+    return layout
+
+
+def _create_org(layout: AllianceLayout, root: CertifiedKey, org: str) -> CertifiedKey:
+    ca = create_org_ca(root, org)
+    folder = layout.org_dir(org)
+    save_certified_key(folder / "ca.pem", folder / "ca-key.pem", ca)
+    return ca
+
+
+def _create_account_keys(layout: AllianceLayout) -> dict[str, AccountKey]:
+    """The alliance's account keys; a key the directory already holds (from ``keys new``) is kept."""
+    names = [DEV_KEY, *(f"{org}-admin" for org in layout.orgs), SUPERVISOR_KEY]
+    keys = {}
+    for name in names:
+        path = layout.keys_dir / f"{name}.key"
+        if path.exists():
+            key = load_account_key(path)
+        else:
+            key = AccountKey.generate()
+            save_account_key(path, key)
+        keys[name] = key
+    return keys

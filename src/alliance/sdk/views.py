@@ -1,0 +1,342 @@
+"""Typed views of the API's answers, and their parsing from JSON.
+
+Theory of operation: the API speaks hex strings; users of the SDK want bytes. Each view is a
+frozen msgspec Struct with the fields of spec/api.md's JSON, bytes as ``bytes`` and addresses as
+20-byte ``bytes``. ``parse_*`` functions build them from decoded JSON; a shape they do not expect
+(a node of another version, a proxy answering HTML) raises ``BadResponse``, an operational error,
+once, here, instead of a ``KeyError`` somewhere in the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+
+from alliance.crypto.keys import parse_address
+from alliance.errors import OperationalError, UsageError
+
+T = TypeVar("T")
+
+
+class BadResponse(OperationalError):
+    """The node answered with something that is not the API's JSON."""
+
+    code = "bad_response"
+
+
+class View(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every view."""
+
+
+class ValidatorView(View, frozen=True):
+    node_id: bytes
+    name: str | None
+    power: int
+
+
+class PeerView(View, frozen=True):
+    name: str
+    node_id: bytes
+    connected: bool
+    height: int | None
+
+
+class MempoolView(View, frozen=True):
+    txs: int
+    bytes: int
+
+
+class Status(View, frozen=True):
+    chain_id: str
+    node: str
+    org: str
+    node_id: bytes
+    genesis_hash: bytes
+    height: int
+    block_hash: bytes
+    app_hash: bytes
+    time_ms: int
+    validator: bool
+    round: int
+    syncing: bool
+    validators: tuple[ValidatorView, ...]
+    peers: tuple[PeerView, ...]
+    mempool: MempoolView
+    tx_window_blocks: int
+
+
+class Account(View, frozen=True):
+    address: bytes
+    balance: int
+    height: int
+
+
+class CommitSigView(View, frozen=True):
+    node_id: bytes
+    signature: bytes
+
+
+class CertificateView(View, frozen=True):
+    height: int
+    round: int
+    block_hash: bytes
+    signatures: tuple[CommitSigView, ...]
+
+
+class BlockView(View, frozen=True):
+    height: int
+    hash: bytes
+    time_ms: int
+    chain_id: str
+    proposer: bytes
+    prev_block_hash: bytes
+    app_hash: bytes
+    tx_root: bytes
+    last_results_hash: bytes
+    validators_hash: bytes
+    last_commit_hash: bytes
+    txs: tuple[bytes, ...]
+    certificate: CertificateView | None
+
+
+class EventView(View, frozen=True):
+    emitter: str
+    name: str
+    data: bytes
+    fields: dict[str, Any] | None = None
+    tx_hash: bytes | None = None  # set in stream events, which list a block's events flat
+
+
+class ReceiptView(View, frozen=True):
+    tx_hash: bytes
+    status: str
+    ok: bool
+    gas_used: int
+    error: str
+    events: tuple[EventView, ...]
+
+
+class TxView(View, frozen=True):
+    """A committed transaction, or one still pending (``status == "pending"``, ``height is None``)."""
+
+    hash: bytes
+    status: str
+    height: int | None
+    ok: bool | None = None
+    index: int | None = None
+    gas_used: int | None = None
+    error: str | None = None
+    events: tuple[EventView, ...] = ()
+    sender: bytes | None = None
+    target: str | None = None
+    method: str | None = None
+    valid_until: int | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.height is not None
+
+
+class StateView(View, frozen=True):
+    height: int
+    key: bytes
+    value: bytes | None
+    app_hash: bytes
+    proof: bytes | None
+
+
+class Rejection(View, frozen=True):
+    index: int
+    code: str
+    detail: str
+
+
+class BatchResult(View, frozen=True):
+    """``accepted`` count; ``rejected`` with input positions; ``hashes`` (JSON path only) per input,
+    ``None`` where refused."""
+
+    accepted: int
+    rejected: tuple[Rejection, ...]
+    hashes: tuple[bytes | None, ...] = ()
+
+
+class BlockEvent(View, frozen=True):
+    height: int
+    hash: bytes
+    time_ms: int
+    txs: int
+    events: tuple[EventView, ...]
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+
+def _hex(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"expected hex text, got {type(value).__name__}")
+    return bytes.fromhex(value)
+
+
+def _opt_hex(value: object) -> bytes | None:
+    return None if value is None else _hex(value)
+
+
+def _address(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an address, got {type(value).__name__}")
+    return parse_address(value)
+
+
+def _opt_address(value: object) -> bytes | None:
+    return None if value is None else _address(value)
+
+
+def guarded(what: str, parse: Callable[[Any], T], data: object) -> T:
+    """``parse(data)``, turning any shape mismatch into ``BadResponse``."""
+    try:
+        return parse(data)
+    except (KeyError, TypeError, ValueError, UsageError, msgspec.ValidationError) as exc:
+        raise BadResponse(f"unexpected {what} from the node: {exc!r}") from None
+
+
+def status(d: Any) -> Status:
+    return Status(
+        chain_id=d["chain_id"],
+        node=d["node"],
+        org=d["org"],
+        node_id=_hex(d["node_id"]),
+        genesis_hash=_hex(d["genesis_hash"]),
+        height=d["height"],
+        block_hash=_hex(d["block_hash"]),
+        app_hash=_hex(d["app_hash"]),
+        time_ms=d["time_ms"],
+        validator=d["validator"],
+        round=d["round"],
+        syncing=d["syncing"],
+        validators=tuple(
+            ValidatorView(node_id=_hex(v["node_id"]), name=v["name"], power=v["power"])
+            for v in d["validators"]
+        ),
+        peers=tuple(
+            PeerView(name=p["name"], node_id=_hex(p["node_id"]), connected=p["connected"], height=p["height"])
+            for p in d["peers"]
+        ),
+        mempool=MempoolView(txs=d["mempool"]["txs"], bytes=d["mempool"]["bytes"]),
+        tx_window_blocks=d["tx_window_blocks"],
+    )
+
+
+def account(d: Any) -> Account:
+    return Account(address=_address(d["address"]), balance=d["balance"], height=d["height"])
+
+
+def certificate(d: Any) -> CertificateView | None:
+    if d is None:
+        return None
+    return CertificateView(
+        height=d["height"],
+        round=d["round"],
+        block_hash=_hex(d["block_hash"]),
+        signatures=tuple(
+            CommitSigView(node_id=_hex(s["node_id"]), signature=_hex(s["signature"])) for s in d["signatures"]
+        ),
+    )
+
+
+def block(d: Any) -> BlockView:
+    return BlockView(
+        height=d["height"],
+        hash=_hex(d["hash"]),
+        time_ms=d["time_ms"],
+        chain_id=d["chain_id"],
+        proposer=_hex(d["proposer"]),
+        prev_block_hash=_hex(d["prev_block_hash"]),
+        app_hash=_hex(d["app_hash"]),
+        tx_root=_hex(d["tx_root"]),
+        last_results_hash=_hex(d["last_results_hash"]),
+        validators_hash=_hex(d["validators_hash"]),
+        last_commit_hash=_hex(d["last_commit_hash"]),
+        txs=tuple(_hex(h) for h in d["txs"]),
+        certificate=certificate(d["certificate"]),
+    )
+
+
+def event(d: Any) -> EventView:
+    return EventView(
+        emitter=d["emitter"],
+        name=d["name"],
+        data=_hex(d["data"]),
+        fields=d.get("fields"),
+        tx_hash=_opt_hex(d.get("tx_hash")),
+    )
+
+
+def receipt(d: Any) -> ReceiptView:
+    return ReceiptView(
+        tx_hash=_hex(d["tx_hash"]),
+        status=d["status"],
+        ok=d["ok"],
+        gas_used=d["gas_used"],
+        error=d["error"],
+        events=tuple(event(e) for e in d["events"]),
+    )
+
+
+def receipts(d: Any) -> list[ReceiptView]:
+    return [receipt(r) for r in d]
+
+
+def tx(d: Any) -> TxView:
+    return TxView(
+        hash=_hex(d["hash"]),
+        status=d["status"],
+        height=d["height"],
+        ok=d.get("ok"),
+        index=d.get("index"),
+        gas_used=d.get("gas_used"),
+        error=d.get("error"),
+        events=tuple(event(e) for e in d.get("events") or ()),
+        sender=_opt_address(d.get("sender")),
+        target=d.get("target"),
+        method=d.get("method"),
+        valid_until=d.get("valid_until"),
+    )
+
+
+def state(d: Any) -> StateView:
+    return StateView(
+        height=d["height"],
+        key=_hex(d["key"]),
+        value=_opt_hex(d["value"]),
+        app_hash=_hex(d["app_hash"]),
+        proof=_opt_hex(d["proof"]),
+    )
+
+
+def json_batch(d: Any) -> BatchResult:
+    rejected = []
+    hashes: list[bytes | None] = []
+    for i, item in enumerate(d["results"]):
+        if item["accepted"]:
+            hashes.append(_hex(item["hash"]))
+        else:
+            hashes.append(None)
+            rejected.append(Rejection(index=i, code=item["code"], detail=item["detail"]))
+    return BatchResult(accepted=d["accepted"], rejected=tuple(rejected), hashes=tuple(hashes))
+
+
+def binary_batch(d: Any) -> BatchResult:
+    rejected = tuple(Rejection(index=r["index"], code=r["code"], detail=r["detail"]) for r in d["rejected"])
+    return BatchResult(accepted=d["accepted"], rejected=rejected)
+
+
+def block_event(d: Any) -> BlockEvent:
+    return BlockEvent(
+        height=d["height"],
+        hash=_hex(d["hash"]),
+        time_ms=d["time_ms"],
+        txs=d["txs"],
+        events=tuple(event(e) for e in d["events"]),
+    )

@@ -1,0 +1,128 @@
+"""``create_alliance``: the layout ``alliance init`` writes, and what it refuses."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from alliance import codec
+from alliance.crypto.certificates import load_certificate
+from alliance.crypto.keys import AccountKey, load_account_key, load_node_key, save_account_key
+from alliance.errors import UsageError
+from alliance.execution.modules.governance import ADMIN, SUPERVISOR
+from alliance.ledger.genesis import Genesis
+from alliance.node.bootstrap import (
+    ADMIN_BALANCE,
+    DEV_BALANCE,
+    VALIDATOR_POWER,
+    create_alliance,
+    load_alliance,
+)
+from alliance.node.service import tls_files
+from alliance.p2p.tls import load_and_verify
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_layout_is_complete_and_consistent(tmp_path: Path) -> None:
+    directory = tmp_path / "chain"
+    layout = create_alliance(directory, 3, chain_id="test-chain")
+    assert load_alliance(directory) == layout
+    assert layout.chain_id == "test-chain"
+    assert [n.name for n in layout.nodes] == ["node0", "node1", "node2"]
+    assert [n.org for n in layout.nodes] == ["org0", "org1", "org2"]
+
+    ports = [p for n in layout.nodes for p in (n.p2p_port, n.api_port)]
+    assert len(set(ports)) == 6
+
+    keys = {p.stem: p for p in layout.keys_dir.glob("*.key")}
+    assert set(keys) == {"dev", "supervisor", "org0-admin", "org1-admin", "org2-admin"}
+    for path in [*keys.values(), layout.ca_dir / "root-ca-key.pem",
+                 *(layout.org_dir(o) / "ca-key.pem" for o in layout.orgs)]:
+        assert mode(path) == 0o600, path
+
+    genesis_bytes = {layout.home(n).genesis_path.read_bytes() for n in layout.nodes}
+    assert len(genesis_bytes) == 1
+    genesis = codec.decode(Genesis, genesis_bytes.pop())
+    assert genesis.chain_id == "test-chain"
+    balances = {a.address: a.balance for a in genesis.accounts}
+    assert balances[load_account_key(keys["dev"]).address] == DEV_BALANCE
+    assert balances[load_account_key(keys["org1-admin"]).address] == ADMIN_BALANCE
+    roles = {r.address: (r.org, r.roles) for r in genesis.roles}
+    assert roles[load_account_key(keys["org2-admin"]).address] == ("org2", [ADMIN])
+    assert roles[load_account_key(keys["supervisor"]).address] == ("", [SUPERVISOR])
+    assert [m.org for m in genesis.members] == list(layout.orgs)
+
+    root = load_certificate(layout.ca_dir / "root-ca.pem")
+    node_ids = {}
+    for node in layout.nodes:
+        home = layout.home(node)
+        config = home.load_config()
+        assert config.genesis_hash == genesis.hash().hex()
+        assert (config.name, config.org, config.chain_id) == (node.name, node.org, "test-chain")
+        assert (config.p2p_port, config.api_port) == (node.p2p_port, node.api_port)
+        assert mode(home.node_key_path) == 0o600
+        assert mode(home.tls_dir / "node-tls-key.pem") == 0o600
+        node_id = load_node_key(home.node_key_path).node_id
+        node_ids[node.name] = node_id
+        identity = load_and_verify(tls_files(home))
+        assert identity.node_id == node_id and identity.org == node.org
+        assert load_certificate(home.tls_dir / "root-ca.pem") == root
+    powers = {v.node_id: v.power for v in genesis.validators.validators}
+    assert powers == dict.fromkeys(node_ids.values(), VALIDATOR_POWER)
+    for node in layout.nodes:  # every other node is a peer, with its real id and port
+        peers = {p.name: p for p in layout.home(node).load_config().peers}
+        assert set(peers) == {n.name for n in layout.nodes} - {node.name}
+        for other in layout.nodes:
+            if other.name in peers:
+                assert peers[other.name].node_id == node_ids[other.name].hex()
+                assert peers[other.name].p2p_port == other.p2p_port
+
+
+def test_two_alliances_get_different_ports_and_chains(tmp_path: Path) -> None:
+    a = create_alliance(tmp_path / "a", 2)
+    b = create_alliance(tmp_path / "b", 2)
+    assert a.chain_id != b.chain_id
+    ports_a = {p for n in a.nodes for p in (n.p2p_port, n.api_port)}
+    ports_b = {p for n in b.nodes for p in (n.p2p_port, n.api_port)}
+    assert len(ports_a) == len(ports_b) == 4
+
+
+def test_a_second_init_is_refused(tmp_path: Path) -> None:
+    create_alliance(tmp_path, 1)
+    with pytest.raises(UsageError, match="already holds an alliance"):
+        create_alliance(tmp_path, 1)
+
+
+@pytest.mark.parametrize("nodes", [0, -1, 65])
+def test_node_count_is_bounded(tmp_path: Path, nodes: int) -> None:
+    with pytest.raises(UsageError, match="1 to 64 nodes"):
+        create_alliance(tmp_path, nodes)
+    assert not (tmp_path / "alliance.toml").exists()
+
+
+@pytest.mark.parametrize("chain_id", ["", "bad id", "../x", "x" * 65])
+def test_bad_chain_id_is_refused(tmp_path: Path, chain_id: str) -> None:
+    with pytest.raises(UsageError, match="chain id"):
+        create_alliance(tmp_path, 1, chain_id=chain_id)
+
+
+def test_load_without_an_alliance_names_the_directory(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"no alliance in .*alliance init"):
+        load_alliance(tmp_path / "missing")
+    (tmp_path / "alliance.toml").write_text("chain_id = 5\n")
+    with pytest.raises(UsageError, match=r"alliance\.toml"):
+        load_alliance(tmp_path)
+
+
+def test_a_key_made_before_init_is_kept(tmp_path: Path) -> None:
+    mine = AccountKey.generate()
+    save_account_key(tmp_path / "keys" / "dev.key", mine)
+    layout = create_alliance(tmp_path, 1)
+    assert load_account_key(layout.keys_dir / "dev.key") == mine
+    genesis = codec.decode(Genesis, layout.home(layout.nodes[0]).genesis_path.read_bytes())
+    assert mine.address in {a.address for a in genesis.accounts}

@@ -1,0 +1,217 @@
+"""The node runtime with real parts: several nodes in one process over TLS on 127.0.0.1.
+
+Each test runs its own event loop under an overall bound, and every wait inside is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alliance import codec
+from alliance.crypto.keys import AccountKey, load_account_key
+from alliance.errors import InvalidMessage
+from alliance.execution.modules.accounts import TransferArgs
+from alliance.ledger.block import CommitCertificate
+from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.mempool.pool import Accepted
+from alliance.node.runtime import NodeRuntime
+from alliance.node.service import Node
+from alliance.node.testing import alliance_homes, running_nodes
+from alliance.node.wire import SyncBlocks, SyncedBlock
+
+TEST_BOUND_S = 60
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coroutine, TEST_BOUND_S))
+
+
+async def eventually(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int) -> bytes:
+    tx = sign_tx(
+        key,
+        chain_id=runtime.genesis.chain_id,
+        target="accounts",
+        method="transfer",
+        args=TransferArgs(to=to, amount=amount),
+        valid_until=runtime.height + 50,
+    )
+    return codec.encode(tx)
+
+
+def dev_key(tmp_path: Path) -> AccountKey:
+    return load_account_key(tmp_path / "keys" / "dev.key")
+
+
+async def commit_transfers(
+    runtime: NodeRuntime, key: AccountKey, to: bytes, amounts: list[int]
+) -> list[bytes]:
+    raws = [transfer(runtime, key, to, amount) for amount in amounts]
+    results = await runtime.submit(raws)
+    assert all(isinstance(r, Accepted) for r in results), results
+    hashes = [tx_hash_of_canonical(raw) for raw in raws]
+    for tx_hash in hashes:
+        committed = await runtime.wait_committed(tx_hash, 20_000)
+        assert committed is not None and committed.receipt.ok, committed
+    return hashes
+
+
+def test_four_nodes_commit_transfers_with_identical_state(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 4)
+    bob = AccountKey.generate().address
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as nodes:
+            hashes = await commit_transfers(nodes[1].runtime, dev_key(tmp_path), bob, [5, 6, 7])
+            top = max(n.runtime.committed_tx(h).height for n in nodes[:1] for h in hashes)
+            await eventually(lambda: all(n.runtime.height >= top for n in nodes), "every node at the commit")
+            for node in nodes:
+                runtime = node.runtime
+                assert runtime.balance(bob) == 18
+                assert all(runtime.committed_tx(h).receipt.ok for h in hashes)
+                assert runtime.query(b"acct/" + bob, height=top).app_hash == nodes[0].runtime.query(
+                    b"acct/" + bob, height=top
+                ).app_hash
+                block, cert = runtime.block(top)
+                assert cert is not None and cert.block_hash == block.hash()
+
+    run(scenario())
+
+
+def test_restart_resumes_at_the_same_height_and_state(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 4)
+    bob = AccountKey.generate().address
+    seen: dict[str, int] = {}
+
+    async def first() -> None:
+        async with running_nodes(homes) as nodes:
+            hashes = await commit_transfers(nodes[0].runtime, dev_key(tmp_path), bob, [11])
+            top = nodes[0].runtime.committed_tx(hashes[0]).height
+            await eventually(lambda: all(n.runtime.height >= top for n in nodes), "every node at the commit")
+            seen["height"] = min(n.runtime.height for n in nodes)
+
+    async def second() -> None:
+        async with running_nodes(homes) as nodes:
+            for node in nodes:
+                assert node.runtime.height >= seen["height"]
+                assert node.runtime.balance(bob) == 11
+            start = max(n.runtime.height for n in nodes)
+            await eventually(lambda: all(n.runtime.height > start for n in nodes), "new blocks after restart")
+
+    run(first())
+    run(second())
+
+
+def test_a_node_that_was_down_catches_up_by_block_sync(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 4)
+    bob = AccountKey.generate().address
+
+    async def scenario() -> None:
+        async with running_nodes(homes[:3]) as nodes:
+            await commit_transfers(nodes[0].runtime, dev_key(tmp_path), bob, [3, 4])
+            await eventually(lambda: nodes[0].runtime.height >= 8, "three validators to reach height 8")
+            async with Node(homes[3]) as late:
+                runtime = late.runtime
+                leader = nodes[0].runtime
+                await eventually(lambda: runtime.height >= leader.height - 1, "the late node to catch up")
+                height = runtime.height
+                assert runtime.block(height)[0].hash() == nodes[0].runtime.block(height)[0].hash()
+                assert runtime.balance(bob) == 7
+                await eventually(lambda: runtime.core.status.height > height, "the late node to join in")
+
+    run(scenario())
+
+
+def test_undecodable_peer_message_is_a_peer_fault(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 1)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as nodes:
+            with pytest.raises(InvalidMessage):
+                nodes[0].runtime.on_peer_message(b"\x01" * 32, b"\xc1 not msgpack")
+
+    run(scenario())
+
+
+def test_synced_blocks_need_a_quorum_certificate_and_the_right_parent(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 4)
+    store_of_leader: dict[int, tuple[bytes, bytes]] = {}
+
+    async def leaders() -> None:
+        async with running_nodes(homes[:3]) as nodes:
+            await eventually(lambda: nodes[0].runtime.height >= 3, "height 3")
+            store = nodes[0].runtime.store
+            for h in (1, 2):
+                store_of_leader[h] = (store.block(h), store.certificate(h))
+
+    async def late_node() -> None:
+        # The late node is not linked to anyone (the others are down): only our messages reach it.
+        async with Node(homes[3]) as late:
+            runtime = late.runtime
+            block1, cert1 = store_of_leader[1]
+            block2, cert2 = store_of_leader[2]
+            stripped = codec.decode(CommitCertificate, cert1)
+            unsigned = codec.encode(
+                CommitCertificate(stripped.height, stripped.round, stripped.block_hash, signatures=[])
+            )
+            faults = runtime.peer_faults
+            await deliver(runtime, [SyncedBlock(block1, unsigned)])
+            assert runtime.height == 0 and runtime.peer_faults == faults + 1
+            await deliver(runtime, [SyncedBlock(block2, cert2)])  # not the next height: ignored
+            assert runtime.height == 0
+            await deliver(runtime, [SyncedBlock(block1, cert1), SyncedBlock(block2, cert2)])
+            assert runtime.height == 2
+            assert runtime.block(2)[0].hash() == codec.decode(CommitCertificate, cert2).block_hash
+
+    run(leaders())
+    run(late_node())
+
+
+async def deliver(runtime: NodeRuntime, blocks: list[SyncedBlock]) -> None:
+    peer = next(iter(runtime.status().validator_names))
+    runtime.on_peer_message(peer, codec.encode(SyncBlocks(blocks=blocks)))
+    await asyncio.sleep(0.2)
+
+
+def test_wait_committed_times_out_for_an_unknown_transaction(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 1)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as nodes:
+            assert await nodes[0].runtime.wait_committed(b"\x00" * 32, 300) is None
+
+    run(scenario())
+
+
+def test_blocks_from_replays_stored_heights_then_follows(tmp_path: Path) -> None:
+    homes = alliance_homes(tmp_path, 1)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as nodes:
+            runtime = nodes[0].runtime
+            await eventually(lambda: runtime.height >= 3, "height 3")
+            seen: list[int] = []
+
+            async def follow() -> None:
+                async for height in runtime.blocks_from(1):
+                    seen.append(height)
+                    if len(seen) >= 5:
+                        return
+
+            await asyncio.wait_for(follow(), 10)
+            assert seen == [1, 2, 3, 4, 5]
+
+    run(scenario())
+
