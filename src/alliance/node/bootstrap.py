@@ -17,13 +17,26 @@ Ports are chosen at creation time by binding port 0 on 127.0.0.1 (all sockets he
 every port is chosen, so no two coincide), so several alliances can live on one machine. The
 ``alliance.toml`` file is written last: its presence is what "this directory holds an alliance"
 means, so a creation that failed half-way can simply be run again.
+
+Joining later (``alliance org new``, ``alliance node new``): ``add_org`` makes an organisation CA
+signed by the same root and an ``ORG-admin`` key, and lists the organisation in ``alliance.toml``.
+That list is only what this directory holds certificates for: whether an organisation is a
+*member* is decided on the ledger, by a committee vote (``add-member``), never by this file.
+``add_node`` writes a home in exactly ``create_alliance``'s layout, with a certificate from its
+organisation's CA, the genesis bytes of an existing home, and every current node as a peer; it is
+listed in ``alliance.toml`` with ``validator = false`` (the ledger decides that too), so ``alliance
+up`` starts it like the others. The other homes get it as a peer in their ``config.toml`` (read at
+their next start; meanwhile the new node dials them). As with creation, ``alliance.toml`` is
+written last, and a half-written home is removed, so a failed command can be run again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import secrets
+import shutil
 import socket
 import time
 import tomllib
@@ -38,14 +51,24 @@ from cryptography.hazmat.primitives import serialization
 from alliance import codec
 from alliance.crypto.certificates import (
     CertifiedKey,
+    check_org_name,
     create_org_ca,
     create_root_ca,
     issue_node_certificate,
+    load_certificate,
+    load_certified_key,
     save_certified_key,
 )
-from alliance.crypto.keys import AccountKey, NodeKey, load_account_key, save_account_key, save_node_key
-from alliance.errors import UsageError
-from alliance.ledger.genesis import GenesisMember, GenesisNode, GenesisRoles, make_genesis
+from alliance.crypto.keys import (
+    AccountKey,
+    NodeKey,
+    load_account_key,
+    load_node_key,
+    save_account_key,
+    save_node_key,
+)
+from alliance.errors import AllianceError, UsageError
+from alliance.ledger.genesis import Genesis, GenesisMember, GenesisNode, GenesisRoles, make_genesis
 from alliance.ledger.validators import Validator
 from alliance.node.config import NodeConfig, NodeHome, PeerConfig, save_config
 from alliance.p2p.tls import write_node_tls_files
@@ -60,8 +83,12 @@ ADMIN_BALANCE = 10**12
 SUPERVISOR_BALANCE = 10**12  # the supervisor signs freezes; it should not depend on a transfer first
 DEV_KEY = "dev"
 SUPERVISOR_KEY = "supervisor"
+ADMIN_KEY_SUFFIX = "-admin"
+KEY_NAME_LENGTH_MAX = 64  # the key ring's bound; an organisation's admin key name must fit in it
+PORT_ATTEMPTS_MAX = 20
 
 _CHAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_NODE_NAME = _CHAIN_ID  # node names become directory names and log fields: the same plain alphabet
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
 
@@ -102,6 +129,16 @@ class AllianceLayout:
 
     def org_dir(self, org: str) -> Path:
         return self.directory / "orgs" / org
+
+    def org_ca_paths(self, org: str) -> tuple[Path, Path]:
+        """The organisation CA's certificate and key files."""
+        return self.org_dir(org) / "ca.pem", self.org_dir(org) / "ca-key.pem"
+
+    def root_ca_paths(self) -> tuple[Path, Path]:
+        return self.ca_dir / "root-ca.pem", self.ca_dir / "root-ca-key.pem"
+
+    def admin_key_name(self, org: str) -> str:
+        return org + ADMIN_KEY_SUFFIX
 
     def home(self, node: NodeEntry) -> NodeHome:
         return NodeHome(self.directory / node.home)
@@ -191,7 +228,7 @@ def create_alliance(directory: Path | str, nodes: int, *, chain_id: str | None =
     layout = AllianceLayout(directory, chain, orgs, entries)
 
     root = create_root_ca(chain)
-    save_certified_key(layout.ca_dir / "root-ca.pem", layout.ca_dir / "root-ca-key.pem", root)
+    save_certified_key(*layout.root_ca_paths(), root)
     org_cas = {org: _create_org(layout, root, org) for org in orgs}
     node_keys = {entry.name: NodeKey.generate() for entry in entries}
     accounts = _create_account_keys(layout)
@@ -248,8 +285,7 @@ def create_alliance(directory: Path | str, nodes: int, *, chain_id: str | None =
 
 def _create_org(layout: AllianceLayout, root: CertifiedKey, org: str) -> CertifiedKey:
     ca = create_org_ca(root, org)
-    folder = layout.org_dir(org)
-    save_certified_key(folder / "ca.pem", folder / "ca-key.pem", ca)
+    save_certified_key(*layout.org_ca_paths(org), ca)
     return ca
 
 
@@ -266,3 +302,146 @@ def _create_account_keys(layout: AllianceLayout) -> dict[str, AccountKey]:
             save_account_key(path, key)
         keys[name] = key
     return keys
+
+
+# --- joining: a new organisation, a new node ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrg:
+    """What ``add_org`` made."""
+
+    layout: AllianceLayout
+    org: str
+    ca_path: Path
+    admin_key: str  # the admin key's name in ``layout.keys_dir``
+    admin_address: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewNode:
+    """What ``add_node`` made."""
+
+    layout: AllianceLayout
+    entry: NodeEntry
+    node_id: bytes
+
+
+def add_org(directory: Path | str, org: str) -> NewOrg:
+    """A new organisation of the alliance in ``directory``: its CA (signed by the root) and admin key.
+
+    The organisation is *not* a member: the committee makes it one on the ledger (``add-member``)."""
+    layout = load_alliance(directory)
+    check_org_name(org)
+    admin = layout.admin_key_name(org)
+    if len(admin) > KEY_NAME_LENGTH_MAX:
+        raise UsageError(
+            f"organisation name {org!r} is too long: its admin key {admin!r} must fit in "
+            f"{KEY_NAME_LENGTH_MAX} characters"
+        )
+    if org in layout.orgs or layout.org_dir(org).exists():
+        raise UsageError(f"the alliance in {layout.directory} already has an organisation named {org!r}")
+    root = load_certified_key(*layout.root_ca_paths())
+    _create_org(layout, root, org)
+    admin_path = layout.keys_dir / f"{admin}.key"
+    if admin_path.exists():  # made beforehand with ``keys new``: kept, as ``init`` keeps its keys
+        key = load_account_key(admin_path)
+    else:
+        key = AccountKey.generate()
+        save_account_key(admin_path, key)
+    updated = dataclasses.replace(layout, orgs=(*layout.orgs, org))
+    save_alliance(updated)
+    return NewOrg(updated, org, layout.org_ca_paths(org)[0], admin, key.address)
+
+
+def add_node(directory: Path | str, org: str, name: str) -> NewNode:
+    """A new, non-validator node of ``org`` in the alliance in ``directory``, in ``create_alliance``'s layout."""
+    layout = load_alliance(directory)
+    if org not in layout.orgs:
+        known = ", ".join(layout.orgs)
+        raise UsageError(
+            f"the alliance in {layout.directory} has no organisation {org!r} (it has {known}); "
+            f"create it with 'alliance org new --name {org} --dir {layout.directory}'"
+        )
+    if not _NODE_NAME.fullmatch(name):
+        raise UsageError(
+            f"node name {name!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    home_rel = f"nodes/{name}"
+    if any(e.name == name for e in layout.nodes) or (layout.directory / home_rel).exists():
+        raise UsageError(f"the alliance in {layout.directory} already has a node named {name!r}")
+    template = _template_home(layout)
+    genesis_bytes, config = template.genesis_path.read_bytes(), template.load_config()
+    if codec.decode(Genesis, genesis_bytes).hash().hex() != config.genesis_hash:
+        raise UsageError(f"{template.genesis_path} does not match the genesis hash in {template.config_path}")
+    p2p_port, api_port = _unused_ports(layout)
+    entry = NodeEntry(
+        name=name, org=org, home=home_rel, p2p_port=p2p_port, api_port=api_port, validator=False
+    )
+    peers = [_peer_of(layout, other) for other in layout.nodes]
+    home = layout.home(entry)
+    node_key = NodeKey.generate()
+    try:
+        home.root.mkdir(parents=True)
+        save_node_key(home.node_key_path, node_key)
+        org_ca = load_certified_key(*layout.org_ca_paths(org))
+        root_certificate = load_certificate(layout.root_ca_paths()[0])
+        tls = issue_node_certificate(org_ca, node_key.node_id)
+        write_node_tls_files(home.tls_dir, root_certificate, org_ca.certificate, tls)
+        home.genesis_path.write_bytes(genesis_bytes)
+        save_config(
+            home.config_path,
+            NodeConfig(
+                name=name, chain_id=config.chain_id, genesis_hash=config.genesis_hash, org=org,
+                host=entry.host, p2p_port=p2p_port, api_port=api_port, peers=peers,
+            ),
+        )
+    except BaseException:
+        shutil.rmtree(home.root, ignore_errors=True)  # ours alone: it did not exist a moment ago
+        raise
+    _add_peer_to_homes(layout, PeerConfig(
+        name=name, node_id=node_key.node_id.hex(), host=entry.host, p2p_port=p2p_port
+    ))
+    updated = dataclasses.replace(layout, nodes=(*layout.nodes, entry))
+    save_alliance(updated)  # last, as in create_alliance
+    return NewNode(updated, entry, node_key.node_id)
+
+
+def _template_home(layout: AllianceLayout) -> NodeHome:
+    """An existing home whose genesis the new node copies (every home holds the same bytes)."""
+    for entry in layout.nodes:
+        home = layout.home(entry)
+        if home.genesis_path.exists() and home.config_path.exists():
+            return home
+    raise UsageError(f"no node home of the alliance in {layout.directory} holds a genesis.bin to copy")
+
+
+def _unused_ports(layout: AllianceLayout) -> tuple[int, int]:
+    """Two ports free now and not given to another node (whose process may be down right now)."""
+    taken = {p for e in layout.nodes for p in (e.p2p_port, e.api_port)}
+    for _ in range(PORT_ATTEMPTS_MAX):
+        p2p_port, api_port = free_ports(2)
+        if p2p_port not in taken and api_port not in taken:
+            return p2p_port, api_port
+    raise UsageError(f"found no two free ports unused by the alliance's nodes in {PORT_ATTEMPTS_MAX} tries")
+
+
+def _peer_of(layout: AllianceLayout, entry: NodeEntry) -> PeerConfig:
+    node_id = load_node_key(layout.home(entry).node_key_path).node_id
+    return PeerConfig(name=entry.name, node_id=node_id.hex(), host=entry.host, p2p_port=entry.p2p_port)
+
+
+def _add_peer_to_homes(layout: AllianceLayout, peer: PeerConfig) -> None:
+    """List the new node in the other homes' configs, so they dial it too after their next start.
+
+    Best effort: a home whose config cannot be read (moved to another host, say) is left alone; the
+    new node dials it, and members' nodes accept unlisted peers of member organisations."""
+    for entry in layout.nodes:
+        home = layout.home(entry)
+        try:
+            config = home.load_config()
+        except AllianceError:
+            continue
+        if any(p.name == peer.name or p.node_id == peer.node_id for p in config.peers):
+            continue
+        save_config(home.config_path, msgspec.structs.replace(config, peers=[*config.peers, peer]))

@@ -48,6 +48,7 @@ class NodeStatus:
     mempool_bytes: int
     tx_window_blocks: int  # how far ahead ``valid_until`` may be
     syncing: bool
+    txs_committed: int  # transactions this process committed since it started (a counter for metrics)
 
 
 @dataclass(frozen=True, slots=True)

@@ -634,6 +634,7 @@ class NodeRuntime:
             mempool_bytes=self.mempool.size_bytes,
             tx_window_blocks=self.executor.params.tx_window_blocks,
             syncing=self._sync_in_flight is not None,
+            txs_committed=self.committed_txs_total,
         )
 
     def block(self, height: int) -> tuple[Block, CommitCertificate | None]:
