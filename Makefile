@@ -17,10 +17,12 @@ LINT_PATHS := $(wildcard src tests benchmarks)
 CONSENSUS_DIR := src/alliance/consensus
 CONSENSUS_BRANCH_COVERAGE_MIN := 95
 
+ALLIANCE_DIR ?= .alliance
+
 .PHONY: help venv lint types test run bench clean distclean
 
 help:
-	@echo "make run     what a one-command local alliance will do, and what exists today"
+	@echo "make run     start a local alliance of 4 validators (alliance up) and print how to use it"
 	@echo "make test    lint (ruff), types (mypy), tests (pytest) with branch coverage"
 	@echo "make bench   benchmarks (benchmarks/run_all.py)"
 	@echo "make lint | types | venv | clean | distclean"
@@ -70,18 +72,17 @@ sys.exit(1 if percent < bound else 0)
 endef
 export CONSENSUS_COVERAGE_PY
 
-run:
-	@echo "make run will start a whole local alliance in one command ('alliance up'): several"
-	@echo "validator nodes on 127.0.0.1 with BFT consensus, the REST API and the web explorer."
-	@echo "That arrives with the node runtime in a later issue; nothing is started yet."
+# The one-command local alliance: creates .alliance (4 organisations, 4 validators) on first use,
+# starts every node that is not running, waits for the first block, prints the endpoints.
+run: venv
+	$(BIN)/alliance up --dir $(ALLIANCE_DIR)
 	@echo
-	@echo "What exists today:"
-	@echo "  - the ledger core (src/alliance): codec, keys, transactions and blocks, the state tree with"
-	@echo "    proofs, LMDB storage, the executor and the mempool"
-	@echo "  - the consensus core (Tendermint, sans-IO) and its simulator:"
-	@echo "      $(BIN)/python -m alliance.testing.sim --seeds 100"
-	@echo "  - make test   lint, type checks and the test suite with branch coverage"
-	@echo "  - make bench  benchmarks of the executor and the mempool"
+	@echo "Try it (the commands are in $(BIN); 'source $(VENV)/bin/activate' puts them on PATH):"
+	@echo "  $(BIN)/alliance keys new bob --dir $(ALLIANCE_DIR)"
+	@echo "  $(BIN)/alliance tx transfer --from dev --to bob --amount 5 --wait --dir $(ALLIANCE_DIR)"
+	@echo "  $(BIN)/alliance query account bob --dir $(ALLIANCE_DIR)"
+	@echo "  $(BIN)/alliance status --dir $(ALLIANCE_DIR)"
+	@echo "  $(BIN)/alliance down --dir $(ALLIANCE_DIR)"
 
 bench: venv
 	@if [ -f benchmarks/run_all.py ]; then $(BIN)/python benchmarks/run_all.py; \
