@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from alliance import __version__
-from alliance.cli import keyring, localnet
+from alliance.cli import governance, keyring, localnet
 from alliance.cli.keyring import keys_list, keys_new
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import AllianceError, OperationalError, UsageError
@@ -61,6 +61,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(node_app, name="node")
 app.add_typer(tx_app, name="tx")
 app.add_typer(query_app, name="query")
+# Governance (alliance.cli.governance): organisations, new nodes, the committee, the supervisor's freeze.
+app.add_typer(governance.org_app, name="org")
+app.add_typer(governance.gov_app, name="gov")
+node_app.command("new")(governance.node_new_command)
+app.command("freeze")(governance.freeze_command)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="The local alliance's directory.")]
 ApiOption = Annotated[str | None, typer.Option("--api", help="A node's API URL (instead of --dir's nodes).")]

@@ -21,9 +21,10 @@ Replay protection: a transaction hash that is in the committed transaction index
 ``valid_until`` bounds how long any hash could come back, so the index is the exact window.
 
 Decoding once: a transaction's decoding and hash are a pure function of its bytes, so the
-successful decodings of ``check_tx``, ``prepare_proposal`` and ``process_proposal`` are kept in a
-small map from raw bytes (cleared at each commit and when it reaches its bound), and
-``finalize_block`` reuses them; every check that depends on the height or the state still runs.
+successful decodings of the mempool's admission (``remember_decoded``), ``check_tx``,
+``prepare_proposal`` and ``process_proposal`` are kept in a bounded map from raw bytes (the oldest
+half goes when it is full), and later steps reuse them; every check that depends on the height or
+the state still runs.
 Receipts are encoded once, for both the results hash and the stored receipt list.
 
 Hot values: committed state is read through the executor's ``StateTree``, in front of which a
@@ -320,7 +321,6 @@ class Executor:
         self.store.commit_block(pending.write)  # type: ignore[union-attr]
         self.tree.committed(pending.write.tree)  # type: ignore[union-attr]
         self._pending = None
-        self._decoded.clear()
         self._remember_hot(pending.write.height, pending.write.state)  # type: ignore[union-attr]
         result = pending.result  # type: ignore[union-attr]
         if PARAMS_KEY in pending.write.state:  # type: ignore[union-attr]
@@ -405,10 +405,18 @@ class Executor:
             raise _MalformedTx(exc.message) from None
         decoded = (tx, tx_hash_of_canonical(raw))
         if cacheable:
-            if len(self._decoded) >= DECODED_ENTRIES_MAX:
-                self._decoded.clear()
-            self._decoded[raw] = decoded
+            self.remember_decoded(raw, tx, decoded[1])
         return decoded
+
+    def remember_decoded(self, raw: bytes, tx: Transaction, tx_hash: bytes) -> None:
+        """Keep a canonical decoding made elsewhere (the mempool's admission) for the proposal
+        checks and the execution of this transaction. Only for ``raw`` proven canonical and
+        ``tx_hash`` its hash: both are pure functions of the bytes, so any height may use them."""
+        decoded = self._decoded
+        if len(decoded) >= DECODED_ENTRIES_MAX:
+            for old in list(islice(decoded, DECODED_ENTRIES_MAX // 2)):  # the oldest half
+                del decoded[old]
+        decoded[raw] = (tx, tx_hash)
 
     def _check_static(self, tx: Transaction, tx_hash: bytes, height: int) -> None:
         """Checks that need no signature: chain, window, gas bound, replay."""

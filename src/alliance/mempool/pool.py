@@ -77,6 +77,9 @@ _tx_hasher = hasher_for(Domain.TX)
 
 IsCommitted = Callable[[bytes], bool]
 
+OnDecoded = Callable[[bytes, Transaction, bytes], None]
+"""Told of each canonical decoding that passed the cheap checks (the executor keeps them)."""
+
 _Entry = tuple[bytes, int, int]
 """raw bytes, gas limit, valid_until"""
 
@@ -139,6 +142,7 @@ class Mempool:
         txs_max: int = MEMPOOL_TXS_MAX,
         bytes_max: int = MEMPOOL_BYTES_MAX,
         verify_slice_txs: int = VERIFY_SLICE_TXS,
+        on_decoded: OnDecoded | None = None,
     ) -> None:
         if txs_max < 1 or bytes_max < 1 or verify_slice_txs < 1:
             raise UsageError("mempool bounds and the verify slice must be positive")
@@ -150,6 +154,7 @@ class Mempool:
         self._sigcache = sigcache
         self._is_committed = is_committed
         self._verify_slice_txs = verify_slice_txs
+        self._on_decoded = on_decoded
         self._entries: dict[bytes, _Entry] = {}
         self._size_bytes = 0
         self._expiry: dict[int, list[bytes]] = {}
@@ -248,6 +253,7 @@ class Mempool:
         room_bytes = self.bytes_max - self._size_bytes
         seen: set[bytes] = set()
         submit = self._submit
+        on_decoded = self._on_decoded
         pending: list[tuple[PendingBatch, list[int], int]] = []
         to_verify: list[tuple[bytes, bytes, bytes]] = []
         to_verify_at: list[int] = []
@@ -311,6 +317,8 @@ class Mempool:
                 continue
             room_txs -= 1
             room_bytes -= size
+            if on_decoded is not None:
+                on_decoded(raw, tx, tx_hash)
             sender = cache_get(tx_hash, tx.signature)
             if sender is None:
                 to_verify_at.append(len(c_indices))

@@ -342,7 +342,11 @@ def add_org(directory: Path | str, org: str) -> NewOrg:
     if org in layout.orgs or layout.org_dir(org).exists():
         raise UsageError(f"the alliance in {layout.directory} already has an organisation named {org!r}")
     root = load_certified_key(*layout.root_ca_paths())
-    _create_org(layout, root, org)
+    try:
+        _create_org(layout, root, org)
+    except BaseException:
+        shutil.rmtree(layout.org_dir(org), ignore_errors=True)  # so that the command can be run again
+        raise
     admin_path = layout.keys_dir / f"{admin}.key"
     if admin_path.exists():  # made beforehand with ``keys new``: kept, as ``init`` keeps its keys
         key = load_account_key(admin_path)
@@ -355,7 +359,7 @@ def add_org(directory: Path | str, org: str) -> NewOrg:
 
 
 def add_node(directory: Path | str, org: str, name: str) -> NewNode:
-    """A new, non-validator node of ``org`` in the alliance in ``directory``, in ``create_alliance``'s layout."""
+    """A new, non-validator node of ``org`` in ``directory``'s alliance, in ``create_alliance``'s layout."""
     layout = load_alliance(directory)
     if org not in layout.orgs:
         known = ", ".join(layout.orgs)
@@ -365,7 +369,8 @@ def add_node(directory: Path | str, org: str, name: str) -> NewNode:
         )
     if not _NODE_NAME.fullmatch(name):
         raise UsageError(
-            f"node name {name!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            f"node name {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
         )
     home_rel = f"nodes/{name}"
     if any(e.name == name for e in layout.nodes) or (layout.directory / home_rel).exists():
@@ -381,21 +386,11 @@ def add_node(directory: Path | str, org: str, name: str) -> NewNode:
     peers = [_peer_of(layout, other) for other in layout.nodes]
     home = layout.home(entry)
     node_key = NodeKey.generate()
+    home.root.mkdir(parents=True)
     try:
-        home.root.mkdir(parents=True)
-        save_node_key(home.node_key_path, node_key)
-        org_ca = load_certified_key(*layout.org_ca_paths(org))
-        root_certificate = load_certificate(layout.root_ca_paths()[0])
-        tls = issue_node_certificate(org_ca, node_key.node_id)
-        write_node_tls_files(home.tls_dir, root_certificate, org_ca.certificate, tls)
-        home.genesis_path.write_bytes(genesis_bytes)
-        save_config(
-            home.config_path,
-            NodeConfig(
-                name=name, chain_id=config.chain_id, genesis_hash=config.genesis_hash, org=org,
-                host=entry.host, p2p_port=p2p_port, api_port=api_port, peers=peers,
-            ),
-        )
+        _write_home(layout, entry, node_key, genesis_bytes, msgspec.structs.replace(
+            config, name=name, org=org, host=entry.host, p2p_port=p2p_port, api_port=api_port, peers=peers,
+        ))
     except BaseException:
         shutil.rmtree(home.root, ignore_errors=True)  # ours alone: it did not exist a moment ago
         raise
@@ -405,6 +400,19 @@ def add_node(directory: Path | str, org: str, name: str) -> NewNode:
     updated = dataclasses.replace(layout, nodes=(*layout.nodes, entry))
     save_alliance(updated)  # last, as in create_alliance
     return NewNode(updated, entry, node_key.node_id)
+
+
+def _write_home(
+    layout: AllianceLayout, entry: NodeEntry, node_key: NodeKey, genesis_bytes: bytes, config: NodeConfig
+) -> None:
+    home = layout.home(entry)
+    save_node_key(home.node_key_path, node_key)
+    org_ca = load_certified_key(*layout.org_ca_paths(entry.org))
+    root_certificate = load_certificate(layout.root_ca_paths()[0])
+    tls = issue_node_certificate(org_ca, node_key.node_id)
+    write_node_tls_files(home.tls_dir, root_certificate, org_ca.certificate, tls)
+    home.genesis_path.write_bytes(genesis_bytes)
+    save_config(home.config_path, config)
 
 
 def _template_home(layout: AllianceLayout) -> NodeHome:

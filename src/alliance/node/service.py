@@ -148,6 +148,7 @@ class Node:
                     is_committed=store.has_tx,
                     txs_max=config.mempool.txs_max,
                     bytes_max=config.mempool.bytes_max,
+                    on_decoded=executor.remember_decoded,
                 )
 
             runtime = NodeRuntime(

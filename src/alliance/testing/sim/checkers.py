@@ -4,16 +4,27 @@ They read only what a node would show an auditor (its chain store: blocks, certi
 roots) and the simulation's own records (what honest nodes sent, which transactions a client was
 told were committed), never the cores' internal bookkeeping.
 
-* S1 agreement: no two honest nodes have different blocks at one height.
-* S2 certificates: every stored certificate carries > 2/3 of the validators' power in valid
-  signatures, for the stored block's hash.
+Validator sets change (``valset``): the set that votes at height H is the one in state version
+max(0, H - 2). Every node keeps a durable history of the sets its own state held
+(``SimNode.valset_history``); each certificate is judged against its own height's set from the
+history of the node that stores it, and those histories are compared with each other and with
+the workload's model (the changes a client was told were committed).
+
+* S1 agreement: no two honest nodes (validators, observers, removed validators alike) have
+  different blocks at one height.
+* S2 certificates: every stored certificate carries > 2/3 of its height's set's power in valid
+  signatures, for the stored block's hash, and signatures of that set's members only; the
+  block's header names that set's hash.
 * S3 no honest double-sign: no honest node signed two different values for one (height, round,
-  vote type), across crashes and restarts included.
-* S4 app hashes: honest nodes agree on the state root at every height they both have.
+  vote type), across crashes and restarts included; and no honest node signed a vote or a
+  proposal at a height whose set does not hold it.
+* S4 app hashes: honest nodes agree on the state root at every height they both have, and every
+  honest node's history of validator sets is the model's (the acknowledged changes, in order).
 * S5 durability: every transaction acknowledged as committed is in the ledger of every honest
   node that reached that height.
-* L1 liveness: after the network heals and crashed nodes restart, every honest node commits new
-  heights before the deadline (checked only while Byzantine power is below one third).
+* L1 liveness: after the network heals and crashed nodes restart, every honest node (so the
+  final set's honest validators too, and nodes outside it) commits new heights before the
+  deadline (checked only while Byzantine power is below a third of every height's set).
 """
 
 from __future__ import annotations
@@ -21,9 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alliance import codec
-from alliance.ledger.block import CommitCertificate
-from alliance.ledger.validators import ValidatorSet
+from alliance.ledger.block import Block, CommitCertificate
 from alliance.testing.sim.node import SimNode
+from alliance.testing.sim.valset import ValsetHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +56,14 @@ def check_agreement(honest: list[SimNode]) -> list[Violation]:
     return out
 
 
-def check_certificates(honest: list[SimNode], chain_id: str, validators: ValidatorSet) -> list[Violation]:
+def check_certificates(honest: list[SimNode], chain_id: str) -> list[Violation]:
     out = []
     for node in honest:
         for h, raw in node.store.certificates.items():
+            validators = node.valset_history.voting_at(h)
             cert = codec.decode(CommitCertificate, raw)
+            header = codec.decode(Block, node.store.block(h)).header
+            outsiders = [s.node_id for s in cert.signatures if validators.power_of(s.node_id) == 0]
             if cert.height != h or cert.block_hash != node.store.block_hashes.get(h):
                 out.append(Violation("S2", f"node {node.index} height {h}: certificate names another block"))
             elif not cert.verify(chain_id, validators):
@@ -59,6 +73,11 @@ def check_certificates(honest: list[SimNode], chain_id: str, validators: Validat
                         "S2", f"node {node.index} height {h}: {power}/{validators.total_power} power signed"
                     )
                 )
+            elif outsiders:
+                names = ", ".join(o.hex()[:12] for o in outsiders)
+                out.append(Violation("S2", f"node {node.index} height {h}: signed by non-validators {names}"))
+            elif header.validators_hash != validators.hash():
+                out.append(Violation("S2", f"node {node.index} height {h}: header names another set"))
     return out
 
 
@@ -68,6 +87,45 @@ def check_double_sign(signed: dict[tuple[int, int, int, int], set[bytes]]) -> li
         for (node, h, r, t), values in signed.items()
         if len(values) > 1
     ]
+
+
+def check_signers_are_validators(
+    honest: list[SimNode], signed: dict[tuple[int, int, int, int], set[bytes]]
+) -> list[Violation]:
+    """No honest node signs at a height whose set does not hold it (a removed validator falls
+    silent once its removal takes effect; an observer speaks only once its joining does)."""
+    if not honest:
+        return []
+    # The most advanced honest node's history covers every height anyone signed at: signing at h
+    # needs h - 1 committed, and the set of h is state version h - 2.
+    reference = max(honest, key=lambda n: n.height).valset_history
+    node_ids = {n.index: n.node_id for n in honest}
+    out = []
+    for (index, h, r, t), _ in sorted(signed.items()):
+        node_id = node_ids.get(index)
+        if node_id is not None and reference.voting_at(h).power_of(node_id) == 0:
+            out.append(
+                Violation(
+                    "S3",
+                    f"honest node {index} signed at height {h} round {r} type {t} "
+                    "without being a validator of that height",
+                )
+            )
+    return out
+
+
+def check_validator_sets(honest: list[SimNode], model: ValsetHistory) -> list[Violation]:
+    """Every honest node's sets are the model's at every version it has executed."""
+    out = []
+    for node in honest:
+        history = node.valset_history
+        versions = {v for v, _ in history.changes()} | {v for v, _ in model.changes()}
+        for version in sorted(v for v in versions if v <= node.height):
+            if history.at_version(version) != model.at_version(version):
+                detail = f"node {node.index}: validator set after block {version} is not the model's"
+                out.append(Violation("S4", detail))
+                break
+    return out
 
 
 def check_app_hashes(honest: list[SimNode]) -> list[Violation]:

@@ -6,12 +6,23 @@ validators) and only safety is expected. Phase 2 heals the network, restarts eve
 and expects liveness: every honest node commits a few new heights before the deadline. Then the
 checkers judge the run. Every random choice comes from generators seeded by the run's seed, and
 events are ordered by (time, sequence), so a seed reproduces a run exactly.
+
+Validator-set changes (``options.valset_changes``): the run starts with observers (nodes that are
+not validators at genesis; they follow the chain through consensus messages and block sync) and,
+during phase 1, an administrator account submits signed ``simvalset.set_power`` transactions:
+observers join, validators leave (crashed or partitioned ones too), removed ones may come back.
+The workload keeps a model of the set: one change is in flight at a time, so the set each block
+writes is known before the change is submitted, and a change is submitted only if the new set
+keeps the model's assumption (Byzantine power below a third of every height's set; at most a
+third where the run sits at the edge). The model's history of sets, built from the changes whose
+commit was acknowledged, is what the checkers compare every node's own history with.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alliance import codec
@@ -22,12 +33,12 @@ from alliance.consensus.ready import Outgoing, ScheduleTimer
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import AccountKey, NodeKey, verify_node_signature
 from alliance.execution.modules.accounts import TransferArgs
-from alliance.ledger.block import Block, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import ChainParams, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
-from alliance.ledger.validators import Validator
+from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.mempool.verifier import BatchVerifier
-from alliance.testing.sim import checkers
+from alliance.testing.sim import checkers, valset
 from alliance.testing.sim.byzantine import Byzantine
 from alliance.testing.sim.clock import EventQueue
 from alliance.testing.sim.network import SimNetwork
@@ -39,6 +50,8 @@ SYNC_BLOCKS_MAX = 20
 LIVENESS_NEW_HEIGHTS = 3
 ACCOUNTS = 16
 VERIFY_CACHE_MAX = 200_000
+VALSET_TX_VALID_BLOCKS = 20  # a set change not committed within this many heights is given up
+VALSET_KIND_WEIGHTS = {"join": 4, "leave": 4, "reweight": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,17 @@ class SyncRequest:
 @dataclass(frozen=True, slots=True)
 class SyncResponse:
     blocks: list[tuple[bytes, bytes]]
+
+
+@dataclass
+class _PendingChange:
+    """The one set change in flight: submitted, neither committed nor expired yet."""
+
+    tx_hash: bytes
+    raw: bytes
+    node: int
+    power: int
+    valid_until: int
 
 
 @dataclass
@@ -75,11 +99,15 @@ class Simulation(NodeHost):
         self.network = SimNetwork(options, self.net_rng, self.queue, self._deliver)
         keys = [NodeKey(setup.randbytes(32)) for _ in range(options.validators)]
         self.accounts = [AccountKey(setup.randbytes(32)) for _ in range(ACCOUNTS)]
+        # Drawn after the validators' and accounts' keys, so runs without observers keep theirs.
+        keys += [NodeKey(setup.randbytes(32)) for _ in range(options.observers)]
+        self.valset_admin = AccountKey(setup.randbytes(32))
         chain_id = f"sim-{seed}"
         self.genesis = make_genesis(
             chain_id,
             validators=[
-                Validator(node_id=k.node_id, power=p) for k, p in zip(keys, options.powers, strict=True)
+                Validator(node_id=k.node_id, power=p)
+                for k, p in zip(keys[: options.validators], options.powers, strict=True)
             ],
             accounts=[(a.address, 10**12) for a in self.accounts],
             params=ChainParams(tx_window_blocks=10_000),
@@ -97,7 +125,10 @@ class Simulation(NodeHost):
             unsafe_quorum_inclusive=options.broken == "inclusive-quorum",
         )
         self.verifier = BatchVerifier("inline")
-        self.nodes = [SimNode(i, k, self.genesis, config, self, self.verifier) for i, k in enumerate(keys)]
+        admin = self.valset_admin.address
+        self.nodes = [
+            SimNode(i, k, self.genesis, config, self, self.verifier, admin) for i, k in enumerate(keys)
+        ]
         self.index_of = {n.node_id: n.index for n in self.nodes}
         self.byzantine: dict[int, Byzantine] = {
             i: Byzantine(
@@ -111,6 +142,14 @@ class Simulation(NodeHost):
         self.evidence_seen = 0
         self._verified: dict[tuple[bytes, bytes, bytes], bool] = {}
         self.healed = False
+        self.valset_rng = random.Random(f"valset-work-{seed}")
+        self.byzantine_ids = {self.nodes[i].node_id for i in self.byzantine}
+        self.model_set = self.genesis.validators  # the set after every change resolved so far
+        self.model_history = valset.ValsetHistory(self.genesis.validators)
+        self.pending_change: _PendingChange | None = None
+        # (height, node index, power before, power) of every change acknowledged as committed.
+        self.applied_changes: list[tuple[int, int, int, int]] = []
+        self.valset_submitted = 0
 
     # --- NodeHost -----------------------------------------------------------------------------
 
@@ -156,12 +195,27 @@ class Simulation(NodeHost):
         if node.index in self.byzantine:
             return
         height = block.header.height
+        pending = self.pending_change
         for tx_hash, receipt in zip(hashes, receipts, strict=True):
             if receipt.ok:
                 self.acknowledged.setdefault(tx_hash, height)
+            if pending is not None and tx_hash == pending.tx_hash:
+                self._resolve_change(pending, height if receipt.ok else None)
 
     def local_time_ms(self, node: SimNode) -> int:
         return int(self.queue.now_ms * self.options.drift[node.index])
+
+    def now_ms(self) -> float:
+        return self.queue.now_ms
+
+    def call_later(self, node: SimNode, delay_ms: float, action: Callable[[], None]) -> None:
+        incarnation = node.incarnation
+
+        def fire() -> None:
+            if node.up and node.incarnation == incarnation:
+                action()
+
+        self.queue.after(delay_ms * self.options.drift[node.index], fire)
 
     def verify_signature(self, node_id: bytes, message: bytes, signature: bytes) -> bool:
         key = (node_id, message, signature)
@@ -220,6 +274,120 @@ class Simulation(NodeHost):
                 node.submit([raw])
         self.queue.after(rng.expovariate(self.options.tx_rate) * 1000, self._workload_tick)
 
+    # --- validator-set changes ---------------------------------------------------------------
+
+    def _byzantine_power_fits(self, validators: ValidatorSet) -> bool:
+        """The run's assumption for one set: Byzantine power below a third (at most a third at the
+        edge, where only safety is claimed)."""
+        byzantine = sum(v.power for v in validators.validators if v.node_id in self.byzantine_ids)
+        if self.options.check_liveness:
+            return 3 * byzantine < validators.total_power
+        return 3 * byzantine <= validators.total_power
+
+    def _candidate_changes(self) -> dict[str, list[valset.SetPowerArgs]]:
+        """Every change the module accepts and the model's assumption allows, by kind."""
+        rng = self.valset_rng
+        weighted = any(p != 1 for p in self.options.powers)
+        current = self.model_set
+        kinds: dict[str, list[valset.SetPowerArgs]] = {"join": [], "leave": [], "reweight": []}
+        for node in self.nodes:
+            before = current.power_of(node.node_id)
+            if before == 0:
+                kind, power = "join", rng.randint(1, 4) if weighted else 1
+            elif weighted and rng.random() < 0.3:
+                kind, power = "reweight", rng.randint(1, 4)
+            else:
+                kind, power = "leave", 0
+            change = valset.SetPowerArgs(node_id=node.node_id, power=power)
+            if not valset.allowed(current, change):
+                continue
+            after = current.apply_updates([Validator(node_id=node.node_id, power=power)])
+            if self._byzantine_power_fits(after):
+                kinds[kind].append(change)
+        return kinds
+
+    def _valset_tick(self) -> None:
+        if self.healed:
+            return  # changes are a phase-1 fault; one still in flight may commit in phase 2
+        rng = self.valset_rng
+        up = [n for n in self.honest if n.up]
+        top = max(n.height for n in self.honest)
+        pending = self.pending_change
+        if pending is not None and top >= pending.valid_until:
+            # The honest chain passed the last height that could include it (S1 says no other
+            # chain can include it later): the change did not happen.
+            self._resolve_change(pending, None)
+            pending = None
+        if pending is None and up:
+            kinds = {k: v for k, v in self._candidate_changes().items() if v}
+            if kinds:
+                kind = rng.choices(list(kinds), weights=[VALSET_KIND_WEIGHTS[k] for k in kinds])[0]
+                change = rng.choice(kinds[kind])
+                tx = sign_tx(
+                    self.valset_admin,
+                    chain_id=self.genesis.chain_id,
+                    target=valset.MODULE_NAME,
+                    method=valset.SET_POWER,
+                    args=change,
+                    valid_until=top + VALSET_TX_VALID_BLOCKS,
+                    nonce=rng.randbytes(16),
+                )
+                raw = codec.encode(tx)
+                index = self.index_of[change.node_id]
+                pending = _PendingChange(
+                    tx_hash_of_canonical(raw), raw, index, change.power, top + VALSET_TX_VALID_BLOCKS
+                )
+                self.pending_change = pending
+                self.valset_submitted += 1
+        if pending is not None:
+            # To every honest node that is up, again on each tick: crashes empty mempools, and
+            # only validators' mempools reach a proposal.
+            for node in up:
+                node.submit([pending.raw])
+        delay_ms = rng.expovariate(1 / self.options.valset_interval_ms)
+        self.queue.after(delay_ms, self._valset_tick)
+
+    def _resolve_change(self, pending: _PendingChange, committed_at: int | None) -> None:
+        """The in-flight change committed at ``committed_at`` (its receipt ok), or never will."""
+        self.pending_change = None
+        if committed_at is None:
+            return
+        node_id = self.nodes[pending.node].node_id
+        before = self.model_set.power_of(node_id)
+        self.model_set = self.model_set.apply_updates([Validator(node_id=node_id, power=pending.power)])
+        self.model_history.record(committed_at, self.model_set)
+        self.applied_changes.append((committed_at, pending.node, before, pending.power))
+
+    def _participation(self) -> dict[str, float]:
+        """Who signed the certificates of the most advanced honest chain, against the changes:
+        observers that signed once they joined, and removals after which the removed node signed
+        nothing until it was added again (figures for tests; the checkers judge every height)."""
+        if not self.applied_changes:
+            return {}
+        chain = max(self.honest, key=lambda n: n.height).store
+        signers: dict[int, set[int]] = {}
+        for h, raw in chain.certificates.items():
+            cert = codec.decode_trusted(CommitCertificate, raw)
+            signers[h] = {self.index_of[s.node_id] for s in cert.signatures if s.node_id in self.index_of}
+        observers_signed = {
+            i for members in signers.values() for i in members if i >= self.options.validators
+        }
+        removals_seen = removals_silent = 0
+        for k, (height, index, _, power) in enumerate(self.applied_changes):
+            if power != 0:
+                continue
+            back = [h for h, i, _, _ in self.applied_changes[k + 1 :] if i == index]
+            # Removed from height + 2 until the height its next change takes effect.
+            removed = [h for h in signers if height + 2 <= h < (back[0] + 2 if back else h + 1)]
+            if removed:
+                removals_seen += 1
+                removals_silent += all(index not in signers[h] for h in removed)
+        return {
+            "observers_signed": len(observers_signed),
+            "removals_seen": removals_seen,
+            "removals_silent": removals_silent,
+        }
+
     def _partition_tick(self) -> None:
         if self.healed or self.options.partition_rate <= 0:
             return
@@ -263,6 +431,8 @@ class Simulation(NodeHost):
             node.start()
             self._first_sync(node)
         self.queue.after(0, self._workload_tick)
+        if options.valset_changes:
+            self.queue.after(self.valset_rng.uniform(0, options.valset_interval_ms), self._valset_tick)
         if options.partition_rate > 0:
             self.queue.after(self.fault_rng.expovariate(options.partition_rate) * 1000, self._partition_tick)
         if options.crash_rate > 0:
@@ -274,8 +444,10 @@ class Simulation(NodeHost):
         self.queue.run_until(deadline, stop=lambda: all(n.height >= target for n in self.honest))
         violations = [
             *checkers.check_agreement(self.honest),
-            *checkers.check_certificates(self.honest, self.genesis.chain_id, self.genesis.validators),
+            *checkers.check_certificates(self.honest, self.genesis.chain_id),
             *checkers.check_double_sign(self.signed),
+            *checkers.check_signers_are_validators(self.honest, self.signed),
+            *checkers.check_validator_sets(self.honest, self.model_history),
             *checkers.check_app_hashes(self.honest),
             *checkers.check_acknowledged(self.honest, self.acknowledged),
         ]
@@ -289,12 +461,18 @@ class Simulation(NodeHost):
             "acknowledged_txs": len(self.acknowledged),
             "evidence": self.evidence_seen,
             "restarts": sum(n.restarts for n in self.nodes),
+            "observers": options.observers,
+            "valset_submitted": self.valset_submitted,
+            "valset_applied": len(self.applied_changes),
+            "valset_joins": sum(1 for _, _, before, _ in self.applied_changes if before == 0),
+            "valset_leaves": sum(1 for _, _, _, power in self.applied_changes if power == 0),
+            **self._participation(),
         }
         return SimResult(options, violations, [n.height for n in self.nodes], stats)
 
 
-def run_seed(seed: int, broken: str | None = None) -> SimResult:
-    return Simulation(SimOptions.from_seed(seed, broken)).run()
+def run_seed(seed: int, broken: str | None = None, valset_changes: bool = False) -> SimResult:
+    return Simulation(SimOptions.from_seed(seed, broken, valset_changes)).run()
 
 
 __all__ = ["SimResult", "Simulation", "run_seed", "tx_hash_of_canonical"]

@@ -6,9 +6,17 @@ messages leave, timers are set, the application's requests are answered, and ``a
 called; answers are fed back as inputs. A crash loses the mempool, the core's memory and the
 WAL's unsynced tail; the chain store survives (its commits are atomic and durable). A restart
 rebuilds everything from the store and replays the WAL.
+
+Validator sets come from state, as in the runtime: the set that votes at height H is the one in
+state version max(0, H - 2), so the core's start state, block sync's certificate checks and the
+``validator_updates`` of ``BlockApplied`` all follow the sets the chain itself wrote (through
+``valset.SimValsetModule``). A node that is not in a height's set still runs a core (without
+voting power it only follows), which is how observers and removed validators keep up.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from alliance import codec
 from alliance.consensus.core import ConsensusCore
@@ -19,18 +27,25 @@ from alliance.consensus.wal import WalRecord
 from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.crypto.sigcache import SignatureCache
 from alliance.errors import PeerFault
-from alliance.execution.executor import Executor
+from alliance.execution.executor import VALIDATORS_KEY, Executor
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
+from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Mempool
 from alliance.mempool.verifier import BatchVerifier
 from alliance.testing.sim.disk import SimWal
 from alliance.testing.sim.memstore import MemoryChainStore
+from alliance.testing.sim.valset import SimValsetModule, ValsetHistory
 from alliance.types import invariant
 
 DRAIN_ROUNDS_MAX = 10_000
 PROPOSAL_TXS_MAX = 200
+# A validator that holds a quorum by itself (a set can shrink to that) decides without any message,
+# so without pacing it would build heights forever within one simulated instant. Its second
+# proposal at one instant waits this long, as the runtime's empty-block pacing makes a real one
+# wait. Nothing else proposes twice at one instant: a decision with peers takes network delay.
+SOLE_QUORUM_PROPOSAL_DELAY_MS = 100
 
 
 class SimNode:
@@ -42,6 +57,7 @@ class SimNode:
         config: ConsensusConfig,
         host: NodeHost,
         verifier: BatchVerifier,
+        valset_admin: bytes,
     ) -> None:
         self.index = index
         self.key = key
@@ -51,7 +67,11 @@ class SimNode:
         self.config = config
         self.host = host
         self.verifier = verifier
+        self.valset_admin = valset_admin
         self.store = MemoryChainStore()
+        # Durable like the store: the sets this node's state held, for the checkers (old state
+        # versions are pruned, but every certificate is judged against its own height's set).
+        self.valset_history = ValsetHistory(genesis.validators)
         self.wal = SimWal()
         self.up = False
         self.incarnation = 0
@@ -60,12 +80,15 @@ class SimNode:
         self.executor: Executor
         self.mempool: Mempool
         self.core: ConsensusCore
+        self._last_prepared_ms = -1.0
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.incarnation += 1
-        self.executor = Executor(self.store, sigcache=SignatureCache(100_000))
+        self.executor = Executor(
+            self.store, sigcache=SignatureCache(100_000), modules=[SimValsetModule(self.valset_admin)]
+        )
         if self.store.genesis() is None:
             self.executor.init_chain(self.genesis)
         self.mempool = Mempool(
@@ -85,21 +108,33 @@ class SimNode:
         self.restarts += 1
         self.wal.crash(rng, lose_unsynced, torn)  # type: ignore[arg-type]
 
+    def validators_at(self, height: int) -> ValidatorSet:
+        """The set that votes at ``height``: state version max(0, height - 2), read as the runtime does.
+
+        Unlike the runtime there is no fallback to the latest set when the version is gone: the
+        versions read here (last committed height and the two before) are always kept, and a run
+        that read another one should fail loudly rather than vote with a wrong set.
+        """
+        raw = self.executor.query(VALIDATORS_KEY, height=max(0, height - 2)).value
+        invariant(raw is not None, "the validator set is always in state")
+        return codec.decode_trusted(ValidatorSet, raw)  # type: ignore[arg-type]
+
     def _build_core(self, wal_records: list[WalRecord]) -> None:
         height = (self.store.last_height() or 0) + 1
-        validators = self.genesis.validators
         prev_hash = b""
         last_commit = None
+        last_validators = None
         if height > 1:
             prev_hash = self.store.block_hashes[height - 1]
             last_commit = codec.decode_trusted(CommitCertificate, self.store.certificate(height - 1))
+            last_validators = self.validators_at(height - 1)
         start = StartState(
             height=height,
-            validators=validators,
-            next_validators=validators,
+            validators=self.validators_at(height),
+            next_validators=self.validators_at(height + 1),
             prev_block_hash=prev_hash,
             last_commit=last_commit,
-            last_validators=validators if height > 1 else None,
+            last_validators=last_validators,
         )
         self.core = ConsensusCore(self.config, self.signer, start, verify=self.host.verify_signature)
         self.core.restore(wal_records)
@@ -146,7 +181,10 @@ class SimNode:
             self.host.send(self, outgoing)
         for timer in ready.timers:
             self.host.schedule_timer(self, timer)
-        answers.extend(self._answer(request) for request in ready.requests)
+        for request in ready.requests:
+            answer = self._answer(request)
+            if answer is not None:
+                answers.append(answer)
         for evidence in ready.evidence:
             self.host.record_evidence(self, evidence)
         self.core.advance()
@@ -157,24 +195,34 @@ class SimNode:
                 self.peer_faults += 1
 
     def _apply(self, committed: CommittedBlock) -> BlockApplied:
-        result = self.apply_block(committed.block, committed.certificate)
-        return BlockApplied(height=result[0], app_hash=result[1])
+        return self.apply_block(committed.block, committed.certificate)
 
-    def apply_block(self, block: Block, certificate: CommitCertificate) -> tuple[int, bytes]:
+    def apply_block(self, block: Block, certificate: CommitCertificate) -> BlockApplied:
         """Execute and commit a decided block (from consensus or from block sync)."""
         executor = self.executor
         result = executor.finalize_block(block, certificate)
         executor.commit()
         height = block.header.height
+        if result.validator_updates:
+            # Read back what state now holds (not the core's arithmetic): that is what an auditor sees.
+            self.valset_history.record(height, self.validators_at(height + 2))
         hashes = [tx_hash_of_canonical(raw) for raw in block.txs]
         self.mempool.update(height, hashes)
         self.wal.truncate_below(height)
         self.host.on_commit(self, block, result.receipts, hashes)
-        return height, result.app_hash
+        updates = tuple(result.validator_updates)
+        return BlockApplied(height=height, app_hash=result.app_hash, validator_updates=updates)
 
-    def _answer(self, request: PrepareProposal | ProcessProposal) -> Input:
+    def _answer(self, request: PrepareProposal | ProcessProposal) -> Input | None:
         executor = self.executor
         if isinstance(request, PrepareProposal):
+            now_ms = self.host.now_ms()
+            if now_ms == self._last_prepared_ms:
+                self.host.call_later(
+                    self, SOLE_QUORUM_PROPOSAL_DELAY_MS, lambda: self._prepare_later(request)
+                )
+                return None
+            self._last_prepared_ms = now_ms
             params = executor.params
             candidates = self.mempool.reap(PROPOSAL_TXS_MAX, params.block_bytes_max, params.block_gas_max)
             prepared = executor.prepare_proposal(request.height, candidates)
@@ -188,6 +236,13 @@ class SimNode:
             )
         accept = request.height == self.height + 1 and executor.process_proposal(request.block)
         return ProposalVerdict(height=request.height, block_hash=request.block_hash, accept=accept)
+
+    def _prepare_later(self, request: PrepareProposal) -> None:
+        """A paced ``PrepareProposal``; the core ignores the answer if its round moved on."""
+        if request.height == self.height + 1:
+            answer = self._answer(request)
+            if answer is not None:
+                self.step(answer)
 
     # --- block sync ---------------------------------------------------------------------------
 
@@ -207,7 +262,11 @@ class SimNode:
             if cert.block_hash != block.hash() or cert.height != height:
                 self.peer_faults += 1
                 break
-            if not cert.verify(self.genesis.chain_id, self.genesis.validators):
+            if not block.txs_match_root():
+                self.peer_faults += 1
+                break
+            # The height's own set (state version height - 2, which this node has executed).
+            if not cert.verify(self.genesis.chain_id, self.validators_at(height)):
                 self.peer_faults += 1
                 break
             expected_prev = self.store.block_hashes.get(height - 1, b"")
@@ -238,6 +297,14 @@ class NodeHost:
         raise NotImplementedError
 
     def local_time_ms(self, node: SimNode) -> int:
+        raise NotImplementedError
+
+    def now_ms(self) -> float:
+        """The simulation's own time (not a node's drifting clock)."""
+        raise NotImplementedError
+
+    def call_later(self, node: SimNode, delay_ms: float, action: Callable[[], None]) -> None:
+        """Run ``action`` after ``delay_ms`` if ``node`` has not crashed or restarted meanwhile."""
         raise NotImplementedError
 
     def verify_signature(self, node_id: bytes, message: bytes, signature: bytes) -> bool:

@@ -2,6 +2,12 @@
 
 A run is a pure function of its ``SimOptions``; ``SimOptions.from_seed`` draws them, so one seed
 reproduces a whole run. ``describe`` prints them and the command that reproduces the run.
+
+Validator-set changes are drawn from a generator of their own (``valset-<seed>``), so that adding
+them left every other option of every seed as it was. About a third of the seeds change sets
+(``--valset-changes`` forces it on); those runs start with observers, nodes that are not
+validators at genesis, and draw every other valset option the same way whether forced or not, so
+the printed command (which then carries the flag) reproduces the run either way.
 """
 
 from __future__ import annotations
@@ -10,12 +16,13 @@ import random
 from dataclasses import asdict, dataclass
 
 BROKEN_VARIANTS = ("ignore-lock", "inclusive-quorum")
+VALSET_SHARE = 1 / 3  # of seeds that change validator sets without --valset-changes
 
 
 @dataclass(frozen=True, slots=True)
 class SimOptions:
     seed: int
-    validators: int
+    validators: int  # at genesis; node indices 0..validators-1, observers after them
     powers: tuple[int, ...]
     byzantine: tuple[int, ...]  # indices of Byzantine validators
     byzantine_behaviours: tuple[str, ...]
@@ -31,15 +38,30 @@ class SimOptions:
     crash_rate: float  # crashes per simulated second across the cluster
     torn_wal: float  # probability that a crash tears the WAL's unsynced tail
     lose_unsynced: bool
-    drift: tuple[float, ...]  # each node's clock rate
+    drift: tuple[float, ...]  # each node's clock rate (validators, then observers)
     tx_rate: float  # transactions submitted per simulated second
     timeout_propose_ms: int
     timeout_vote_ms: int
     broken: str | None
     check_liveness: bool
+    valset_changes: bool  # the workload changes the validator set during phase 1
+    observers: int  # nodes that are not validators at genesis
+    valset_interval_ms: int  # mean time between attempts to change the set
+
+    @property
+    def nodes(self) -> int:
+        return self.validators + self.observers
 
     @classmethod
-    def from_seed(cls, seed: int, broken: str | None = None) -> SimOptions:
+    def from_seed(cls, seed: int, broken: str | None = None, valset_changes: bool = False) -> SimOptions:
+        """The options of ``seed``; ``valset_changes`` forces validator-set changes on."""
+        vrng = random.Random(f"valset-{seed}")
+        valset = vrng.random() < VALSET_SHARE or valset_changes
+        observers = vrng.choice((1, 2, 2, 3))
+        observer_drift = tuple(round(vrng.uniform(0.9, 1.1), 3) for _ in range(observers))
+        valset_interval_ms = vrng.choice((300, 800, 2000))
+        if not valset:
+            observers, observer_drift = 0, ()
         rng = random.Random(seed)
         n = rng.choice((3, 4, 4, 5, 6, 7))
         powers = tuple(rng.randint(1, 4) for _ in range(n)) if rng.random() < 0.3 else (1,) * n
@@ -72,12 +94,15 @@ class SimOptions:
             crash_rate=rng.choice((0.0, 0.1, 0.3)),
             torn_wal=rng.choice((0.0, 0.5)),
             lose_unsynced=rng.random() < 0.7,
-            drift=tuple(round(rng.uniform(0.9, 1.1), 3) for _ in range(n)),
+            drift=tuple(round(rng.uniform(0.9, 1.1), 3) for _ in range(n)) + observer_drift,
             tx_rate=rng.choice((2.0, 10.0, 40.0)),
             timeout_propose_ms=rng.choice((200, 400, 800)),
             timeout_vote_ms=rng.choice((100, 200, 400)),
             broken=broken,
             check_liveness=3 * byz_power < total,
+            valset_changes=valset,
+            observers=observers,
+            valset_interval_ms=valset_interval_ms,
         )
 
     def describe(self) -> str:
@@ -86,6 +111,7 @@ class SimOptions:
 
     def command(self) -> str:
         extra = f" --broken {self.broken}" if self.broken else ""
+        extra += " --valset-changes" if self.valset_changes else ""
         return f"python -m alliance.testing.sim --seeds 1 --start {self.seed}{extra}"
 
 

@@ -1,9 +1,10 @@
 """Run many seeds, in parallel processes, and report violations with their reproduction commands.
 
-``python -m alliance.testing.sim --seeds N [--start S] [--broken VARIANT] [--json] [--stop-on-first]``
-runs seeds S..S+N-1 and exits non-zero when any run violates a property. Each failure line names
-the seed, the violated properties and the command that reproduces it; ``--verbose`` prints every
-run's options (a run is fully determined by them).
+``python -m alliance.testing.sim --seeds N [--start S] [--broken VARIANT] [--valset-changes] [--json]
+[--stop-on-first]`` runs seeds S..S+N-1 and exits non-zero when any run violates a property;
+``--valset-changes`` makes every seed change its validator set (about a third do without it).
+Each failure line names the seed, the violated properties and the command that reproduces it;
+``--verbose`` prints every run's options (a run is fully determined by them).
 """
 
 from __future__ import annotations
@@ -20,20 +21,20 @@ from alliance.testing.sim.cluster import SimResult, run_seed
 from alliance.testing.sim.options import BROKEN_VARIANTS, SimOptions
 
 
-def _run(args: tuple[int, str | None]) -> tuple[int, list[str], dict[str, float], str]:
-    seed, broken = args
+def _run(args: tuple[int, str | None, bool]) -> tuple[int, list[str], dict[str, float], str]:
+    seed, broken, valset_changes = args
     try:
-        result: SimResult = run_seed(seed, broken)
+        result: SimResult = run_seed(seed, broken, valset_changes)
     except Exception as exc:  # noqa: BLE001 - a crash of the simulated system is a finding, not a runner error
-        options = SimOptions.from_seed(seed, broken)
+        options = SimOptions.from_seed(seed, broken, valset_changes)
         return seed, [f"CRASH: {type(exc).__name__}: {exc}"], {}, options.describe()
     return seed, [str(v) for v in result.violations], result.stats, result.options.describe()
 
 
 def iterate(
-    seeds: range, broken: str | None, processes: int
+    seeds: range, broken: str | None, processes: int, valset_changes: bool = False
 ) -> Iterator[tuple[int, list[str], dict[str, float], str]]:
-    jobs = [(s, broken) for s in seeds]
+    jobs = [(s, broken, valset_changes) for s in seeds]
     if processes <= 1:
         yield from map(_run, jobs)
         return
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
     parser.add_argument("--start", type=int, default=0, help="the first seed")
     parser.add_argument("--broken", choices=BROKEN_VARIANTS, help="run a deliberately broken core")
+    parser.add_argument(
+        "--valset-changes", action="store_true", help="change the validator set in every seed"
+    )
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--stop-on-first", action="store_true", help="stop at the first violating seed")
@@ -58,15 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     failures: list[dict[str, object]] = []
     counts = {"safety": 0, "liveness": 0, "crash": 0}
+    changes = {"valset_runs": 0, "valset_applied": 0, "valset_joins": 0, "valset_leaves": 0}
     ran = 0
     for seed, violations, stats, described in iterate(
-        range(args.start, args.start + args.seeds), args.broken, min(args.processes, args.seeds)
+        range(args.start, args.start + args.seeds),
+        args.broken,
+        min(args.processes, args.seeds),
+        args.valset_changes,
     ):
         ran += 1
+        changes["valset_runs"] += 1 if stats.get("observers") else 0
+        for key in ("valset_applied", "valset_joins", "valset_leaves"):
+            changes[key] += int(stats.get(key, 0))
         if args.verbose:
             print(f"seed {seed}: {described} {stats}", flush=True)
         if violations:
-            command = SimOptions.from_seed(seed, args.broken).command()
+            command = SimOptions.from_seed(seed, args.broken, args.valset_changes).command()
             failures.append(
                 {"seed": seed, "violations": violations, "command": command, "options": described}
             )
@@ -82,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": ran,
         "start": args.start,
         "broken": args.broken,
+        "forced_valset_changes": args.valset_changes,
+        **changes,
         "safety_violations": counts["safety"],
         "liveness_violations": counts["liveness"],
         "crashes": counts["crash"],
@@ -97,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{ran} seeds from {args.start}{variant}: {counts['safety']} safety and "
             f"{counts['liveness']} liveness violations, {counts['crash']} crashes, "
-            f"{len(failures)} failing seeds, {elapsed:.1f} s"
+            f"{len(failures)} failing seeds, {elapsed:.1f} s; {changes['valset_runs']} runs changed "
+            f"validator sets: {changes['valset_applied']} changes applied ({changes['valset_joins']} joins, "
+            f"{changes['valset_leaves']} leaves)"
         )
     return 1 if failures else 0
