@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import msgspec
-from alliance.node.bootstrap import create_alliance
 
+from alliance.node.bootstrap import create_alliance
 from alliance.node.config import ConsensusSection, MempoolSection, NodeHome, save_config
 from alliance.node.service import Node, Service
 
