@@ -1,4 +1,4 @@
-"""``create_alliance``: the layout ``alliance init`` writes, and what it refuses."""
+"""``create_alliance``, ``add_org`` and ``add_node``: the layouts they write, and what they refuse."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alliance import codec
-from alliance.crypto.certificates import load_certificate
+from alliance.crypto.certificates import load_certificate, load_certificates, org_of, verify_chain
 from alliance.crypto.keys import AccountKey, load_account_key, load_node_key, save_account_key
 from alliance.errors import UsageError
 from alliance.execution.modules.governance import ADMIN, SUPERVISOR
@@ -17,6 +17,8 @@ from alliance.node.bootstrap import (
     ADMIN_BALANCE,
     DEV_BALANCE,
     VALIDATOR_POWER,
+    add_node,
+    add_org,
     create_alliance,
     load_alliance,
 )
@@ -126,3 +128,106 @@ def test_a_key_made_before_init_is_kept(tmp_path: Path) -> None:
     assert load_account_key(layout.keys_dir / "dev.key") == mine
     genesis = codec.decode(Genesis, layout.home(layout.nodes[0]).genesis_path.read_bytes())
     assert mine.address in {a.address for a in genesis.accounts}
+
+
+# --- joining: add_org and add_node -------------------------------------------------------------------
+
+
+def test_add_org_makes_a_ca_under_the_root_and_an_admin_key(tmp_path: Path) -> None:
+    create_alliance(tmp_path, 2)
+    made = add_org(tmp_path, "org7")
+    layout = load_alliance(tmp_path)
+    assert layout == made.layout
+    assert layout.orgs == ("org0", "org1", "org7")  # listed here; membership is the ledger's
+    cert_path, key_path = layout.org_ca_paths("org7")
+    assert made.ca_path == cert_path and mode(key_path) == 0o600
+    ca = load_certificate(cert_path)
+    assert org_of(ca) == "org7"
+    assert ca.issuer == load_certificate(layout.ca_dir / "root-ca.pem").subject
+    admin = layout.keys_dir / "org7-admin.key"
+    assert mode(admin) == 0o600
+    assert made.admin_key == "org7-admin" and load_account_key(admin).address == made.admin_address
+    genesis = codec.decode(Genesis, layout.home(layout.nodes[0]).genesis_path.read_bytes())
+    assert "org7" not in {m.org for m in genesis.members}
+
+
+@pytest.mark.parametrize(("name", "needle"), [
+    ("org0", "already has an organisation"),
+    ("bad name", "organisation name"),
+    ("../up", "organisation name"),
+    ("o" * 60, "too long"),
+])
+def test_add_org_refuses_existing_and_bad_names(tmp_path: Path, name: str, needle: str) -> None:
+    create_alliance(tmp_path, 1)
+    before = (tmp_path / "alliance.toml").read_bytes()
+    with pytest.raises(UsageError, match=needle):
+        add_org(tmp_path, name)
+    assert (tmp_path / "alliance.toml").read_bytes() == before
+
+
+def test_add_org_needs_an_alliance(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no alliance in"):
+        add_org(tmp_path, "org1")
+
+
+def test_add_node_writes_a_home_like_init_and_joins_the_peer_lists(tmp_path: Path) -> None:
+    create_alliance(tmp_path, 3, chain_id="join-chain")
+    add_org(tmp_path, "org9")
+    made = add_node(tmp_path, "org9", "node9")
+    layout = load_alliance(tmp_path)
+    assert layout == made.layout
+    entry = layout.node("node9")
+    assert (entry.org, entry.home, entry.validator) == ("org9", "nodes/node9", False)
+    assert [n.validator for n in layout.nodes] == [True, True, True, False]
+    ports = [p for n in layout.nodes for p in (n.p2p_port, n.api_port)]
+    assert len(set(ports)) == len(ports)
+
+    home, first = layout.home(entry), layout.home(layout.nodes[0])
+    assert home.genesis_path.read_bytes() == first.genesis_path.read_bytes()
+    assert mode(home.node_key_path) == 0o600 and mode(home.tls_dir / "node-tls-key.pem") == 0o600
+    node_id = load_node_key(home.node_key_path).node_id
+    assert node_id == made.node_id
+    identity = load_and_verify(tls_files(home))
+    assert (identity.node_id, identity.org) == (node_id, "org9")
+    root = load_certificate(layout.ca_dir / "root-ca.pem")
+    assert load_certificate(home.tls_dir / "root-ca.pem") == root
+    node_cert, org_ca = load_certificates(home.tls_dir / "node-chain.pem")
+    assert org_ca == load_certificate(layout.org_dir("org9") / "ca.pem")
+    assert verify_chain(node_cert, org_ca, root) == identity
+
+    config, template = home.load_config(), first.load_config()
+    assert (config.name, config.org, config.chain_id) == ("node9", "org9", "join-chain")
+    assert config.genesis_hash == template.genesis_hash
+    assert (config.p2p_port, config.api_port) == (entry.p2p_port, entry.api_port)
+    peers = {p.name: p for p in config.peers}
+    assert set(peers) == {"node0", "node1", "node2"}
+    for other in layout.nodes[:3]:
+        assert peers[other.name].node_id == load_node_key(layout.home(other).node_key_path).node_id.hex()
+        assert peers[other.name].p2p_port == other.p2p_port
+        # ...and every other home lists the new node, so it dials it after its next start.
+        listed = {p.name: p for p in layout.home(other).load_config().peers}
+        assert listed["node9"].node_id == node_id.hex() and listed["node9"].p2p_port == entry.p2p_port
+
+
+def test_add_node_refuses_unknown_orgs_and_taken_names(tmp_path: Path) -> None:
+    create_alliance(tmp_path, 2)
+    before = (tmp_path / "alliance.toml").read_bytes()
+    with pytest.raises(UsageError, match=r"no organisation 'org5'.*alliance org new"):
+        add_node(tmp_path, "org5", "node5")
+    with pytest.raises(UsageError, match="already has a node named 'node1'"):
+        add_node(tmp_path, "org0", "node1")
+    with pytest.raises(UsageError, match="node name"):
+        add_node(tmp_path, "org0", "../escape")
+    assert (tmp_path / "alliance.toml").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "nodes").iterdir()) == ["node0", "node1"]
+
+
+def test_a_failed_add_node_leaves_nothing_behind(tmp_path: Path) -> None:
+    create_alliance(tmp_path, 1)
+    add_org(tmp_path, "org1")
+    (tmp_path / "orgs" / "org1" / "ca-key.pem").unlink()  # the node certificate cannot be issued
+    before = (tmp_path / "alliance.toml").read_bytes()
+    with pytest.raises(UsageError):
+        add_node(tmp_path, "org1", "node1")
+    assert not (tmp_path / "nodes" / "node1").exists()
+    assert (tmp_path / "alliance.toml").read_bytes() == before

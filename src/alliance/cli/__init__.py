@@ -54,7 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="Account keys in DIR/keys.", no_args_is_help=True)
-node_app = typer.Typer(help="Run one node.", no_args_is_help=True)
+node_app = typer.Typer(help="Create a node home, or run one node.", no_args_is_help=True)
 tx_app = typer.Typer(help="Send transactions.", no_args_is_help=True)
 query_app = typer.Typer(help="Read accounts, blocks and transactions.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

@@ -1,0 +1,636 @@
+"""Governance from the command line: ``org new``, ``node new``, ``gov ...`` and the supervisor's ``freeze``.
+
+Theory of operation
+-------------------
+Two kinds of command live here.
+
+*Local* ones change only the alliance directory ``D``: ``org new`` makes an organisation's CA and
+admin key, ``node new`` a node home with a certificate from that CA (``alliance.node.bootstrap``'s
+``add_org`` and ``add_node``). Neither makes anything a member or a validator: only the ledger
+decides that, by a committee vote.
+
+*Ledger* ones sign a call to the ``gov`` module with a key from ``D/keys``, submit it to a node
+(``--api URL``, or the first node of ``D`` that answers), wait, bounded, for its commit, and read
+the outcome back: ``gov propose KIND`` (its organisation's yes vote is counted with it), ``gov
+vote``, and ``freeze`` (the supervisor's direct freeze). A transaction that commits with a failed
+receipt is refused by the chain: ``TransactionFailed`` (exit status 1) with the receipt's code
+(``permission_denied``, ``not_a_member``, ``already_voted``, ``voting_closed``...) and message, on
+one line. Arguments are checked locally first by encoding and decoding them exactly as the node
+will (``_checked``), so a malformed one is a usage error (exit 2) rather than a spent transaction.
+
+Reading (``gov show``, ``gov list``, ``gov members``) queries the ``gov/`` state keys through the
+API's state route and decodes them with the module's own Structs; a proposal still open after its
+deadline reads as ``expired`` (``Proposal.status_at`` at the height of the read). Bytes appear as
+hex and addresses EIP-55 checksummed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+import typer
+from cryptography.hazmat.primitives import serialization
+
+from alliance import codec
+from alliance.cli import keyring, localnet
+from alliance.crypto.certificates import load_certificate
+from alliance.crypto.keys import AccountKey, load_node_key, to_checksum_address
+from alliance.errors import DecodeError, NotFound, OperationalError, UsageError
+from alliance.execution.modules import governance as gov
+from alliance.ledger.transaction import sign_tx
+from alliance.ledger.validators import ValidatorSet
+from alliance.node.bootstrap import AllianceLayout, add_node, add_org, load_alliance
+from alliance.sdk import Client
+from alliance.sdk.views import TxView
+
+T = TypeVar("T")
+
+# The same default as ``alliance.cli``'s (which imports this module, so it cannot be imported here).
+DEFAULT_DIR = ".alliance"
+WAIT_S = 30.0  # a governance transaction that has not committed by then is reported, not waited for
+PROPOSALS_LISTED_MAX = 200  # ``gov list`` shows the newest ones; ``gov show ID`` reaches any
+ADDRESS_SIZE_BYTES = 20
+NODE_ID_HEX_LENGTH = 64
+
+
+class TransactionFailed(OperationalError):
+    """The transaction committed, and the chain refused it: the receipt's code says why."""
+
+    code = "transaction_failed"
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --- local: organisations and nodes -------------------------------------------------------------------
+
+
+def org_new(directory: Path, name: str) -> dict[str, Any]:
+    made = add_org(directory, name)
+    return {
+        "org": made.org,
+        "ca": str(made.ca_path),
+        "admin": {"name": made.admin_key, "address": to_checksum_address(made.admin_address)},
+        "member": False,  # the committee decides: gov propose add-member
+    }
+
+
+def node_new(directory: Path, org: str, name: str) -> dict[str, Any]:
+    made = add_node(directory, org, name)
+    entry = made.entry
+    return {
+        "name": entry.name,
+        "org": entry.org,
+        "home": str(made.layout.directory / entry.home),
+        "node_id": made.node_id.hex(),
+        "api": made.layout.api_url(entry),
+        "p2p": made.layout.p2p_address(entry),
+        "validator": entry.validator,
+    }
+
+
+# --- signing, sending, reading -------------------------------------------------------------------------
+
+
+def connect(directory: Path, api: str | None) -> Client:
+    """A client of ``api``, or of the first node of ``directory``'s alliance that answers.
+
+    As ``alliance.cli.open_client``: that module imports this one, so this one cannot import it."""
+    if api:
+        return Client(api)
+    layout = load_alliance(directory)
+    for entry in layout.nodes:
+        url = layout.api_url(entry)
+        if localnet.probe(url, timeout_s=1.0) is not None:
+            return Client(url)
+    raise OperationalError(
+        f"no node of the alliance in {directory} answers (is it up? 'alliance up --dir {directory}')"
+    )
+
+
+def sign_call(
+    client: Client, key: AccountKey, target: str, method: str, args: object,
+    *, valid_for_blocks: int | None = None,
+) -> bytes:
+    """A signed call of ``target.method(args)``, valid from the node's height for half the window
+    (as the SDK's ``sign_transfer``: a node a few blocks behind still takes it by gossip)."""
+    status = client.status()
+    window = valid_for_blocks if valid_for_blocks is not None else max(1, status.tx_window_blocks // 2)
+    tx = sign_tx(
+        key, chain_id=status.chain_id, target=target, method=method, args=args,
+        valid_until=status.height + window,
+    )
+    return codec.encode(tx)
+
+
+def send_call(
+    client: Client, key: AccountKey, method: str, args: object, *, what: str, wait_s: float = WAIT_S
+) -> TxView:
+    """Submit ``gov.method(args)``, wait for its commit; ``TransactionFailed`` when the chain refused it."""
+    tx_hash = client.submit(sign_call(client, key, gov.MODULE_NAME, method, args))
+    view = client.wait(tx_hash, timeout_s=wait_s)
+    if not view.ok:
+        reason = f"{view.status}: {view.error}" if view.error else view.status
+        raise TransactionFailed(
+            f"{what} refused: {reason} (transaction {view.hash.hex()} at height {view.height})", view.status
+        )
+    return view
+
+
+def _checked(kind: type[T], value: T) -> T:
+    """``value`` as the node will decode it: constructing a Struct does not check its constraints."""
+    try:
+        return codec.decode(kind, codec.encode(value))
+    except DecodeError as exc:
+        raise UsageError(f"invalid arguments: {exc.message}") from None
+
+
+def _event(view: TxView, name: str, kind: type[T]) -> T:
+    for event in view.events:
+        if event.emitter == gov.MODULE_NAME and event.name == name:
+            try:
+                return codec.decode(kind, event.data)
+            except DecodeError as exc:
+                raise OperationalError(f"the node's {name!r} event is malformed: {exc.message}") from None
+    raise OperationalError(f"transaction {view.hash.hex()} committed without a {name!r} event")
+
+
+def _read(client: Client, key: bytes, kind: type[T], height: int | None = None) -> tuple[T | None, int]:
+    """The value of state ``key`` decoded as ``kind`` (None when absent), and the height read at."""
+    state = client.query(key, height)
+    if state.value is None:
+        return None, state.height
+    try:
+        return codec.decode(kind, state.value), state.height
+    except DecodeError as exc:
+        raise OperationalError(f"state key {key!r} holds no {kind.__name__}: {exc.message}") from None
+
+
+def read_proposal(client: Client, proposal_id: int, height: int | None = None) -> tuple[gov.Proposal, int]:
+    proposal, at = _read(client, gov.proposal_key(proposal_id), gov.Proposal, height)
+    if proposal is None:
+        raise NotFound(f"there is no proposal {proposal_id} (at height {at})")
+    return proposal, at
+
+
+# --- ledger: proposals, votes, freezes ------------------------------------------------------------------
+
+
+def propose(client: Client, key: AccountKey, action: gov.Action, voting_blocks: int = 0) -> dict[str, Any]:
+    args = _checked(gov.ProposeArgs, gov.ProposeArgs(action=action, voting_blocks=voting_blocks))
+    kind = gov.kind_of(action)
+    view = send_call(client, key, "propose", args, what=f"proposal {kind}")
+    event = _event(view, "proposed", gov.ProposalEvent)
+    proposal, height = read_proposal(client, event.id)
+    return {
+        "proposal": event.id, "kind": kind, "status": proposal.status_at(height),
+        "hash": view.hash.hex(), "height": view.height,
+    }
+
+
+def vote(client: Client, key: AccountKey, proposal_id: int, yes: bool) -> dict[str, Any]:
+    args = _checked(gov.VoteArgs, gov.VoteArgs(proposal=proposal_id, yes=yes))
+    view = send_call(client, key, "vote", args, what=f"vote on proposal {proposal_id}")
+    proposal, height = read_proposal(client, proposal_id)
+    return {
+        "proposal": proposal_id, "status": proposal.status_at(height),
+        "hash": view.hash.hex(), "height": view.height,
+    }
+
+
+def freeze(client: Client, key: AccountKey, account: bytes, reason: str) -> dict[str, Any]:
+    args = _checked(gov.FreezeArgs, gov.FreezeArgs(account=account, reason=reason))
+    who = to_checksum_address(account)
+    view = send_call(client, key, "freeze", args, what=f"freezing {who}")
+    return {"account": who, "hash": view.hash.hex(), "height": view.height, "status": view.status}
+
+
+def plain(value: Any) -> Any:
+    """JSON data: Structs as objects, addresses checksummed, other bytes as hex."""
+    if isinstance(value, msgspec.Struct):
+        return {name: plain(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, bytes):
+        return to_checksum_address(value) if len(value) == ADDRESS_SIZE_BYTES else value.hex()
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def proposal_json(proposal: gov.Proposal, height: int) -> dict[str, Any]:
+    return {
+        "id": proposal.id,
+        "kind": gov.kind_of(proposal.action),
+        "status": proposal.status_at(height),
+        "proposer": to_checksum_address(proposal.proposer),
+        "proposer_org": proposal.proposer_org,
+        "created_height": proposal.created_height,
+        "deadline_height": proposal.deadline_height,
+        "decided_height": proposal.decided_height or None,
+        "threshold": f"{proposal.threshold_num}/{proposal.threshold_den}",
+        "votes": [plain(ballot) for ballot in proposal.votes],
+        "action": plain(proposal.action),
+        "error": proposal.error,
+    }
+
+
+def show(client: Client, proposal_id: int) -> dict[str, Any]:
+    proposal, height = read_proposal(client, proposal_id)
+    return proposal_json(proposal, height)
+
+
+def list_proposals(client: Client) -> list[dict[str, Any]]:
+    """The newest proposals, oldest first, all read at one height so they agree with each other."""
+    next_id, height = _read(client, gov.NEXT_PROPOSAL_KEY, int)
+    if next_id is None:
+        return []
+    first = max(1, next_id - PROPOSALS_LISTED_MAX)
+    return [proposal_json(read_proposal(client, i, height)[0], height) for i in range(first, next_id)]
+
+
+def members(client: Client) -> dict[str, Any]:
+    """Members with weights, known nodes and the validator set, access rules, frozen accounts."""
+    found, height = _read(client, gov.MEMBERS_KEY, gov.Members)
+    member_list = found or gov.Members([])
+    nodes = _read(client, gov.NODES_KEY, gov.Nodes, height)[0] or gov.Nodes([])
+    validators = _read(client, gov.VALIDATORS_KEY, ValidatorSet, height)[0] or ValidatorSet([])
+    acl = _read(client, gov.ACL_KEY, gov.AccessTable, height)[0] or gov.AccessTable([])
+    frozen = _read(client, gov.FROZEN_KEY, gov.FrozenAccounts, height)[0] or gov.FrozenAccounts([])
+    names = {n.node_id: n.name for n in nodes.nodes}
+    return {
+        "height": height,
+        "members": [
+            {"org": m.org, "weight": m.weight, "ca_sha256": hashlib.sha256(m.ca_certificate).hexdigest()}
+            for m in member_list.members
+        ],
+        "total_weight": member_list.total_weight,
+        "nodes": [
+            {"name": n.name, "org": n.org, "node_id": n.node_id.hex(),
+             "power": validators.power_of(n.node_id)}
+            for n in nodes.nodes
+        ],
+        "validators": [
+            {"node": names.get(v.node_id, v.node_id.hex()), "node_id": v.node_id.hex(), "power": v.power}
+            for v in validators.validators
+        ],
+        "access": [plain(rule) for rule in acl.rules],
+        "frozen": [plain(entry) for entry in frozen.accounts],
+    }
+
+
+# --- building actions from the local directory ------------------------------------------------------------
+
+
+def org_ca_der(directory: Path, org: str) -> bytes:
+    layout = load_alliance(directory)
+    path = layout.org_ca_paths(org)[0]
+    if not path.exists():
+        raise UsageError(f"no CA certificate for organisation {org!r} at {path} (see 'alliance org new')")
+    return load_certificate(path).public_bytes(serialization.Encoding.DER)
+
+
+def node_identity(directory: Path, node: str) -> tuple[bytes, str, str]:
+    """(node id, organisation, name) of a node of the local alliance, from its home."""
+    layout: AllianceLayout = load_alliance(directory)
+    home = layout.home(layout.node(node))
+    config = home.load_config()
+    return load_node_key(home.node_key_path).node_id, config.org, config.name
+
+
+def node_id_of(directory: Path, node: str) -> bytes:
+    """A node's id: 64 hex digits as given, or read from the home of the local node so named."""
+    text = node.removeprefix("0x")
+    if len(text) == NODE_ID_HEX_LENGTH and all(c in "0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text)
+    return node_identity(directory, node)[0]
+
+
+def roles_of(text: str) -> list[str]:
+    """``R1,R2`` as a role list; an empty text opens the pair to every account."""
+    return sorted({part.strip() for part in text.split(",") if part.strip()})
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+gov_app = typer.Typer(
+    help="The committee: proposals, votes and what the ledger records.", no_args_is_help=True
+)
+propose_app = typer.Typer(
+    help="Propose a change; your organisation's yes vote is counted with it.", no_args_is_help=True
+)
+org_app = typer.Typer(help="Organisations of the local alliance.", no_args_is_help=True)
+gov_app.add_typer(propose_app, name="propose")
+
+DirOption = Annotated[Path, typer.Option("--dir", help="The local alliance's directory (and its keys).")]
+ApiOption = Annotated[str | None, typer.Option("--api", help="A node's API URL (instead of --dir's nodes).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+FromOption = Annotated[str, typer.Option("--from", help="The name of the signing key in DIR/keys.")]
+VotingOption = Annotated[
+    int, typer.Option("--voting-blocks", min=0, help="Voting period in blocks (0: the chain's default).")
+]
+AccountOption = Annotated[str, typer.Option("--account", help="An address or a key name.")]
+NodeOption = Annotated[str, typer.Option("--node", help="A node of DIR (or its id, 64 hex digits).")]
+
+
+def _emit(data: Any, as_json: bool) -> bool:
+    if as_json:
+        print(json.dumps(data))
+    return as_json
+
+
+@org_app.command("new")
+def org_new_command(
+    name: Annotated[str, typer.Option("--name", help="The organisation's name.")],
+    directory: DirOption = Path(DEFAULT_DIR),
+    as_json: JsonOption = False,
+) -> None:
+    """Create an organisation's CA and admin key (ORG-admin); it is not a member until voted in."""
+    made = org_new(directory, name)
+    if not _emit(made, as_json):
+        print(f"created organisation {name}: CA {made['ca']}, admin key {made['admin']['name']} "
+              f"({made['admin']['address']})")
+        print("it is not a member yet: "
+              f"alliance gov propose add-member --org {name} --from ADMIN --dir {directory}")
+
+
+def node_new_command(
+    org: Annotated[str, typer.Option("--org", help="The node's organisation.")],
+    name: Annotated[str, typer.Option("--name", help="The node's name.")],
+    directory: DirOption = Path(DEFAULT_DIR),
+    as_json: JsonOption = False,
+) -> None:
+    """Create a node home DIR/nodes/NAME with a certificate from ORG's CA; 'alliance up' starts it."""
+    made = node_new(directory, org, name)
+    if not _emit(made, as_json):
+        print(f"created node {name} of {org} in {made['home']} "
+              f"(id {made['node_id'][:16]}, api {made['api']})")
+        print(f"start it with 'alliance up --dir {directory}'; it syncs once {org} is a member "
+              "and votes once it is a validator")
+
+
+def _propose(
+    action: gov.Action, sender: str, voting_blocks: int, directory: Path, api: str | None, as_json: bool
+) -> None:
+    _checked(gov.ProposeArgs, gov.ProposeArgs(action=action, voting_blocks=voting_blocks))  # before dialling
+    key = keyring.load_named_key(directory, sender)
+    with connect(directory, api) as client:
+        result = propose(client, key, action, voting_blocks)
+    if not _emit(result, as_json):
+        print(f"proposal {result['proposal']} ({result['kind']}) is {result['status']} "
+              f"(transaction {result['hash']} at height {result['height']})")
+
+
+@propose_app.command("add-member")
+def propose_add_member(
+    org: Annotated[str, typer.Option("--org", help="The organisation (its CA is read from DIR/orgs/ORG).")],
+    sender: FromOption,
+    weight: Annotated[int, typer.Option("--weight", min=1, help="Its voting weight.")] = 1,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make ORG a member: its nodes may connect and sync (its admin votes once granted the admin role)."""
+    action = gov.AddMember(org=org, ca_certificate=org_ca_der(directory, org), weight=weight)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("remove-member")
+def propose_remove_member(
+    org: Annotated[str, typer.Option("--org", help="The member organisation.")],
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove ORG: its validators leave the set and its nodes are disconnected."""
+    _propose(gov.RemoveMember(org=org), sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("add-validator")
+def propose_add_validator(
+    node: NodeOption,
+    sender: FromOption,
+    power: Annotated[int, typer.Option("--power", min=1, help="Its voting power.")] = 10,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make NODE (of a member organisation) a validator; it votes two blocks after the change."""
+    node_id, org, name = node_identity(directory, node)
+    action = gov.AddValidator(node_id=node_id, org=org, name=name, power=power)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("remove-validator")
+def propose_remove_validator(
+    node: NodeOption,
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take NODE out of the validator set."""
+    action = gov.RemoveValidator(node_id=node_id_of(directory, node))
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("set-param")
+def propose_set_param(
+    name: Annotated[str, typer.Option("--name", help="The chain parameter, e.g. block_txs_max.")],
+    value: Annotated[str, typer.Option("--value", help="Its new value (thresholds as a fraction, 2/3).")],
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a chain parameter."""
+    _propose(gov.SetParam(name=name, value=value), sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("grant-role")
+def propose_grant_role(
+    account: AccountOption,
+    role: Annotated[str, typer.Option("--role", help="The role, e.g. admin.")],
+    sender: FromOption,
+    org: Annotated[str, typer.Option("--org", help="The account's organisation, if it has none yet.")] = "",
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Grant ROLE to an account."""
+    action = gov.GrantRole(account=keyring.resolve_address(directory, account), role=role, org=org)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("revoke-role")
+def propose_revoke_role(
+    account: AccountOption,
+    role: Annotated[str, typer.Option("--role", help="The role.")],
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke ROLE from an account."""
+    action = gov.RevokeRole(account=keyring.resolve_address(directory, account), role=role)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("set-access")
+def propose_set_access(
+    module: Annotated[str, typer.Option("--module", help="The module (or contract).")],
+    method: Annotated[str, typer.Option("--method", help="The method.")],
+    roles: Annotated[str, typer.Option("--roles", help="R1,R2: the roles allowed; empty: everyone.")],
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set which roles may call MODULE.METHOD."""
+    action = gov.SetAccess(module=module, method=method, roles=roles_of(roles))
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("freeze")
+def propose_freeze(
+    account: AccountOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded on the ledger).")],
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Freeze an account by committee vote (the supervisor can do it at once: 'alliance freeze')."""
+    action = gov.Freeze(account=keyring.resolve_address(directory, account), reason=reason)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("unfreeze")
+def propose_unfreeze(
+    account: AccountOption,
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unfreeze an account (only the committee can)."""
+    action = gov.Unfreeze(account=keyring.resolve_address(directory, account))
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@gov_app.command("vote")
+def vote_command(
+    proposal: Annotated[int, typer.Option("--proposal", min=1, help="The proposal's id.")],
+    sender: FromOption,
+    yes: Annotated[bool | None, typer.Option("--yes/--no", help="For or against.")] = None,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Vote on a proposal for your organisation (once per organisation)."""
+    if yes is None:
+        raise UsageError("say how to vote: --yes or --no")
+    key = keyring.load_named_key(directory, sender)
+    with connect(directory, api) as client:
+        result = vote(client, key, proposal, yes)
+    if not _emit(result, as_json):
+        print(f"voted {'yes' if yes else 'no'} on proposal {proposal}: it is {result['status']} "
+              f"(transaction {result['hash']} at height {result['height']})")
+
+
+@gov_app.command("show")
+def show_command(
+    proposal: Annotated[int, typer.Argument(metavar="ID", min=1, help="The proposal's id.")],
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A proposal: its action, votes and status."""
+    with connect(directory, api) as client:
+        result = show(client, proposal)
+    if not _emit(result, as_json):
+        _print_proposal(result)
+
+
+@gov_app.command("list")
+def list_command(
+    directory: DirOption = Path(DEFAULT_DIR), api: ApiOption = None, as_json: JsonOption = False
+) -> None:
+    """Every proposal (the newest ones), with its status."""
+    with connect(directory, api) as client:
+        result = list_proposals(client)
+    if not _emit(result, as_json):
+        for item in result:
+            yes = sum(1 for v in item["votes"] if v["yes"])
+            print(f"{item['id']:>4}  {item['kind']:<16} {item['status']:<8} by {item['proposer_org']}, "
+                  f"{yes}/{len(item['votes'])} yes, deadline {item['deadline_height']}")
+        if not result:
+            print("no proposals yet")
+
+
+@gov_app.command("members")
+def members_command(
+    directory: DirOption = Path(DEFAULT_DIR), api: ApiOption = None, as_json: JsonOption = False
+) -> None:
+    """Members and weights, nodes and validators, access rules and frozen accounts."""
+    with connect(directory, api) as client:
+        result = members(client)
+    if _emit(result, as_json):
+        return
+    print(f"at height {result['height']}, total weight {result['total_weight']}")
+    for m in result["members"]:
+        print(f"member {m['org']}  weight {m['weight']}")
+    for n in result["nodes"]:
+        print(f"node {n['name']} of {n['org']}  power {n['power']}  id {n['node_id'][:16]}")
+    for rule in result["access"]:
+        print(f"access {rule['module']}.{rule['method']}: {', '.join(rule['roles']) or 'everyone'}")
+    for entry in result["frozen"]:
+        print(f"frozen {entry['address']} at height {entry['height']}: {entry['reason']}")
+
+
+def freeze_command(
+    account: AccountOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded on the ledger).")],
+    sender: FromOption,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The supervisor freezes an account at once (unfreezing needs the committee)."""
+    key = keyring.load_named_key(directory, sender)
+    address = keyring.resolve_address(directory, account)
+    _checked(gov.FreezeArgs, gov.FreezeArgs(account=address, reason=reason))  # before dialling
+    with connect(directory, api) as client:
+        result = freeze(client, key, address, reason)
+    if not _emit(result, as_json):
+        print(f"froze {result['account']} (transaction {result['hash']} at height {result['height']})")
+
+
+def _print_proposal(item: dict[str, Any]) -> None:
+    print(f"proposal {item['id']}: {item['kind']} {json.dumps(_short(item['action']))}")
+    print(f"  status {item['status']}, threshold more than {item['threshold']} of the committee's weight")
+    print(f"  proposed by {item['proposer_org']} ({item['proposer']}) at height {item['created_height']}, "
+          f"deadline {item['deadline_height']}")
+    for ballot in item["votes"]:
+        print(f"  {ballot['org']}: {'yes' if ballot['yes'] else 'no'} at height {ballot['height']}")
+    if item["error"]:
+        print(f"  passed but not applied: {item['error']}")
+
+
+def _short(action: dict[str, Any]) -> dict[str, Any]:
+    """An action for people: a certificate's hex is noise, its length is enough."""
+    return {k: (f"<{len(v) // 2} bytes>" if k == "ca_certificate" else v) for k, v in action.items()}
