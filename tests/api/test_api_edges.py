@@ -229,6 +229,9 @@ def test_openapi_documents_every_route() -> None:
             "/v1/state/{key}",
             "/v1/txs",
             "/v1/txs/batch",
+            "/v1/gov",
+            "/v1/gov/proposals",
+            "/v1/gov/proposals/{proposal_id}",
             "/metrics",
         ):
             assert path in paths, path
@@ -273,5 +276,18 @@ def test_cancelling_the_server_closes_its_port() -> None:
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
             with pytest.raises(httpx.ConnectError):
                 await client.get("/openapi.json")
+
+    run(scenario())
+
+
+def test_governance_queries_out_of_bounds_are_422() -> None:
+    async def scenario() -> None:
+        async with client_for(RefusingNode()) as client:
+            for params in ({"limit": 501}, {"limit": 0}, {"from_id": 0}, {"from_id": "x"}):
+                response = await client.get("/v1/gov/proposals", params=params)
+                assert_problem(response, 422, "invalid_request")
+            assert_problem(await client.get("/v1/gov/proposals/abc"), 422, "invalid_request")
+            assert_problem(await client.get("/v1/gov/proposals/-1"), 422, "invalid_request")
+            assert_problem(await client.get(f"/v1/gov/proposals/{2**63}"), 422, "invalid_request")
 
     run(scenario())

@@ -15,7 +15,7 @@ from alliance.crypto.keys import AccountKey, load_account_key
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx
 from alliance.node.service import Node
-from alliance.node.testing import running_nodes, single_node_home
+from alliance.node.testing import alliance_homes, running_nodes, single_node_home
 
 TEST_BOUND_S = 90
 
@@ -85,3 +85,26 @@ def signed_transfer(
         nonce=nonce,
     )
     return codec.encode(tx)
+
+
+@dataclass
+class GovernedAlliance:
+    """A running governed alliance: the API of its first node and the keys ``alliance init`` made."""
+
+    url: str
+    directory: Path
+    nodes: list[Node]
+    keys: dict[str, AccountKey]  # org0-admin .. orgK-admin, supervisor, dev
+    chain_id: str
+
+
+@contextlib.asynccontextmanager
+async def governed_alliance(tmp_path: Path, nodes: int = 4) -> AsyncIterator[GovernedAlliance]:
+    """``nodes`` validators of as many member organisations (org0..), every one serving its API."""
+    homes = alliance_homes(tmp_path, nodes)
+    config = homes[0].load_config()
+    keys = {path.stem: load_account_key(path) for path in sorted((tmp_path / "keys").glob("*.key"))}
+    async with running_nodes(homes, services=[api_service]) as running:
+        await wait_listening(config.host, config.api_port)
+        url = f"http://{config.host}:{config.api_port}"
+        yield GovernedAlliance(url, tmp_path, running, keys, config.chain_id)

@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from alliance import errors
+from alliance.crypto.keys import AccountKey
+from alliance.execution.modules import governance as gov
 from alliance.sdk import AsyncClient, BadResponse, Client, Timeout, Unreachable
-from alliance.sdk.errors import error_classes, from_problem
+from alliance.sdk.errors import error_classes, from_problem, from_receipt
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -126,8 +128,9 @@ def test_bad_addresses_and_heights_are_refused_before_any_request() -> None:
     def handler(_request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request should be sent")
 
-    with client_answering(handler) as client, pytest.raises(errors.UsageError):
-        client.account(b"\x01" * 19)
+    with client_answering(handler) as client:
+        with pytest.raises(errors.UsageError):
+            client.account(b"\x01" * 19)
         with pytest.raises(errors.UsageError):
             client.account("0x1234")
         with pytest.raises(errors.UsageError):
@@ -147,3 +150,140 @@ def test_async_client_maps_problems_too() -> None:
 def test_from_problem_bounds_the_detail() -> None:
     error = from_problem(400, b'{"code": "bad_signature", "detail": "' + b"x" * 10_000 + b'"}', "http://n")
     assert isinstance(error, errors.BadSignature) and len(error.message) <= 2000
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("permission_denied", errors.PermissionDenied),
+        ("not_a_member", errors.NotAMember),
+        ("already_voted", errors.AlreadyVoted),
+        ("voting_closed", errors.VotingClosed),
+        ("account_frozen", errors.AccountFrozen),
+        ("invalid_arguments", errors.InvalidArguments),
+        ("something_new", errors.ExecutionError),  # a code this SDK does not know
+        ("timeout", errors.ExecutionError),  # a transport code never names an execution failure
+    ],
+)
+def test_a_failed_receipt_raises_the_class_its_status_names(
+    status: str, expected: type[errors.AllianceError]
+) -> None:
+    error = from_receipt(status, "the receipt's message")
+    assert type(error) is expected and error.message == "the receipt's message"
+
+
+def test_governance_arguments_are_refused_before_any_request() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request should be sent")
+
+    key = AccountKey.generate()
+    with client_answering(handler) as client:
+        with pytest.raises(errors.UsageError, match="Action structs"):
+            client.propose(key, gov.ProposeArgs(action=gov.RemoveMember(org="x")))  # type: ignore[arg-type]
+        with pytest.raises(errors.UsageError, match="voting_blocks"):
+            client.propose(key, gov.RemoveMember(org="x"), voting_blocks=-1)
+        for bad_id in (0, -3, True):
+            with pytest.raises(errors.UsageError, match="proposal id"):
+                client.proposal(bad_id)
+            with pytest.raises(errors.UsageError, match="proposal id"):
+                client.vote(key, bad_id, True)
+        with pytest.raises(errors.UsageError, match="limit"):
+            client.proposals(limit=501)
+        with pytest.raises(errors.UsageError):
+            client.freeze(key, b"\x01" * 19, "too short an address")
+
+
+def proposal_json(kind: str, action: dict[str, object]) -> dict[str, object]:
+    address = "0x" + "ab" * 20
+    return {
+        "id": 4,
+        "kind": kind,
+        "status": "open",
+        "action": action,
+        "proposer": address,
+        "proposer_org": "org0",
+        "created_height": 3,
+        "deadline_height": 9,
+        "threshold": "2/3",
+        "votes": [{"org": "org0", "voter": address, "yes": True, "height": 3}],
+        "decided_height": 0,
+        "error": "",
+    }
+
+
+def test_a_proposal_s_action_is_the_governance_struct_or_bad_response() -> None:
+    answers = {
+        "/v1/gov/proposals/1": proposal_json("grant-role", {"account": "0x" + "cd" * 20, "role": "auditor"}),
+        "/v1/gov/proposals/2": proposal_json(
+            "add-validator", {"node_id": "ef" * 32, "org": "o", "name": "n"}
+        ),
+        "/v1/gov/proposals/3": proposal_json("set-param", {"name": "", "value": "1"}),  # below its bound
+        "/v1/gov/proposals/4": proposal_json("paint-the-logo", {"colour": "blue"}),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answers[request.url.path])
+
+    with client_answering(handler) as client:
+        view = client.proposal(1)
+        assert view.action == gov.GrantRole(account=b"\xcd" * 20, role="auditor", org="")
+        assert view.votes[0].voter == b"\xab" * 20 and view.threshold == "2/3"
+        assert client.proposal(2).action == gov.AddValidator(
+            node_id=b"\xef" * 32, org="o", name="n", power=10
+        )
+        for broken in (3, 4):
+            with pytest.raises(BadResponse, match="proposal"):
+                client.proposal(broken)
+
+
+def test_a_failed_governance_receipt_raises_its_typed_error() -> None:
+    tx_hash = "12" * 32
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/status":
+            return httpx.Response(200, json=STATUS_JSON)
+        if request.url.path == "/v1/txs":
+            return httpx.Response(202, json={"hash": tx_hash, "accepted": True})
+        return httpx.Response(
+            200,
+            json={
+                "hash": tx_hash,
+                "status": "not_a_member",
+                "ok": False,
+                "height": 12,
+                "index": 0,
+                "gas_used": 1,
+                "error": "0xAb belongs to org9, which is not a member",
+                "events": [],
+            },
+        )
+
+    with client_answering(handler) as client:
+        with pytest.raises(errors.NotAMember, match="org9, which is not a member"):
+            client.propose(AccountKey.generate(), gov.SetParam(name="block_txs_max", value="9"))
+        with pytest.raises(errors.NotAMember):
+            client.vote(AccountKey.generate(), 1, True)
+        with pytest.raises(errors.NotAMember):
+            client.freeze(AccountKey.generate(), b"\x01" * 20, "why")
+        view = client.call(AccountKey.generate(), "gov", "vote", gov.VoteArgs(proposal=1, yes=True))
+        assert view.status == "not_a_member" and not view.ok  # call reports; only the helpers raise
+
+
+STATUS_JSON = {
+    "chain_id": "test",
+    "node": "node0",
+    "org": "org0",
+    "node_id": "00" * 32,
+    "genesis_hash": "00" * 32,
+    "height": 10,
+    "block_hash": "00" * 32,
+    "app_hash": "00" * 32,
+    "time_ms": 0,
+    "validator": True,
+    "round": 0,
+    "syncing": False,
+    "validators": [],
+    "peers": [],
+    "mempool": {"txs": 0, "bytes": 0},
+    "tx_window_blocks": 100,
+}

@@ -13,6 +13,9 @@ with msgspec, hands the raw transactions to ``node.submit`` unparsed (the mempoo
 once) and answers with msgspec-encoded JSON: it is the load path and builds no model per
 transaction.
 
+Governance routes (``/v1/gov...``) are reads of committed state through the facade, for audit:
+the members, nodes, access rules and freezes, and every proposal with its votes and outcome.
+
 The stream sends one JSON message per committed block. Each send has a deadline; a subscriber
 that cannot take a message within it is closed with 1013 and may resume from the last height it
 saw plus one (the node replays stored blocks first, so nothing is lost across the gap).
@@ -54,6 +57,8 @@ WAIT_TIMEOUT_MS_DEFAULT = 10_000
 WAIT_TIMEOUT_MS_MAX = 60_000
 STREAM_SEND_TIMEOUT_MS = 5_000
 WS_CLOSE_TRY_AGAIN_LATER = 1013
+PROPOSALS_LIMIT_DEFAULT = 100
+PROPOSALS_LIMIT_MAX = 500
 
 _binary_batch_decoder = msgspec.msgpack.Decoder(
     Annotated[list[bytes], msgspec.Meta(max_length=BINARY_BATCH_TXS_MAX)]
@@ -105,6 +110,7 @@ def create_app(
     app.add_middleware(RequestMetricsMiddleware, counter=request_counter)
     app.add_middleware(GuardMiddleware)
     _add_read_routes(app, node)
+    _add_governance_routes(app, node)
     _add_submit_routes(app, node)
     _add_stream_route(app, node, stream_send_timeout_ms)
 
@@ -168,7 +174,7 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
             raw = parse_address(address)
         except UsageError as exc:
             raise DecodeError(exc.message) from None
-        return s.account_model(raw, node.balance(raw), node.status().height)
+        return s.account_model(node.account(raw), node.status().height)
 
     @app.get("/v1/state/{key}", response_model=s.StateModel, tags=["state"])
     def state(
@@ -178,6 +184,24 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
     ) -> s.StateModel:
         raw_key = s.parse_hex(key, "a state key")
         return s.state_model(node.query(raw_key, height=height, prove=prove))
+
+
+def _add_governance_routes(app: FastAPI, node: NodeFacade) -> None:
+    @app.get("/v1/gov", response_model=s.GovernanceModel, tags=["governance"])
+    def governance() -> s.GovernanceModel:
+        return s.governance_model(node.governance())
+
+    @app.get("/v1/gov/proposals", response_model=list[s.ProposalModel], tags=["governance"])
+    def proposals(
+        from_id: Annotated[int, Query(ge=1, lt=2**63)] = 1,
+        limit: Annotated[int, Query(ge=1, le=PROPOSALS_LIMIT_MAX)] = PROPOSALS_LIMIT_DEFAULT,
+    ) -> list[s.ProposalModel]:
+        return [s.proposal_model(p, status) for p, status in node.proposals(from_id=from_id, count_max=limit)]
+
+    # ge=0: id 0 is a well-formed id that names no proposal, so it is the node's 404, not a 422.
+    @app.get("/v1/gov/proposals/{proposal_id}", response_model=s.ProposalModel, tags=["governance"])
+    def proposal(proposal_id: Annotated[int, Path(ge=0, lt=2**63)]) -> s.ProposalModel:
+        return s.proposal_model(*node.proposal(proposal_id))
 
 
 def _add_submit_routes(app: FastAPI, node: NodeFacade) -> None:

@@ -3,9 +3,9 @@
 Theory of operation: each app owns its ``CollectorRegistry`` (several nodes may share a test
 process, and the global default registry would mix them). Node gauges are not pushed on every
 change: ``NodeCollector`` reads ``node.status()`` when Prometheus scrapes, so the hot paths pay
-nothing. Committed transactions are counted at scrape time too, from the blocks committed since
-the previous scrape; the count starts at the first scrape (a counter restarting with the process
-is what ``rate()`` expects). Request counts by route template and status come from
+nothing. Committed transactions come from the node's own count (``NodeStatus.txs_committed``,
+since the process started), exposed as a counter: it only grows, and restarts at zero with the
+process, which is what ``rate()`` expects. Request counts by route template and status come from
 ``RequestMetricsMiddleware``, which labels by template (``/v1/blocks/{height}``), never by the
 raw path, so label cardinality stays bounded.
 """
@@ -21,29 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alliance.node.facade import NodeFacade
 
-COUNT_BLOCKS_PER_SCRAPE_MAX = 10_000
-"""Bounds the work of one scrape after a long pause; older blocks are skipped, not counted."""
-
 
 class NodeCollector(Collector):
     def __init__(self, node: NodeFacade) -> None:
         self._node = node
-        self._counted_height: int | None = None
-        self._txs_committed = 0
-
-    def _count_committed(self, height: int) -> None:
-        if self._counted_height is None:
-            self._counted_height = height
-            return
-        start = max(self._counted_height + 1, height - COUNT_BLOCKS_PER_SCRAPE_MAX + 1)
-        for h in range(start, height + 1):
-            block, _cert = self._node.block(h)
-            self._txs_committed += len(block.txs)
-        self._counted_height = max(self._counted_height, height)
 
     def collect(self) -> Iterator[Metric]:
         status = self._node.status()
-        self._count_committed(status.height)
         peers_connected = sum(p.connected for p in status.peers)
         gauges = [
             ("alliance_height", "Last committed height", status.height),
@@ -61,8 +45,8 @@ class NodeCollector(Collector):
             yield GaugeMetricFamily(name, doc, value=value)
         yield CounterMetricFamily(
             "alliance_txs_committed",
-            "Transactions committed since this API started counting (its first scrape)",
-            value=self._txs_committed,
+            "Transactions this node committed since its process started",
+            value=status.txs_committed,
         )
 
 

@@ -4,7 +4,11 @@ Theory of operation: the REST contract (spec/api.md) must not move when an inter
 so every answer is built here, field by field, from the node facade's types into pydantic models
 that FastAPI documents at /docs. Bytes become lower-case hex without ``0x``; addresses become
 EIP-55 checksummed ``0x`` hex. Event data stays as hex of its canonical bytes, and the events this
-build knows are also decoded into ``fields`` for people and explorers.
+build knows are also decoded into ``fields`` for people and explorers (and auditors of governance).
+
+Structs shown field by field (decoded events, governance actions) go through ``struct_json``,
+which tells an address from other bytes by the field's declared type (exactly 20 bytes), not by
+the value's length, so a 20-byte certificate could never be mistaken for an address.
 
 The throughput path (binary batch submission) does not come through here: it answers with a
 small dict encoded by msgspec, no model per transaction.
@@ -12,9 +16,11 @@ small dict encoded by msgspec, no model per transaction.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any
 
 import msgspec
+import msgspec.inspect
 from pydantic import BaseModel, Field
 
 from alliance import codec
@@ -25,7 +31,7 @@ from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import TransferEvent
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
 from alliance.ledger.transaction import decode_tx, tx_hash_of_canonical
-from alliance.node.facade import CommittedTx, NodeStatus
+from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus
 
 HASH_HEX_LENGTH = 64
 JSON_BATCH_TXS_MAX = 10_000
@@ -155,10 +161,74 @@ class TxModel(BaseModel):
     valid_until: int | None = None
 
 
+class FreezeModel(BaseModel):
+    reason: str
+    by: str
+    height: int
+
+
 class AccountModel(BaseModel):
     address: str
     balance: int
     height: int
+    org: str
+    roles: list[str]
+    frozen: FreezeModel | None
+
+
+class MemberModel(BaseModel):
+    org: str
+    weight: int
+    ca_certificate: str
+
+
+class NodeRecordModel(BaseModel):
+    node_id: str
+    org: str
+    name: str
+
+
+class AccessRuleModel(BaseModel):
+    module: str
+    method: str
+    roles: list[str]
+
+
+class FrozenAccountModel(BaseModel):
+    address: str
+    reason: str
+    by: str
+    height: int
+
+
+class GovernanceModel(BaseModel):
+    members: list[MemberModel]
+    nodes: list[NodeRecordModel]
+    access: list[AccessRuleModel]
+    frozen: list[FrozenAccountModel]
+    proposals: int
+
+
+class BallotModel(BaseModel):
+    org: str
+    voter: str
+    yes: bool
+    height: int
+
+
+class ProposalModel(BaseModel):
+    id: int
+    kind: str
+    status: str
+    action: dict[str, Any]
+    proposer: str
+    proposer_org: str
+    created_height: int
+    deadline_height: int
+    threshold: str
+    votes: list[BallotModel]
+    decided_height: int
+    error: str
 
 
 class StateModel(BaseModel):
@@ -287,10 +357,32 @@ _KNOWN_EVENTS: dict[tuple[str, str], type[msgspec.Struct]] = {
 }
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, bytes):
-        return to_checksum_address(value) if len(value) == 20 else value.hex()
-    return value
+@cache
+def _address_fields(kind: type[msgspec.Struct]) -> frozenset[str]:
+    """The fields of ``kind`` declared as exactly 20 bytes: addresses."""
+    info = msgspec.inspect.type_info(kind)
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{kind.__name__} is not a msgspec Struct")
+    return frozenset(
+        f.name
+        for f in info.fields
+        if isinstance(f.type, msgspec.inspect.BytesType) and f.type.min_length == f.type.max_length == 20
+    )
+
+
+def struct_json(value: msgspec.Struct) -> dict[str, Any]:
+    """A struct's fields as JSON values: addresses checksummed, other bytes hex, lists kept."""
+    addresses = _address_fields(type(value))
+    out: dict[str, Any] = {}
+    for name in value.__struct_fields__:
+        field = getattr(value, name)
+        if isinstance(field, bytes):
+            out[name] = to_checksum_address(field) if name in addresses else field.hex()
+        elif isinstance(field, list):
+            out[name] = list(field)
+        else:
+            out[name] = field
+    return out
 
 
 def event_fields(event: Event) -> dict[str, Any] | None:
@@ -302,7 +394,7 @@ def event_fields(event: Event) -> dict[str, Any] | None:
         decoded = codec.decode(kind, event.data)
     except DecodeError:
         return None  # an event of the same name in another shape: leave it undecoded
-    return {name: _json_value(getattr(decoded, name)) for name in decoded.__struct_fields__}
+    return struct_json(decoded)
 
 
 def event_model(event: Event) -> EventModel:
@@ -352,8 +444,60 @@ def pending_tx_model(tx_hash: bytes) -> TxModel:
     return TxModel(hash=tx_hash.hex(), status="pending", height=None)
 
 
-def account_model(address: bytes, balance: int, height: int) -> AccountModel:
-    return AccountModel(address=to_checksum_address(address), balance=balance, height=height)
+def account_model(info: AccountInfo, height: int) -> AccountModel:
+    frozen = info.frozen
+    return AccountModel(
+        address=to_checksum_address(info.address),
+        balance=info.balance,
+        height=height,
+        org=info.org,
+        roles=list(info.roles),
+        frozen=None
+        if frozen is None
+        else FreezeModel(reason=frozen.reason, by=to_checksum_address(frozen.by), height=frozen.height),
+    )
+
+
+def governance_model(view: GovernanceView) -> GovernanceModel:
+    return GovernanceModel(
+        members=[
+            MemberModel(org=m.org, weight=m.weight, ca_certificate=m.ca_certificate.hex())
+            for m in view.members
+        ],
+        nodes=[NodeRecordModel(node_id=n.node_id.hex(), org=n.org, name=n.name) for n in view.nodes],
+        access=[AccessRuleModel(module=r.module, method=r.method, roles=list(r.roles)) for r in view.access],
+        frozen=[
+            FrozenAccountModel(
+                address=to_checksum_address(f.address),
+                reason=f.reason,
+                by=to_checksum_address(f.by),
+                height=f.height,
+            )
+            for f in view.frozen
+        ],
+        proposals=view.proposals_count,
+    )
+
+
+def proposal_model(proposal: gov.Proposal, status: str) -> ProposalModel:
+    """``status`` is the facade's (it derives ``expired``); the stored one may still say open."""
+    return ProposalModel(
+        id=proposal.id,
+        kind=gov.kind_of(proposal.action),
+        status=status,
+        action=struct_json(proposal.action),
+        proposer=to_checksum_address(proposal.proposer),
+        proposer_org=proposal.proposer_org,
+        created_height=proposal.created_height,
+        deadline_height=proposal.deadline_height,
+        threshold=f"{proposal.threshold_num}/{proposal.threshold_den}",
+        votes=[
+            BallotModel(org=b.org, voter=to_checksum_address(b.voter), yes=b.yes, height=b.height)
+            for b in proposal.votes
+        ],
+        decided_height=proposal.decided_height,
+        error=proposal.error,
+    )
 
 
 def state_model(result: QueryResult) -> StateModel:
@@ -370,7 +514,13 @@ def stream_block_message(block: Block, receipts: list[Receipt]) -> str:
     """The WebSocket message for one committed block (JSON text)."""
     hashes = tx_hashes(block)
     events = [
-        {"tx_hash": h.hex(), "emitter": e.emitter, "name": e.name, "data": e.data.hex()}
+        {
+            "tx_hash": h.hex(),
+            "emitter": e.emitter,
+            "name": e.name,
+            "data": e.data.hex(),
+            "fields": event_fields(e),
+        }
         for h, r in zip(hashes, receipts, strict=False)
         for e in r.events
     ]

@@ -126,9 +126,7 @@ async def _close_now(server: uvicorn.Server, grace_s: float) -> None:
             await asyncio.wait(pending, timeout=grace_s)
 
 
-async def serve_api(
-    app: FastAPI, host: str, port: int, *, started: asyncio.Event | None = None
-) -> None:
+async def serve_api(app: FastAPI, host: str, port: int, *, started: asyncio.Event | None = None) -> None:
     """Run ``app`` on ``host:port`` in the current loop until cancelled (or uvicorn exits)."""
     server = ApiServer(app, host, port)
     if started is not None:

@@ -7,10 +7,18 @@ typed ``alliance.errors`` class its problem ``code`` names (``sdk.errors.from_pr
 connection failure ``Unreachable`` (naming the URL), a read that ran out of time ``Timeout``.
 Views come back as frozen msgspec Structs with bytes as bytes (``sdk.views``).
 
-Transactions are built and signed locally: the key never leaves the caller. The chain id and the
-height come from one ``status()`` per signature: the height must be fresh (``valid_until`` is
-counted from it), so caching the chain id would save no request. By default a transaction is
-valid for half the governed window, so a node a few blocks behind still accepts it by gossip.
+Transactions are built and signed locally: the key never leaves the caller. ``sign_call`` signs
+any module call; the transfer and governance helpers are calls with the module's own args
+Structs. The chain id and the height come from one ``status()`` per signature: the height must be
+fresh (``valid_until`` is counted from it), so caching the chain id would save no request. By
+default a transaction is valid for half the governed window, so a node a few blocks behind still
+accepts it by gossip.
+
+``call`` hands back the receipt as a view whatever its status (a refusal at execution is a fact on
+the ledger, not a failed request). The governance helpers (``propose``, ``vote``, ``freeze``) are
+for callers who mean the action to happen: once committed, a failed receipt raises the
+``alliance.errors`` class its status code names (``sdk.errors.from_receipt``), and ``propose``
+reads the new proposal's id from the receipt's ``proposed`` event.
 
 ``subscribe`` follows the block stream over a WebSocket. When the node closes it for being too
 slow (1013), it resumes from the height after the last one it yielded, so the caller sees every
@@ -23,7 +31,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 import httpx
 import msgspec
@@ -33,16 +41,20 @@ from websockets.asyncio.client import connect as ws_connect
 from alliance import codec
 from alliance.crypto.keys import AccountKey, parse_address
 from alliance.errors import UsageError
+from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx
 from alliance.sdk import views
-from alliance.sdk.errors import Timeout, Unreachable, from_problem
+from alliance.sdk.errors import Timeout, Unreachable, from_problem, from_receipt
 from alliance.sdk.views import (
     Account,
     BadResponse,
     BatchResult,
     BlockEvent,
     BlockView,
+    GovernanceView,
+    ProposalOutcome,
+    ProposalView,
     ReceiptView,
     StateView,
     Status,
@@ -57,6 +69,7 @@ STREAM_RESUMES_MAX = 100
 WAIT_RETRY_PAUSE_S = 0.1
 WS_CLOSE_TRY_AGAIN_LATER = 1013
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
+PROPOSALS_LIMIT_MAX = 500  # the API's own bound on one page of proposals
 
 Address = bytes | str
 
@@ -103,6 +116,12 @@ def _height_text(height: int | Literal["latest"]) -> str:
     return str(height)
 
 
+def _id_text(proposal_id: int) -> str:
+    if isinstance(proposal_id, bool) or not isinstance(proposal_id, int) or proposal_id < 1:
+        raise UsageError(f"a proposal id is an integer >= 1, got {proposal_id!r}")
+    return str(proposal_id)
+
+
 class _Calls:
     """The calls of spec/api.md, as data; no I/O here."""
 
@@ -143,6 +162,21 @@ class _Calls:
         if height is not None:
             params["height"] = height
         return _Call("GET", f"/v1/state/{key.hex()}", views.state, "state", params=params)
+
+    @staticmethod
+    def governance() -> _Call[GovernanceView]:
+        return _Call("GET", "/v1/gov", views.governance, "governance")
+
+    @staticmethod
+    def proposal(proposal_id: int) -> _Call[ProposalView]:
+        return _Call("GET", f"/v1/gov/proposals/{_id_text(proposal_id)}", views.proposal, "proposal")
+
+    @staticmethod
+    def proposals(from_id: int, limit: int) -> _Call[list[ProposalView]]:
+        if not 1 <= limit <= PROPOSALS_LIMIT_MAX:
+            raise UsageError(f"limit must be within 1..{PROPOSALS_LIMIT_MAX}, got {limit}")
+        params: dict[str, str | int] = {"from_id": _id_text(from_id), "limit": limit}
+        return _Call("GET", "/v1/gov/proposals", views.proposals, "proposals", params=params)
 
     @staticmethod
     def submit(raw: bytes) -> _Call[str]:
@@ -194,25 +228,83 @@ def _timeout(call: _Call[Any], default_s: float) -> float:
     return call.timeout_s if call.timeout_s is not None else default_s
 
 
-def _transfer_tx(
-    key: AccountKey, to: Address, amount: int, chain_id: str, status: Status, valid_for_blocks: int | None
+def _signed_call(
+    key: AccountKey, target: str, method: str, args: object, status: Status, valid_for_blocks: int | None
 ) -> bytes:
     window = valid_for_blocks if valid_for_blocks is not None else max(1, status.tx_window_blocks // 2)
     if not 1 <= window <= status.tx_window_blocks:
         raise UsageError(f"valid_for_blocks must be within 1..{status.tx_window_blocks}, got {window}")
     tx = sign_tx(
         key,
-        chain_id=chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=_address_bytes(to), amount=amount),
+        chain_id=status.chain_id,
+        target=target,
+        method=method,
+        args=args,
         valid_until=status.height + window,
     )
     return codec.encode(tx)
 
 
+def _transfer_args(to: Address, amount: int) -> TransferArgs:
+    return TransferArgs(to=_address_bytes(to), amount=amount)
+
+
+def _propose_args(action: gov.Action, voting_blocks: int) -> gov.ProposeArgs:
+    if not isinstance(action, get_args(gov.Action)):
+        raise UsageError(f"action must be one of governance's Action structs, got {type(action).__name__}")
+    if isinstance(voting_blocks, bool) or not isinstance(voting_blocks, int) or voting_blocks < 0:
+        raise UsageError(f"voting_blocks is an integer >= 0 (0: the chain's period), got {voting_blocks!r}")
+    return gov.ProposeArgs(action=action, voting_blocks=voting_blocks)
+
+
+def _vote_args(proposal_id: int, yes: bool) -> gov.VoteArgs:
+    return gov.VoteArgs(proposal=int(_id_text(proposal_id)), yes=bool(yes))
+
+
+def _freeze_args(account: Address, reason: str) -> gov.FreezeArgs:
+    return gov.FreezeArgs(account=_address_bytes(account), reason=reason)
+
+
 def _pending_view(tx_hash: str) -> TxView:
     return TxView(hash=bytes.fromhex(tx_hash), status="pending", height=None)
+
+
+def _checked(view: TxView) -> TxView:
+    """``view`` if it is pending or succeeded; the typed error its failed receipt names otherwise."""
+    if view.committed and not view.ok:
+        raise from_receipt(view.status, view.error or "")
+    return view
+
+
+_DECISIONS = ("proposed", "passed", "rejected")
+
+
+def _outcome(view: TxView, proposal_id: int | None) -> ProposalOutcome:
+    """What a committed propose or vote did, from its receipt's events (``proposal_id`` None: find
+    the id in the ``proposed`` event)."""
+    if not view.committed:
+        return ProposalOutcome(
+            proposal=proposal_id, proposal_status=None, tx_hash=view.hash, height=None, status=view.status
+        )
+    _checked(view)
+    decided: str | None = None
+    for event in view.events:
+        if event.emitter != gov.MODULE_NAME or event.name not in _DECISIONS:
+            continue
+        data = views.guarded("proposal event", lambda raw: codec.decode(gov.ProposalEvent, raw), event.data)
+        if proposal_id is None and event.name == "proposed":
+            proposal_id = data.id
+        if data.id == proposal_id:
+            decided = data.status  # the last one wins: "open", then "passed" or "rejected"
+    if proposal_id is None:
+        raise BadResponse(f"the receipt of transaction {view.hash.hex()} has no gov.proposed event")
+    return ProposalOutcome(
+        proposal=proposal_id,
+        proposal_status=decided or "open",  # a vote that decided nothing leaves it open
+        tx_hash=view.hash,
+        height=view.height,
+        status=view.status,
+    )
 
 
 class Client:
@@ -287,15 +379,46 @@ class Client:
                 # node answering 408 at once (a refused row is never findable) is not hammered.
                 time.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - time.monotonic())))
 
+    def sign_call(
+        self, key: AccountKey, target: str, method: str, args: object, *, valid_for_blocks: int | None = None
+    ) -> bytes:
+        return _signed_call(key, target, method, args, self.status(), valid_for_blocks)
+
+    def call(self, key: AccountKey, target: str, method: str, args: object, *, wait: bool = True) -> TxView:
+        tx_hash = self.submit(self.sign_call(key, target, method, args))
+        return self.wait(tx_hash) if wait else _pending_view(tx_hash)
+
     def sign_transfer(
         self, key: AccountKey, to: Address, amount: int, *, valid_for_blocks: int | None = None
     ) -> bytes:
-        status = self.status()
-        return _transfer_tx(key, to, amount, status.chain_id, status, valid_for_blocks)
+        args = _transfer_args(to, amount)
+        return self.sign_call(key, "accounts", "transfer", args, valid_for_blocks=valid_for_blocks)
 
     def transfer(self, key: AccountKey, to: Address, amount: int, *, wait: bool = True) -> TxView:
-        tx_hash = self.submit(self.sign_transfer(key, to, amount))
-        return self.wait(tx_hash) if wait else _pending_view(tx_hash)
+        return self.call(key, "accounts", "transfer", _transfer_args(to, amount), wait=wait)
+
+    def governance(self) -> GovernanceView:
+        return self._do(_Calls.governance())
+
+    def proposal(self, proposal_id: int) -> ProposalView:
+        return self._do(_Calls.proposal(proposal_id))
+
+    def proposals(self, from_id: int = 1, limit: int = 100) -> list[ProposalView]:
+        return self._do(_Calls.proposals(from_id, limit))
+
+    def propose(
+        self, key: AccountKey, action: gov.Action, *, voting_blocks: int = 0, wait: bool = True
+    ) -> ProposalOutcome:
+        args = _propose_args(action, voting_blocks)
+        return _outcome(self.call(key, gov.MODULE_NAME, "propose", args, wait=wait), None)
+
+    def vote(self, key: AccountKey, proposal_id: int, yes: bool, *, wait: bool = True) -> ProposalOutcome:
+        args = _vote_args(proposal_id, yes)
+        return _outcome(self.call(key, gov.MODULE_NAME, "vote", args, wait=wait), proposal_id)
+
+    def freeze(self, key: AccountKey, account: Address, reason: str, *, wait: bool = True) -> TxView:
+        args = _freeze_args(account, reason)
+        return _checked(self.call(key, gov.MODULE_NAME, "freeze", args, wait=wait))
 
 
 class AsyncClient:
@@ -369,15 +492,50 @@ class AsyncClient:
             except Timeout:
                 await asyncio.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - loop.time())))
 
+    async def sign_call(
+        self, key: AccountKey, target: str, method: str, args: object, *, valid_for_blocks: int | None = None
+    ) -> bytes:
+        return _signed_call(key, target, method, args, await self.status(), valid_for_blocks)
+
+    async def call(
+        self, key: AccountKey, target: str, method: str, args: object, *, wait: bool = True
+    ) -> TxView:
+        tx_hash = await self.submit(await self.sign_call(key, target, method, args))
+        return await self.wait(tx_hash) if wait else _pending_view(tx_hash)
+
     async def sign_transfer(
         self, key: AccountKey, to: Address, amount: int, *, valid_for_blocks: int | None = None
     ) -> bytes:
-        status = await self.status()
-        return _transfer_tx(key, to, amount, status.chain_id, status, valid_for_blocks)
+        args = _transfer_args(to, amount)
+        return await self.sign_call(key, "accounts", "transfer", args, valid_for_blocks=valid_for_blocks)
 
     async def transfer(self, key: AccountKey, to: Address, amount: int, *, wait: bool = True) -> TxView:
-        tx_hash = await self.submit(await self.sign_transfer(key, to, amount))
-        return await self.wait(tx_hash) if wait else _pending_view(tx_hash)
+        return await self.call(key, "accounts", "transfer", _transfer_args(to, amount), wait=wait)
+
+    async def governance(self) -> GovernanceView:
+        return await self._do(_Calls.governance())
+
+    async def proposal(self, proposal_id: int) -> ProposalView:
+        return await self._do(_Calls.proposal(proposal_id))
+
+    async def proposals(self, from_id: int = 1, limit: int = 100) -> list[ProposalView]:
+        return await self._do(_Calls.proposals(from_id, limit))
+
+    async def propose(
+        self, key: AccountKey, action: gov.Action, *, voting_blocks: int = 0, wait: bool = True
+    ) -> ProposalOutcome:
+        args = _propose_args(action, voting_blocks)
+        return _outcome(await self.call(key, gov.MODULE_NAME, "propose", args, wait=wait), None)
+
+    async def vote(
+        self, key: AccountKey, proposal_id: int, yes: bool, *, wait: bool = True
+    ) -> ProposalOutcome:
+        args = _vote_args(proposal_id, yes)
+        return _outcome(await self.call(key, gov.MODULE_NAME, "vote", args, wait=wait), proposal_id)
+
+    async def freeze(self, key: AccountKey, account: Address, reason: str, *, wait: bool = True) -> TxView:
+        args = _freeze_args(account, reason)
+        return _checked(await self.call(key, gov.MODULE_NAME, "freeze", args, wait=wait))
 
     def _stream_url(self, from_height: int | None) -> str:
         base = self.base_url

@@ -8,6 +8,10 @@ are left out, so the map does not depend on whether this process also imported t
 the SDK does not know fall back by status: ``UsageError`` for 4xx, ``OperationalError`` for 5xx.
 Failures to reach the node at all are ``Unreachable``; a wait or request that ran out of time is
 ``Timeout``.
+
+A committed transaction that failed carries the same kind of code as its receipt's status
+(``permission_denied``, ``already_voted``, ...); ``from_receipt`` turns it into the same classes,
+falling back to ``ExecutionError`` for a code the SDK does not know.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from alliance.errors import AllianceError, OperationalError, UsageError
+from alliance.errors import AllianceError, ExecutionError, OperationalError, UsageError
 
 DETAIL_LENGTH_MAX = 2000
 
@@ -76,3 +80,11 @@ def from_problem(status: int, body: bytes, url: str) -> AllianceError:
     if cls is None:
         cls = UsageError if 400 <= status < 500 else OperationalError
     return cls(detail)
+
+
+def from_receipt(status: str, message: str) -> AllianceError:
+    """The error a failed receipt's status code names, with the receipt's message."""
+    cls = error_classes().get(status)
+    if cls is None or cls in (Timeout, Unreachable):  # transport codes never come from execution
+        cls = ExecutionError
+    return cls(message or f"the transaction failed: {status}")

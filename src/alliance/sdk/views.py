@@ -5,17 +5,26 @@ frozen msgspec Struct with the fields of spec/api.md's JSON, bytes as ``bytes`` 
 20-byte ``bytes``. ``parse_*`` functions build them from decoded JSON; a shape they do not expect
 (a node of another version, a proxy answering HTML) raises ``BadResponse``, an operational error,
 once, here, instead of a ``KeyError`` somewhere in the caller.
+
+A proposal's action comes back as the governance module's own Action struct (``SetParam``,
+``AddMember``, ...), rebuilt from its JSON fields by the struct's declared types (a field of
+exactly 20 bytes is an address, other bytes are hex) and validated by a round trip through the
+canonical codec, so a view never holds an action the chain itself would refuse to decode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, get_args
 
 import msgspec
+import msgspec.inspect
 
+from alliance import codec
 from alliance.crypto.keys import parse_address
 from alliance.errors import OperationalError, UsageError
+from alliance.execution.modules import governance as gov
 
 T = TypeVar("T")
 
@@ -67,10 +76,21 @@ class Status(View, frozen=True):
     tx_window_blocks: int
 
 
+class FrozenView(View, frozen=True):
+    """Why, by whom and at which height an account was frozen."""
+
+    reason: str
+    by: bytes
+    height: int
+
+
 class Account(View, frozen=True):
     address: bytes
     balance: int
     height: int
+    org: str = ""  # "" for an account governance has never named
+    roles: tuple[str, ...] = ()
+    frozen: FrozenView | None = None
 
 
 class CommitSigView(View, frozen=True):
@@ -170,6 +190,75 @@ class BlockEvent(View, frozen=True):
     events: tuple[EventView, ...]
 
 
+class MemberView(View, frozen=True):
+    org: str
+    weight: int
+    ca_certificate: bytes  # DER
+
+
+class NodeRecordView(View, frozen=True):
+    node_id: bytes
+    org: str
+    name: str
+
+
+class AccessRuleView(View, frozen=True):
+    module: str
+    method: str
+    roles: tuple[str, ...]
+
+
+class FrozenAccountView(View, frozen=True):
+    address: bytes
+    reason: str
+    by: bytes
+    height: int
+
+
+class GovernanceView(View, frozen=True):
+    members: tuple[MemberView, ...]
+    nodes: tuple[NodeRecordView, ...]
+    access: tuple[AccessRuleView, ...]
+    frozen: tuple[FrozenAccountView, ...]
+    proposals: int  # how many proposals were ever made: ids 1..proposals
+
+
+class BallotView(View, frozen=True):
+    org: str
+    voter: bytes
+    yes: bool
+    height: int
+
+
+class ProposalView(View, frozen=True):
+    id: int
+    kind: str
+    status: str  # "open", "passed", "rejected" or "expired"
+    action: gov.Action
+    proposer: bytes
+    proposer_org: str
+    created_height: int
+    deadline_height: int
+    threshold: str  # the fraction of committee weight the yes votes must exceed, e.g. "2/3"
+    votes: tuple[BallotView, ...]
+    decided_height: int  # 0 while undecided
+    error: str  # why a passed action could not apply; "" otherwise
+
+
+class ProposalOutcome(View, frozen=True):
+    """What a ``propose`` or ``vote`` transaction did.
+
+    ``proposal``: the proposal's id (None for a proposal still pending); ``proposal_status``:
+    "open", "passed" or "rejected" after the transaction (None while pending); ``status``: the
+    transaction's ("ok", or "pending" when not waited for)."""
+
+    proposal: int | None
+    proposal_status: str | None
+    tx_hash: bytes
+    height: int | None
+    status: str
+
+
 # --- parsing --------------------------------------------------------------------------------------
 
 
@@ -228,8 +317,21 @@ def status(d: Any) -> Status:
     )
 
 
+def _frozen(d: Any) -> FrozenView | None:
+    if d is None:
+        return None
+    return FrozenView(reason=d["reason"], by=_address(d["by"]), height=d["height"])
+
+
 def account(d: Any) -> Account:
-    return Account(address=_address(d["address"]), balance=d["balance"], height=d["height"])
+    return Account(
+        address=_address(d["address"]),
+        balance=d["balance"],
+        height=d["height"],
+        org=d["org"],
+        roles=tuple(d["roles"]),
+        frozen=_frozen(d["frozen"]),
+    )
 
 
 def certificate(d: Any) -> CertificateView | None:
@@ -340,3 +442,74 @@ def block_event(d: Any) -> BlockEvent:
         txs=d["txs"],
         events=tuple(event(e) for e in d["events"]),
     )
+
+
+def governance(d: Any) -> GovernanceView:
+    return GovernanceView(
+        members=tuple(
+            MemberView(org=m["org"], weight=m["weight"], ca_certificate=_hex(m["ca_certificate"]))
+            for m in d["members"]
+        ),
+        nodes=tuple(
+            NodeRecordView(node_id=_hex(n["node_id"]), org=n["org"], name=n["name"]) for n in d["nodes"]
+        ),
+        access=tuple(
+            AccessRuleView(module=r["module"], method=r["method"], roles=tuple(r["roles"]))
+            for r in d["access"]
+        ),
+        frozen=tuple(
+            FrozenAccountView(
+                address=_address(f["address"]), reason=f["reason"], by=_address(f["by"]), height=f["height"]
+            )
+            for f in d["frozen"]
+        ),
+        proposals=d["proposals"],
+    )
+
+
+@cache
+def _action_classes() -> dict[str, type[gov.Action]]:
+    return {str(cls.__struct_config__.tag): cls for cls in get_args(gov.Action)}
+
+
+def action(kind: str, d: Any) -> gov.Action:
+    """The governance Action of ``kind`` from its JSON fields (``KeyError`` for a kind unknown here)."""
+    cls = _action_classes()[kind]
+    info = msgspec.inspect.type_info(cls)
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{cls.__name__} is not a msgspec Struct")
+    values: dict[str, Any] = {}
+    for field in info.fields:
+        if field.name not in d:
+            continue  # the struct's default stands
+        value = d[field.name]
+        if isinstance(field.type, msgspec.inspect.BytesType):
+            is_address = field.type.min_length == field.type.max_length == 20
+            value = _address(value) if is_address else _hex(value)
+        values[field.name] = value
+    # The round trip validates every bound of the struct; a DecodeError is a UsageError: BadResponse.
+    return codec.decode(cls, codec.encode(cls(**values)))
+
+
+def proposal(d: Any) -> ProposalView:
+    return ProposalView(
+        id=d["id"],
+        kind=d["kind"],
+        status=d["status"],
+        action=action(d["kind"], d["action"]),
+        proposer=_address(d["proposer"]),
+        proposer_org=d["proposer_org"],
+        created_height=d["created_height"],
+        deadline_height=d["deadline_height"],
+        threshold=d["threshold"],
+        votes=tuple(
+            BallotView(org=b["org"], voter=_address(b["voter"]), yes=b["yes"], height=b["height"])
+            for b in d["votes"]
+        ),
+        decided_height=d["decided_height"],
+        error=d["error"],
+    )
+
+
+def proposals(d: Any) -> list[ProposalView]:
+    return [proposal(p) for p in d]
