@@ -103,6 +103,23 @@ def test_add_member_passes_with_more_than_two_thirds_and_executes_in_that_block(
     assert [e.name for e in receipt.events] == ["voted", "passed"]
 
 
+def test_add_member_makes_its_named_admin_an_admin_of_the_new_member(chain: Chain) -> None:
+    newcomer = AccountKey.generate()
+    ok(chain.propose(gov.AddMember("org4", b"ca-of-org4", admin=newcomer.address)))
+    ok(chain.vote(1, by=1))
+    ok(chain.vote(1, by=2))
+    record = gov.read_account(chain.read(gov.account_record_key(newcomer.address)))
+    assert (record.org, record.roles) == ("org4", [gov.ADMIN])
+    # From the next block it proposes for org4, and its vote is org4's.
+    ok(chain.call(newcomer, "propose", gov.ProposeArgs(gov.SetParam("block_txs_max", "500"))))
+    assert chain.proposal(2).proposer_org == "org4"
+
+
+def test_add_member_refuses_an_admin_of_another_organisation(chain: Chain) -> None:
+    receipt = chain.propose(gov.AddMember("org4", b"ca-of-org4", admin=chain.admins[1].address))
+    assert receipt.status == "invalid_arguments" and "belongs to org1" in receipt.error
+
+
 def test_a_proposal_is_rejected_once_it_can_no_longer_pass(chain: Chain) -> None:
     ok(chain.propose(gov.RemoveMember("org3")))
     ok(chain.vote(1, by=1, yes=False))

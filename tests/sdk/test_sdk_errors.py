@@ -219,6 +219,12 @@ def test_a_proposal_s_action_is_the_governance_struct_or_bad_response() -> None:
         ),
         "/v1/gov/proposals/3": proposal_json("set-param", {"name": "", "value": "1"}),  # below its bound
         "/v1/gov/proposals/4": proposal_json("paint-the-logo", {"colour": "blue"}),
+        "/v1/gov/proposals/5": proposal_json(
+            "add-member", {"org": "org9", "ca_certificate": "0102", "weight": 2, "admin": "0x" + "cd" * 20}
+        ),
+        "/v1/gov/proposals/6": proposal_json(
+            "add-member", {"org": "org9", "ca_certificate": "0102", "weight": 1, "admin": None}
+        ),
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -231,6 +237,8 @@ def test_a_proposal_s_action_is_the_governance_struct_or_bad_response() -> None:
         assert client.proposal(2).action == gov.AddValidator(
             node_id=b"\xef" * 32, org="o", name="n", power=10
         )
+        assert client.proposal(5).action == gov.AddMember("org9", b"\x01\x02", 2, admin=b"\xcd" * 20)
+        assert client.proposal(6).action == gov.AddMember("org9", b"\x01\x02", 1, admin=None)
         for broken in (3, 4):
             with pytest.raises(BadResponse, match="proposal"):
                 client.proposal(broken)

@@ -139,7 +139,8 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             )
             assert [b.org for b in view.votes] == ["org0", "org1", "org3"]  # the refused vote left no ballot
             raw_add = await get_json(http, "/v1/gov/proposals/2")
-            assert raw_add["action"] == {"org": "org4", "ca_certificate": der.hex(), "weight": 1}
+            expected = {"org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None}
+            assert raw_add["action"] == expected
 
             after = await client.governance()
             assert after.proposals == 2 and [m.org for m in after.members][-1] == "org4"

@@ -30,7 +30,7 @@ from alliance.errors import DecodeError
 from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import TransferEvent
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
-from alliance.ledger.transaction import decode_tx, tx_hash_of_canonical
+from alliance.ledger.transaction import decode_tx, is_address_type, tx_hash_of_canonical
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus
 
 HASH_HEX_LENGTH = 64
@@ -363,11 +363,7 @@ def _address_fields(kind: type[msgspec.Struct]) -> frozenset[str]:
     info = msgspec.inspect.type_info(kind)
     if not isinstance(info, msgspec.inspect.StructType):
         raise TypeError(f"{kind.__name__} is not a msgspec Struct")
-    return frozenset(
-        f.name
-        for f in info.fields
-        if isinstance(f.type, msgspec.inspect.BytesType) and f.type.min_length == f.type.max_length == 20
-    )
+    return frozenset(f.name for f in info.fields if is_address_type(f.type))
 
 
 def struct_json(value: msgspec.Struct) -> dict[str, Any]:

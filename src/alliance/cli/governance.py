@@ -384,18 +384,34 @@ def _propose(
               f"(transaction {result['hash']} at height {result['height']})")
 
 
+def _new_member_admin(directory: Path, org: str, admin: str | None) -> bytes | None:
+    """The account that becomes ``admin`` of ``org`` when it joins: named, or ``ORG-admin`` if present."""
+    if admin is not None:
+        return keyring.resolve_address(directory, admin)
+    default = f"{org}-admin"
+    if keyring.key_path(directory, default).exists():
+        return keyring.resolve_address(directory, default)
+    return None  # the committee can grant the role later: gov propose grant-role
+
+
 @propose_app.command("add-member")
 def propose_add_member(
     org: Annotated[str, typer.Option("--org", help="The organisation (its CA is read from DIR/orgs/ORG).")],
     sender: FromOption,
     weight: Annotated[int, typer.Option("--weight", min=1, help="Its voting weight.")] = 1,
+    admin: Annotated[str | None, typer.Option(
+        "--admin", help="Its administrator (address or key name); default: the key ORG-admin in DIR/keys.",
+    )] = None,
     voting_blocks: VotingOption = 0,
     directory: DirOption = Path(DEFAULT_DIR),
     api: ApiOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make ORG a member: its nodes may connect and sync (its admin votes once granted the admin role)."""
-    action = gov.AddMember(org=org, ca_certificate=org_ca_der(directory, org), weight=weight)
+    """Make ORG a member: its nodes may connect and sync, and its admin may propose and vote."""
+    admin_address = _new_member_admin(directory, org, admin)
+    action = gov.AddMember(
+        org=org, ca_certificate=org_ca_der(directory, org), weight=weight, admin=admin_address,
+    )
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 

@@ -17,6 +17,7 @@ import os
 from typing import Annotated
 
 import msgspec
+import msgspec.inspect
 
 from alliance import codec
 from alliance.codec import Struct
@@ -36,6 +37,18 @@ SignatureBytes = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
 Height = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Amount = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # msgpack integers are 64-bit
 Gas = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+
+def is_address_type(field_type: msgspec.inspect.Type) -> bool:
+    """A declared field type that holds an address: ``Bytes20``, or ``Bytes20 | None``."""
+    if isinstance(field_type, msgspec.inspect.UnionType):
+        others = [t for t in field_type.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(others) != 1:
+            return False
+        field_type = others[0]
+    return isinstance(field_type, msgspec.inspect.BytesType) and (
+        field_type.min_length == field_type.max_length == 20
+    )
 
 
 class Call(Struct):

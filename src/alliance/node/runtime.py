@@ -457,6 +457,8 @@ class NodeRuntime:
             self._queue_peer_txs(message.txs)
         elif isinstance(message, PeerHeight):
             self._peers.setdefault(peer, _Peer(peer.hex()[:12])).height = message.height
+            if message.height > self.height + 1 or not self._is_validator():
+                self._maybe_request_sync()  # behind: ask now rather than at the next housekeeping tick
         elif isinstance(message, SyncRequest):
             self._answer_sync(peer, message)
         else:
@@ -523,12 +525,17 @@ class NodeRuntime:
             return
         best = max(height for height, _ in ahead)
         stalled = now - self._last_progress_at > SYNC_STALL_S
-        if best <= own + 1 and not stalled:
-            return  # one behind: consensus hands us the decision itself
+        if best <= own + 1 and not stalled and self._is_validator():
+            # One behind: a validator takes part in that height and consensus hands it the decision.
+            # An observer only follows, so it fetches the block as soon as a peer has it.
+            return
         target = self._rng.choice([node_id for height, node_id in ahead if height == best])
         count = min(SYNC_BLOCKS_MAX, best - own)
         if self._send(target, codec.encode(SyncRequest(from_height=own + 1, count_max=count))):
             self._sync_in_flight = (target, now)
+
+    def _is_validator(self) -> bool:
+        return self.validators_at(self.height + 1).power_of(self.node_id) > 0
 
     def _answer_sync(self, peer: bytes, request: SyncRequest) -> None:
         last = min(self.height, request.from_height + request.count_max - 1)

@@ -25,6 +25,7 @@ from alliance import codec
 from alliance.crypto.keys import parse_address
 from alliance.errors import OperationalError, UsageError
 from alliance.execution.modules import governance as gov
+from alliance.ledger.transaction import is_address_type
 
 T = TypeVar("T")
 
@@ -483,9 +484,12 @@ def action(kind: str, d: Any) -> gov.Action:
         if field.name not in d:
             continue  # the struct's default stands
         value = d[field.name]
-        if isinstance(field.type, msgspec.inspect.BytesType):
-            is_address = field.type.min_length == field.type.max_length == 20
-            value = _address(value) if is_address else _hex(value)
+        if value is None:
+            pass  # an optional field left empty
+        elif is_address_type(field.type):
+            value = _address(value)
+        elif isinstance(field.type, msgspec.inspect.BytesType):
+            value = _hex(value)
         values[field.name] = value
     # The round trip validates every bound of the struct; a DecodeError is a UsageError: BadResponse.
     return codec.decode(cls, codec.encode(cls(**values)))

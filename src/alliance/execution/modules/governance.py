@@ -146,6 +146,9 @@ class AddMember(Struct, tag="add-member"):
     org: Name
     ca_certificate: Certificate
     weight: Weight = 1
+    # The new member's administrator: granted ``admin`` of ``org`` when the proposal passes, so the
+    # organisation can propose and vote from the next block without a second vote.
+    admin: Bytes20 | None = None
 
 
 class RemoveMember(Struct, tag="remove-member"):
@@ -459,6 +462,8 @@ def _check_action(ctx: CallContext, action: Action) -> None:
     members = read_members(ctx.read(MEMBERS_KEY))
     if isinstance(action, AddMember) and members.get(action.org) is not None:
         raise InvalidArguments(f"{action.org} is a member already")
+    if isinstance(action, AddMember):
+        _check_new_admin(ctx, action)
     if isinstance(action, RemoveMember) and members.get(action.org) is None:
         raise InvalidArguments(f"{action.org} is not a member")
     if isinstance(action, AddValidator) and members.get(action.org) is None:
@@ -467,6 +472,15 @@ def _check_action(ctx: CallContext, action: Action) -> None:
         _parse_param(action)
     if isinstance(action, SetAccess) and any(not r for r in action.roles):
         raise InvalidArguments("role names must not be empty")
+
+
+def _check_new_admin(ctx: CallContext, action: AddMember) -> None:
+    if action.admin is None:
+        return
+    record = read_account(ctx.read(account_record_key(action.admin)))
+    if record.org and record.org != action.org:
+        who = to_checksum_address(action.admin)
+        raise InvalidArguments(f"{who} belongs to {record.org}; it cannot administer {action.org}")
 
 
 def _execute(ctx: CallContext, action: Action) -> str:
@@ -510,8 +524,11 @@ def _apply_membership(ctx: CallContext, action: AddMember | RemoveMember) -> Non
     if isinstance(action, AddMember):
         if members.get(action.org) is not None:
             raise InvalidArguments(f"{action.org} is a member already")
+        _check_new_admin(ctx, action)  # before any write: a passed proposal applies whole or not at all
         updated = [*members.members, Member(action.org, action.ca_certificate, action.weight)]
         ctx.write(MEMBERS_KEY, codec.encode(Members(sorted(updated, key=lambda m: m.org))))
+        if action.admin is not None:
+            _apply_role(ctx, GrantRole(action.admin, ADMIN, action.org))
         return
     if members.get(action.org) is None:
         raise InvalidArguments(f"{action.org} is not a member")
