@@ -383,6 +383,9 @@ class Transport:
         try:
             async with asyncio.timeout(timeout_s):
                 await writer.start_tls(self._contexts.server, ssl_handshake_timeout=timeout_s)
+        except asyncio.CancelledError:
+            writer.transport.abort()  # the transport is closing: drop the half-open connection
+            raise
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             if isinstance(exc, ssl.SSLError | TimeoutError):
                 self._log.warning(
@@ -392,7 +395,11 @@ class Transport:
                 self._log.info("connection from %s ended during the TLS handshake: %s", address, _reason(exc))
             writer.transport.abort()  # the handshake already tore the socket down; nothing to wait for
             return
-        await self._admit_inbound(reader, writer, address)
+        try:
+            await self._admit_inbound(reader, writer, address)
+        except BaseException:
+            writer.transport.abort()  # cancelled before the link took the socket over
+            raise
 
     # --- dialling --------------------------------------------------------------------------------
 
@@ -451,7 +458,13 @@ class Transport:
             # Only now, with the peer known to be there, does an inbound link from it become a
             # duplicate: counting a dial to a dead address would refuse a peer that can reach us.
             self._dialling.add(node_id)
-            return await self._admit_outbound(reader, writer, text, node_id)
+            try:
+                return await self._admit_outbound(reader, writer, text, node_id)
+            except BaseException:
+                # Cancelled mid-admission (the transport is closing, or a timeout's cancellation
+                # arrived just after the connection opened): no socket may outlive its owner.
+                writer.transport.abort()
+                raise
         finally:
             self._dialling.discard(node_id)
 
