@@ -185,3 +185,28 @@ def test_a_cached_signature_does_not_change_the_outcome(
     result_b = ch.apply_block(b, block, check_proposal=False)
     assert [r.status for r in result_a.receipts] == [r.status for r in result_b.receipts]
     assert result_a.app_hash == result_b.app_hash
+
+
+def test_finalizing_the_accepted_proposal_reuses_its_checks_with_the_same_outcome(
+    workload: Workload, two_nodes: tuple[ch.Node, ch.Node]
+) -> None:
+    """Node a finalizes the block its ``process_proposal`` accepted (the checks are reused); node b
+    finalizes it cold. Then both are offered one block and finalize another at the same height:
+    the other block's forged transaction must be checked, not taken from the accepted one."""
+    a, b = two_nodes
+    for h in range(1, 4):
+        block = ch.make_block(a, workload.txs[(h - 1) * BLOCK_TXS : h * BLOCK_TXS])
+        result_a = ch.apply_block(a, block, check_proposal=True)
+        result_b = ch.apply_block(b, block, check_proposal=False)
+        assert result_a.app_hash == result_b.app_hash
+        assert codec.encode(result_a.receipts) == codec.encode(result_b.receipts)
+
+    txs = workload.txs[3 * BLOCK_TXS : 4 * BLOCK_TXS]
+    offered = ch.make_block(a, txs)
+    forged = codec.encode(msgspec.structs.replace(decode_tx(txs[0]), signature=b"\x01" * 64))
+    decided = ch.make_block(a, [forged, *offered.txs[1:]], use_prepare=False)
+    assert a.executor.process_proposal(offered) and b.executor.process_proposal(offered)
+    result_a = ch.apply_block(a, decided, check_proposal=False)
+    result_b = ch.apply_block(b, decided, check_proposal=False)
+    assert result_a.receipts[0].status == result_b.receipts[0].status == "bad_signature"
+    assert result_a.app_hash == result_b.app_hash

@@ -207,6 +207,10 @@ def bench(
     txs: Annotated[int, typer.Option("--txs", min=1, help="Transfers in the saturated run.")] = 20_000,
     accounts: Annotated[int, typer.Option("--accounts", min=1, help="Sender accounts.")] = 200,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Transactions per submitted batch.")] = 1_000,
+    recipients: Annotated[str, typer.Option(
+        "--recipients",
+        help="existing: pay funded bench accounts; fresh: a new account per transfer (the state grows).",
+    )] = "existing",
     nodes: NodesOption = localnet.DEFAULT_NODES,
     as_json: JsonOption = False,
 ) -> None:
@@ -219,7 +223,7 @@ def bench(
     layout = load_alliance(directory)
     urls = [layout.api_url(entry) for entry in layout.nodes]
     funder = keyring.load_named_key(directory, "dev")
-    options = benchmark.BenchOptions(txs=txs, accounts=accounts, batch_txs=batch)
+    options = benchmark.BenchOptions(txs=txs, accounts=accounts, batch_txs=batch, recipients=recipients)
     if not as_json and sys.stderr.isatty():
         with Console(stderr=True).status("measuring the ceiling, funding, signing, then loading..."):
             report = benchmark.run_bench_sync(urls, funder, options)

@@ -8,8 +8,12 @@ Theory of operation
    so the alliance's ceiling is that rate divided by the number of nodes sharing the machine.
 2. *Funding.* ``accounts`` fresh sender accounts are funded from the funding key (``dev``) in one
    batch, and the benchmark waits until they are committed.
-3. *Signing.* All transfers are signed before any timing starts (one per sender in turn, to fresh
-   random recipients), so the client's signing cost is not measured as the alliance's.
+3. *Signing.* All transfers are signed before any timing starts (one per sender in turn), so the
+   client's signing cost is not measured as the alliance's. Recipients are, by default
+   (``recipients="existing"``), funded bench accounts drawn at random: payments among known accounts,
+   the usual case. With ``recipients="fresh"`` each transfer pays a new random address, so every
+   transaction also creates an account and the state grows by one key per transaction (the
+   state tree's worst case).
 4. *Saturated run.* The transactions go, in batches through the binary (msgpack) batch endpoint,
    round-robin across the nodes, with a few batches in flight per node. A watcher polls one node's
    blocks and notes when each transaction appears. Throughput is committed transactions divided by
@@ -43,6 +47,7 @@ from alliance.sdk import AsyncClient
 CEILING_SECONDS_PER_SCHEME = 1.0
 FUNDING_AMOUNT = 10**9
 POLL_INTERVAL_S = 0.05
+RECIPIENT_MODES = ("existing", "fresh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +58,13 @@ class BenchOptions:
     in_flight_per_node: int = 2
     half_load_s: float = 8.0
     commit_timeout_s: float = 120.0
+    recipients: str = "existing"  # or "fresh": a new account per transfer
 
     def __post_init__(self) -> None:
         if self.txs < 1 or self.accounts < 1 or self.batch_txs < 1 or self.in_flight_per_node < 1:
             raise UsageError("txs, accounts, batch size and in-flight batches must be positive")
+        if self.recipients not in RECIPIENT_MODES:
+            raise UsageError(f"recipients is one of {', '.join(RECIPIENT_MODES)}, got {self.recipients!r}")
 
 
 # --- the ceiling --------------------------------------------------------------------------------
@@ -260,8 +268,16 @@ async def _run(
         total = options.txs + half_load_txs_max
         status = await clients[0].status()
         valid_until = status.height + status.tx_window_blocks - 5
+        fresh = options.recipients == "fresh"
+        addresses = [s.address for s in senders]
         raws = [
-            _transfer(senders[i % len(senders)], chain_id, rng.randbytes(20), 1, valid_until)
+            _transfer(
+                senders[i % len(senders)],
+                chain_id,
+                rng.randbytes(20) if fresh else addresses[rng.randrange(len(addresses))],
+                1,
+                valid_until,
+            )
             for i in range(total)
         ]
         main_raws, spare = raws[: options.txs], raws[options.txs :]
@@ -293,6 +309,7 @@ async def _run(
         "refused": refused,
         "nodes": nodes,
         "accounts": options.accounts,
+        "recipients": options.recipients,
         "duration_s": round(elapsed_s, 3),
         "tps": round(tps, 1),
         "ceiling_tps": round(ceiling_tps, 1),

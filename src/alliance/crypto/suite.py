@@ -3,8 +3,11 @@
 Theory of operation: callers never name a curve. They hold a ``Suite`` (by name from
 ``suite_by_name``) and call ``verify``/``verify_batch`` and ``address_of``. The default suite is
 secp256k1 ECDSA over a 32-byte digest with compact (r || s) signatures, verified through
-libsecp256k1's C functions directly (one pubkey parse, one signature parse, one verify: the least
-Python per check). libsecp256k1 rejects high-s signatures, so a signature has one valid form.
+libsecp256k1's C functions directly (one signature parse, one verify: the least Python per check).
+Parsing a compressed public key costs a point decompression (~7 us, an eighth of a verify), and a
+chain sees the same senders again and again, so parsed keys are kept in a bounded per-process map
+(cleared when full; a parsed key is immutable, so sharing one between checks is safe).
+libsecp256k1 rejects high-s signatures, so a signature has one valid form.
 Another suite (SM2 with SM3, say) registers itself with the same interface and no caller changes.
 """
 
@@ -54,12 +57,23 @@ _parse_compact = lib.secp256k1_ecdsa_signature_parse_compact
 _verify = lib.secp256k1_ecdsa_verify
 
 
+PARSED_KEYS_MAX = 100_000  # ~100 bytes each: about 10 MB per verifying process at most
+_parsed_keys: dict[bytes, object] = {}
+
+
 def _verify_secp256k1(public_key: bytes, digest32: bytes, signature: bytes) -> bool:
     if len(public_key) != 33 or len(digest32) != 32 or len(signature) != 64:
         return False
-    pub = _new("secp256k1_pubkey *")
-    if not _parse_pubkey(_ctx, pub, public_key, 33):
-        return False
+    cacheable = type(public_key) is bytes  # a bytearray or memoryview is not a dict key
+    pub = _parsed_keys.get(public_key) if cacheable else None
+    if pub is None:
+        pub = _new("secp256k1_pubkey *")
+        if not _parse_pubkey(_ctx, pub, public_key, 33):
+            return False  # not a point: not cached, so junk keys cannot crowd out real ones
+        if cacheable:
+            if len(_parsed_keys) >= PARSED_KEYS_MAX:
+                _parsed_keys.clear()
+            _parsed_keys[public_key] = pub
     sig = _new("secp256k1_ecdsa_signature *")
     if not _parse_compact(_ctx, sig, signature):
         return False

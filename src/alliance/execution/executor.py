@@ -22,9 +22,10 @@ Replay protection: a transaction hash that is in the committed transaction index
 
 Decoding once: a transaction's decoding and hash are a pure function of its bytes, so the
 successful decodings of the mempool's admission (``remember_decoded``), ``check_tx``,
-``prepare_proposal`` and ``process_proposal`` are kept in a bounded map from raw bytes (the oldest
-half goes when it is full), and later steps reuse them; every check that depends on the height or
-the state still runs.
+``prepare_proposal`` and ``process_proposal`` are kept in a map from raw bytes, and later steps
+reuse them; every check that depends on the height or the state still runs. A finalized block's
+entries leave the map (a committed transaction is only ever a duplicate after that), so it holds
+about what the mempool holds; its bound, larger than a mempool, drops the oldest half if reached.
 Receipts are encoded once, for both the results hash and the stored receipt list.
 
 Hot values: committed state is read through the executor's ``StateTree``, in front of which a
@@ -84,7 +85,7 @@ VALIDATORS_KEY = b"sys/validators"
 STATE_VERSIONS_KEPT_DEFAULT = 100
 EMPTY_RESULTS_HASH = results_hash([])
 
-DECODED_ENTRIES_MAX = 50_000
+DECODED_ENTRIES_MAX = 200_000  # above the default mempool bound (100,000) with room for gossip
 HOT_VALUES_MAX = 500_000
 
 VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
@@ -99,6 +100,24 @@ def _array_header(n: int) -> bytes:
     if n < 1 << 16:
         return b"\xdc" + n.to_bytes(2, "big")
     return b"\xdd" + n.to_bytes(4, "big")
+
+
+# A block's transaction after the checks: (tx, hash, verified sender, None), or (None, hash, None,
+# the error that refuses it).
+_Row = tuple[Transaction | None, bytes, bytes | None, AllianceError | None]
+
+
+class _AcceptedBlock:
+    __slots__ = ("block_hash", "height", "last_app_hash", "rows", "txs")
+
+    def __init__(
+        self, height: int, last_app_hash: bytes, block_hash: bytes, txs: list[bytes], rows: list[_Row]
+    ) -> None:
+        self.height = height
+        self.last_app_hash = last_app_hash
+        self.block_hash = block_hash
+        self.txs = txs
+        self.rows = rows
 
 
 class _Pending:
@@ -142,6 +161,9 @@ class Executor:
         self.suite: Suite = suite_by_name()
         self._verify_batch = verify_batch
         self._decoded: dict[bytes, tuple[Transaction, bytes]] = {}
+        # The last block ``process_proposal`` accepted, with its checked rows, so that finalizing
+        # that same block (the usual case) does not decode, check and look up every tx again.
+        self._accepted: _AcceptedBlock | None = None
         self._hot: dict[bytes, bytes | None] = {}  # key -> value at the last committed height
         self._hot_height: int | None = None
         genesis_raw = store.genesis()
@@ -271,7 +293,25 @@ class Executor:
             decoded.append((tx, tx_hash))
         if gas > params.block_gas_max:
             return False
-        return all(s is not None for s in self._senders(decoded))
+        senders = self._senders(decoded)
+        if any(s is None for s in senders):
+            return False
+        rows: list[_Row] = [
+            (tx, tx_hash, sender, None) for (tx, tx_hash), sender in zip(decoded, senders, strict=True)
+        ]
+        self._accepted = _AcceptedBlock(header.height, info.last_app_hash, block.hash(), block.txs, rows)
+        return True
+
+    def _accepted_rows(self, block: Block, last_app_hash: bytes) -> list[_Row] | None:
+        """The rows ``process_proposal`` checked for this very block at this very state, if any."""
+        accepted, self._accepted = self._accepted, None
+        if accepted is None or accepted.height != block.header.height:
+            return None
+        if accepted.last_app_hash != last_app_hash or accepted.block_hash != block.hash():
+            return None
+        # The header commits to the tx root, but a Block object's list is only bound to it by a
+        # check; comparing is cheap (identical objects compare by identity first).
+        return accepted.rows if accepted.txs == block.txs else None
 
     def finalize_block(self, block: Block, certificate: CommitCertificate | None) -> FinalizeResult:
         info = self.info()
@@ -283,7 +323,10 @@ class Executor:
         state = BlockState(partial(self._read_committed, height - 1))
         receipts: list[Receipt] = []
         tx_hashes: list[tuple[bytes, int]] = []
-        checked = self._checked_block_txs(block)
+        checked = self._accepted_rows(block, info.last_app_hash) or self._checked_block_txs(block)
+        decoded = self._decoded
+        for raw in block.txs:
+            decoded.pop(raw, None)  # done with: see "Decoding once" above
         for index, (tx, tx_hash, sender, error) in enumerate(checked):
             if error is not None:
                 # A refused row is not indexed: its hash may be committed already, or come again
@@ -452,11 +495,9 @@ class Executor:
                     out[i] = sender
         return out
 
-    def _checked_block_txs(
-        self, block: Block
-    ) -> list[tuple[Transaction | None, bytes, bytes | None, AllianceError | None]]:
+    def _checked_block_txs(self, block: Block) -> list[_Row]:
         height = block.header.height
-        rows: list[tuple[Transaction | None, bytes, bytes | None, AllianceError | None]] = []
+        rows: list[_Row] = []
         to_verify: list[tuple[Transaction, bytes]] = []
         where: list[int] = []
         seen: set[bytes] = set()
