@@ -23,6 +23,7 @@ from alliance.crypto.merkle import (
     root_of_hashes,
     verify_proof,
 )
+from alliance.ledger.block import Block, Header
 
 LEAF_TAG = b"alliance/merkle-leaf/v1\x00"
 INNER_TAG = b"alliance/merkle-inner/v1\x00"
@@ -224,3 +225,30 @@ def test_proof_cannot_move_to_a_same_shape_position(
     proof = prove(items, index)
     forged = MerkleProof(index=forged_index, total=forged_total, siblings=proof.siblings)
     assert not verify_proof(merkle_root(items), items[index], forged)
+
+
+def _block_over(txs: list[bytes], root: bytes) -> Block:
+    header = Header(
+        chain_id="memo", height=1, time_ms=0, prev_block_hash=b"", tx_root=root, app_hash=b"\0" * 32,
+        last_results_hash=b"\0" * 32, validators_hash=b"\0" * 32, proposer=b"\1" * 32, last_commit_hash=b"",
+    )
+    return Block(header=header, txs=txs)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=20), st.data())
+def test_a_remembered_tx_root_never_vouches_for_other_transactions(
+    txs: list[bytes], data: st.DataObject
+) -> None:
+    """``Block.txs_match_root`` remembers the last match; a changed list must still be caught:
+    mutated in place after the match, or another list under the same root."""
+    root = merkle_root(txs)
+    block = _block_over(txs, root)
+    assert block.txs_match_root() and block.txs_match_root()  # the second answer from the memo
+    at = data.draw(st.integers(0, len(txs) - 1))
+    changed = [*txs[:at], txs[at] + b"x", *txs[at + 1 :]]
+    assert not _block_over(changed, root).txs_match_root()
+    block.txs[at] = txs[at] + b"x"  # in place, after the match was remembered
+    assert not block.txs_match_root()
+    block.txs.append(b"extra")
+    assert not block.txs_match_root()
