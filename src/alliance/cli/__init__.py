@@ -37,7 +37,6 @@ from alliance.cli.keyring import keys_list, keys_new
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import AllianceError, OperationalError, UsageError
 from alliance.node.bootstrap import create_alliance, load_alliance
-from alliance.sdk import Client
 
 __all__ = ["app", "keys_list", "keys_new", "main", "run"]
 
@@ -269,20 +268,6 @@ def node_start(
 # --- transactions and queries ----------------------------------------------------------------------
 
 
-def open_client(directory: Path, api: str | None) -> Client:
-    """A client of ``api``, or of the first node of the alliance in ``directory`` that answers."""
-    if api:
-        return Client(api)
-    layout = load_alliance(directory)
-    for entry in layout.nodes:
-        url = layout.api_url(entry)
-        if localnet.probe(url, timeout_s=1.0) is not None:
-            return Client(url)
-    raise OperationalError(
-        f"no node of the alliance in {directory} answers (is it up? 'alliance up --dir {directory}')"
-    )
-
-
 @tx_app.command("transfer")
 def tx_transfer(
     sender: Annotated[str, typer.Option("--from", help="The name of the sender's key in DIR/keys.")],
@@ -296,7 +281,7 @@ def tx_transfer(
     """Transfer AMOUNT from a local key to an address."""
     key = keyring.load_named_key(directory, sender)
     recipient = keyring.resolve_address(directory, to)
-    with open_client(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         view = client.transfer(key, recipient, amount, wait=wait)
     result = {"hash": view.hash.hex(), "height": view.height, "status": view.status}
     if not emit(result, as_json):
@@ -316,7 +301,7 @@ def query_account(
 ) -> None:
     """An account's balance."""
     address = keyring.resolve_address(directory, account)
-    with open_client(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         found = client.account(address)
     result = {"address": to_checksum_address(found.address), "balance": found.balance}
     if not emit(result, as_json):
@@ -333,7 +318,7 @@ def query_block(
     """A block's header, transactions and commit certificate."""
     if height != "latest" and not height.isdigit():
         raise UsageError(f"a block is 'latest' or a height, not {height!r}")
-    with open_client(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         block = client.block("latest" if height == "latest" else int(height))
     _print_view(jsonable(block), as_json)
 
@@ -349,7 +334,7 @@ def query_tx(
     text = tx_hash.removeprefix("0x")
     if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
         raise UsageError(f"a transaction hash is 64 hex digits, not {tx_hash!r}")
-    with open_client(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         view = client.tx(bytes.fromhex(text))
     _print_view(jsonable(view), as_json)
 

@@ -97,22 +97,6 @@ def node_new(directory: Path, org: str, name: str) -> dict[str, Any]:
 # --- signing, sending, reading -------------------------------------------------------------------------
 
 
-def connect(directory: Path, api: str | None) -> Client:
-    """A client of ``api``, or of the first node of ``directory``'s alliance that answers.
-
-    As ``alliance.cli.open_client``: that module imports this one, so this one cannot import it."""
-    if api:
-        return Client(api)
-    layout = load_alliance(directory)
-    for entry in layout.nodes:
-        url = layout.api_url(entry)
-        if localnet.probe(url, timeout_s=1.0) is not None:
-            return Client(url)
-    raise OperationalError(
-        f"no node of the alliance in {directory} answers (is it up? 'alliance up --dir {directory}')"
-    )
-
-
 def sign_call(
     client: Client, key: AccountKey, target: str, method: str, args: object,
     *, valid_for_blocks: int | None = None,
@@ -377,7 +361,7 @@ def _propose(
 ) -> None:
     _checked(gov.ProposeArgs, gov.ProposeArgs(action=action, voting_blocks=voting_blocks))  # before dialling
     key = keyring.load_named_key(directory, sender)
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = propose(client, key, action, voting_blocks)
     if not _emit(result, as_json):
         print(f"proposal {result['proposal']} ({result['kind']}) is {result['status']} "
@@ -561,7 +545,7 @@ def vote_command(
     if yes is None:
         raise UsageError("say how to vote: --yes or --no")
     key = keyring.load_named_key(directory, sender)
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = vote(client, key, proposal, yes)
     if not _emit(result, as_json):
         print(f"voted {'yes' if yes else 'no'} on proposal {proposal}: it is {result['status']} "
@@ -576,7 +560,7 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """A proposal: its action, votes and status."""
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = show(client, proposal)
     if not _emit(result, as_json):
         _print_proposal(result)
@@ -587,7 +571,7 @@ def list_command(
     directory: DirOption = Path(DEFAULT_DIR), api: ApiOption = None, as_json: JsonOption = False
 ) -> None:
     """Every proposal (the newest ones), with its status."""
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = list_proposals(client)
     if not _emit(result, as_json):
         for item in result:
@@ -603,7 +587,7 @@ def members_command(
     directory: DirOption = Path(DEFAULT_DIR), api: ApiOption = None, as_json: JsonOption = False
 ) -> None:
     """Members and weights, nodes and validators, access rules and frozen accounts."""
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = members(client)
     if _emit(result, as_json):
         return
@@ -630,7 +614,7 @@ def freeze_command(
     key = keyring.load_named_key(directory, sender)
     address = keyring.resolve_address(directory, account)
     _checked(gov.FreezeArgs, gov.FreezeArgs(account=address, reason=reason))  # before dialling
-    with connect(directory, api) as client:
+    with localnet.open_client(directory, api) as client:
         result = freeze(client, key, address, reason)
     if not _emit(result, as_json):
         print(f"froze {result['account']} (transaction {result['hash']} at height {result['height']})")

@@ -333,3 +333,17 @@ def _summary(
         "nodes": nodes,
         "validators": validators,
     }
+
+
+def open_client(directory: Path, api: str | None) -> Client:
+    """A client of ``api``, or of the first node of the alliance in ``directory`` that answers."""
+    if api:
+        return Client(api)
+    layout = load_alliance(directory)
+    for entry in layout.nodes:
+        url = layout.api_url(entry)
+        if probe(url, timeout_s=1.0) is not None:
+            return Client(url)
+    raise OperationalError(
+        f"no node of the alliance in {directory} answers (is it up? 'alliance up --dir {directory}')"
+    )
