@@ -210,3 +210,15 @@ def test_finalizing_the_accepted_proposal_reuses_its_checks_with_the_same_outcom
     result_b = ch.apply_block(b, decided, check_proposal=False)
     assert result_a.receipts[0].status == result_b.receipts[0].status == "bad_signature"
     assert result_a.app_hash == result_b.app_hash
+
+
+def test_a_block_changed_in_place_after_acceptance_is_checked_again(
+    workload: Workload, two_nodes: tuple[ch.Node, ch.Node]
+) -> None:
+    a, _ = two_nodes
+    txs = workload.txs[:BLOCK_TXS]
+    block = ch.make_block(a, txs)
+    assert a.executor.process_proposal(block)
+    block.txs[0] = codec.encode(msgspec.structs.replace(decode_tx(txs[0]), signature=b"\x01" * 64))
+    result = ch.apply_block(a, block, check_proposal=False)
+    assert result.receipts[0].status == "bad_signature"

@@ -299,7 +299,9 @@ class Executor:
         rows: list[_Row] = [
             (tx, tx_hash, sender, None) for (tx, tx_hash), sender in zip(decoded, senders, strict=True)
         ]
-        self._accepted = _AcceptedBlock(header.height, info.last_app_hash, block.hash(), block.txs, rows)
+        # A copy of the list, so a later change to ``block.txs`` in place cannot pass for this block.
+        txs = list(block.txs)
+        self._accepted = _AcceptedBlock(header.height, info.last_app_hash, block.hash(), txs, rows)
         return True
 
     def _accepted_rows(self, block: Block, last_app_hash: bytes) -> list[_Row] | None:
