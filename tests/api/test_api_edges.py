@@ -8,7 +8,9 @@ edge). Everything that needs a node runs against a real one in ``test_api_node.p
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -289,5 +291,43 @@ def test_governance_queries_out_of_bounds_are_422() -> None:
             assert_problem(await client.get("/v1/gov/proposals/abc"), 422, "invalid_request")
             assert_problem(await client.get("/v1/gov/proposals/-1"), 422, "invalid_request")
             assert_problem(await client.get(f"/v1/gov/proposals/{2**63}"), 422, "invalid_request")
+
+    run(scenario())
+
+
+class ThreadRecordingNode:
+    """Records the thread each node call runs on, then fails it (the answer does not matter here)."""
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.threads.add(threading.get_ident())
+            raise errors.NotFound(f"{name}: nothing here")
+
+        return call
+
+
+def test_every_route_runs_on_the_node_s_event_loop() -> None:
+    """A plain ``def`` route runs in FastAPI's thread pool, where it would race the node's commits
+    on the store's read transaction (CI once saw ``mdb_get: Invalid argument``)."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+
+    app = create_app(RefusingNode())
+    routes = [r for r in app.routes if isinstance(r, APIRoute | APIWebSocketRoute)]
+    assert len(routes) >= 10
+    sync = [r.path for r in routes if not inspect.iscoroutinefunction(r.endpoint)]
+    assert sync == [], f"routes that would run in a thread pool: {sync}"
+
+    node = ThreadRecordingNode()
+
+    async def scenario() -> None:
+        loop_thread = threading.get_ident()
+        async with client_for(node) as client:
+            paths = ("/v1/status", "/v1/blocks/3", "/v1/blocks/3/receipts", "/v1/gov", "/v1/gov/proposals/1")
+            for path in (*paths, "/v1/accounts/0x" + "11" * 20):
+                await client.get(path)
+        assert node.threads == {loop_thread}
 
     run(scenario())

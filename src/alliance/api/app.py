@@ -7,6 +7,11 @@ hex and sizes by ``parse_hex`` (400 ``malformed_encoding``), everything about a 
 node's own admission (its typed errors become problem JSON through ``api.errors``). Routes never
 catch broad exceptions: a bug reaches ``GuardMiddleware``, which logs it and answers 500.
 
+Every route is ``async def``: it runs on the node's own event loop, between the runtime's steps,
+like everything else that touches the node. (FastAPI runs a plain ``def`` route in a thread pool,
+where it would read the LMDB store's shared read transaction and the executor's caches while the
+loop commits a block: a CI run caught ``mdb_get: Invalid argument`` from exactly that race.)
+
 Middleware, outermost first: the guard (500s), request metrics (sees every status, 413s too), the
 body bound (413 before a body is read whole). The binary batch path decodes one msgpack array
 with msgspec, hands the raw transactions to ``node.submit`` unparsed (the mempool decodes them
@@ -115,7 +120,7 @@ def create_app(
     _add_stream_route(app, node, stream_send_timeout_ms)
 
     @app.get("/metrics", include_in_schema=True, response_class=Response, tags=["node"])
-    def prometheus_metrics() -> Response:
+    async def prometheus_metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
@@ -127,28 +132,28 @@ def _tx_hash_param(text: str) -> bytes:
 
 def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
     @app.get("/v1/status", response_model=s.StatusModel, tags=["node"])
-    def status() -> s.StatusModel:
+    async def status() -> s.StatusModel:
         return s.status_model(node.status())
 
     @app.get("/v1/blocks/latest", response_model=s.BlockModel, tags=["blocks"])
-    def latest_block() -> s.BlockModel:
+    async def latest_block() -> s.BlockModel:
         height = node.status().height
         if height < 1:
             raise NotFound("no block has been committed yet")
         return s.block_model(*node.block(height))
 
     @app.get("/v1/blocks/{height}", response_model=s.BlockModel, tags=["blocks"])
-    def block(height: Annotated[int, Path(ge=0, lt=2**63)]) -> s.BlockModel:
+    async def block(height: Annotated[int, Path(ge=0, lt=2**63)]) -> s.BlockModel:
         return s.block_model(*node.block(height))
 
     @app.get("/v1/blocks/{height}/receipts", response_model=list[s.ReceiptModel], tags=["blocks"])
-    def receipts(height: Annotated[int, Path(ge=0, lt=2**63)]) -> list[s.ReceiptModel]:
+    async def receipts(height: Annotated[int, Path(ge=0, lt=2**63)]) -> list[s.ReceiptModel]:
         block, _cert = node.block(height)
         hashes = s.tx_hashes(block)
         return [s.receipt_model(h, r) for h, r in zip(hashes, node.receipts(height), strict=True)]
 
     @app.get("/v1/txs/{tx_hash}", response_model=s.TxModel, response_model_exclude_none=False, tags=["txs"])
-    def tx(tx_hash: str) -> s.TxModel:
+    async def tx(tx_hash: str) -> s.TxModel:
         raw_hash = _tx_hash_param(tx_hash)
         try:
             return s.committed_tx_model(node.committed_tx(raw_hash))
@@ -169,7 +174,7 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
         return s.committed_tx_model(committed)
 
     @app.get("/v1/accounts/{address}", response_model=s.AccountModel, tags=["state"])
-    def account(address: str) -> s.AccountModel:
+    async def account(address: str) -> s.AccountModel:
         try:
             raw = parse_address(address)
         except UsageError as exc:
@@ -177,7 +182,7 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
         return s.account_model(node.account(raw), node.status().height)
 
     @app.get("/v1/state/{key}", response_model=s.StateModel, tags=["state"])
-    def state(
+    async def state(
         key: str,
         height: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
         prove: bool = False,
@@ -188,11 +193,11 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
 
 def _add_governance_routes(app: FastAPI, node: NodeFacade) -> None:
     @app.get("/v1/gov", response_model=s.GovernanceModel, tags=["governance"])
-    def governance() -> s.GovernanceModel:
+    async def governance() -> s.GovernanceModel:
         return s.governance_model(node.governance())
 
     @app.get("/v1/gov/proposals", response_model=list[s.ProposalModel], tags=["governance"])
-    def proposals(
+    async def proposals(
         from_id: Annotated[int, Query(ge=1, lt=2**63)] = 1,
         limit: Annotated[int, Query(ge=1, le=PROPOSALS_LIMIT_MAX)] = PROPOSALS_LIMIT_DEFAULT,
     ) -> list[s.ProposalModel]:
@@ -200,7 +205,7 @@ def _add_governance_routes(app: FastAPI, node: NodeFacade) -> None:
 
     # ge=0: id 0 is a well-formed id that names no proposal, so it is the node's 404, not a 422.
     @app.get("/v1/gov/proposals/{proposal_id}", response_model=s.ProposalModel, tags=["governance"])
-    def proposal(proposal_id: Annotated[int, Path(ge=0, lt=2**63)]) -> s.ProposalModel:
+    async def proposal(proposal_id: Annotated[int, Path(ge=0, lt=2**63)]) -> s.ProposalModel:
         return s.proposal_model(*node.proposal(proposal_id))
 
 
