@@ -117,3 +117,11 @@ def test_module_entry_point(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "alliance.cli", "version"], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path, check=False)
     assert done.returncode == 0 and done.stdout.strip()
+
+
+def test_bench_refuses_bad_options_before_starting_any_node(
+    chain: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--dir", str(chain), "--recipients", "bogus"]) == 2
+    assert "recipients is one of existing, fresh" in one_line_error(capsys)
+    assert list(chain.glob("nodes/*/node.pid")) == []  # nothing was started for a refused run

@@ -218,11 +218,12 @@ def bench(
     Starts the alliance in DIR first if it is not running (``alliance up``)."""
     from alliance.cli import benchmark  # noqa: PLC0415 - heavy; only this command needs it
 
+    # Options first: a bad one is a usage error before any node is started.
+    options = benchmark.BenchOptions(txs=txs, accounts=accounts, batch_txs=batch, recipients=recipients)
     localnet.up(directory, nodes, localnet.UP_WAIT_S)
     layout = load_alliance(directory)
     urls = [layout.api_url(entry) for entry in layout.nodes]
     funder = keyring.load_named_key(directory, "dev")
-    options = benchmark.BenchOptions(txs=txs, accounts=accounts, batch_txs=batch, recipients=recipients)
     if not as_json and sys.stderr.isatty():
         with Console(stderr=True).status("measuring the ceiling, funding, signing, then loading..."):
             report = benchmark.run_bench_sync(urls, funder, options)
