@@ -50,7 +50,12 @@ def start_child(store_dir: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def log_lines(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
+    """The child's complete lines. A SIGKILL can land between two writes of one line (print writes
+    its parts into a buffer that a full buffer flushes mid-line), so a last line without its
+    newline is not read: CI once saw a bare ``committed `` there."""
+    if not log.exists():
+        return []
+    return log.read_text().split("\n")[:-1]  # the part after the last newline is incomplete or empty
 
 
 def last_committed(log: Path) -> int | None:
