@@ -261,9 +261,10 @@ class Cluster:
 
     def _send(self, node: Node, out: Outgoing) -> None:
         message = out.message
-        if isinstance(message, Vote) and not node.byzantine:
+        if isinstance(message, Vote) and not node.byzantine and message.node_id == self.ids[node.index]:
             slot = (message.node_id, message.height, message.round, message.vote_type)
             # S3: an honest validator never signs two values for one slot, even across restarts.
+            # (Only its own votes: it also relays the votes of others, a Byzantine one's included.)
             assert self.signed.setdefault(slot, message.block_hash) == message.block_hash, (
                 f"S3 violated {slot}"
             )

@@ -17,7 +17,9 @@ from alliance.testing.sim.options import BROKEN_VARIANTS, SimOptions
 from alliance.testing.sim.runner import iterate, main
 
 SAMPLE_SEEDS = int(os.environ.get("ALLIANCE_SIM_SEEDS", "300"))
-BROKEN_SEEDS_MAX = 1000
+# ignore-lock is first caught at seed 1325 since honest nodes relay the votes they hold (before
+# that, within the first 1,000 seeds); the bound leaves room above it.
+BROKEN_SEEDS_MAX = 2000
 
 
 def test_sample_of_seeds_has_no_safety_or_liveness_violation() -> None:
@@ -33,9 +35,9 @@ def test_sample_of_seeds_has_no_safety_or_liveness_violation() -> None:
 
 
 @pytest.mark.parametrize("variant", BROKEN_VARIANTS)
-def test_each_broken_variant_is_caught_within_1000_seeds(variant: str) -> None:
+def test_each_broken_variant_is_caught_within_the_seed_bound(variant: str) -> None:
     """The checkers find real bugs: a core that ignores its lock, or counts exactly 2/3 as a
-    quorum, yields a safety violation (S1..S5) within 1,000 seeds."""
+    quorum, yields a safety violation (S1..S5) within ``BROKEN_SEEDS_MAX`` seeds."""
     for seed, violations, _, _ in iterate(range(BROKEN_SEEDS_MAX), variant, os.cpu_count() or 1):
         safety = [v for v in violations if v.startswith("S")]
         if safety:

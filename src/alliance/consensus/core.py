@@ -712,6 +712,19 @@ class ConsensusCore:
         for (vh, vr, _), vote in self._signed_votes.items():
             if vh == h and vr >= oldest:
                 self._send(vote)
+        # Relay the others' votes we hold for these rounds too. The paper's gossip hands every
+        # correct process what one of them received; without relaying, a Byzantine validator that
+        # sends its precommit to some validators and withholds it from the rest can leave the rest
+        # one vote short of 2f+1 in a round that the others have left, and neither side moves
+        # (found by the simulator: seed 100281 with validator-set changes). Votes carry their
+        # signers' signatures, and receivers check them as any other.
+        own = self._own_id
+        for vr, rs in self._rounds.items():
+            if vr >= oldest:
+                for tally in (rs.votes.prevotes, rs.votes.precommits):
+                    for vote in tally.votes.values():
+                        if vote.node_id != own:
+                            self._send(vote)
         if self._last_decision is not None:
             decided, precommits = self._last_decision
             for peer in self._lagging_peers:
