@@ -17,6 +17,7 @@ from alliance.execution.context import BlockState, CallContext
 from alliance.execution.executor import VALIDATORS_KEY
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter
 from alliance.ledger.validators import Validator, ValidatorSet
+from alliance.testing.sim.cluster import run_seed
 from alliance.testing.sim.options import SimOptions
 from alliance.testing.sim.runner import iterate, main
 from alliance.testing.sim.valset import SetPowerArgs, SimValsetModule, ValsetHistory
@@ -169,3 +170,11 @@ def test_history_gives_each_height_the_set_of_state_version_height_minus_two() -
         third,
     ]
     assert history.changes() == [(0, genesis), (5, second), (9, third)]
+
+
+def test_a_precommit_withheld_from_some_validators_does_not_stall_the_rest() -> None:
+    """Regression (seed 100281): the Byzantine validator sent its round-0 precommit to two
+    validators only; they left for round 1 while three waited in round 0 one vote short, and two
+    round-1 voters were too few to make them skip. Relaying held votes lets all of them move on."""
+    result = run_seed(100281, valset_changes=True)
+    assert result.violations == []
