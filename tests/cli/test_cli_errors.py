@@ -12,25 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_line
 
 from alliance.cli import main
-from alliance.node.bootstrap import create_alliance
 
 ALLIANCE = Path(sys.executable).parent / "alliance"
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("alliance: "), err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
-
-
-@pytest.fixture
-def chain(tmp_path: Path) -> Path:
-    directory = tmp_path / "chain"
-    create_alliance(directory, 2)
-    return directory
+    return one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cli_helpers import one_line
 
 from alliance import codec
 from alliance.cli import main
@@ -27,7 +28,7 @@ from alliance.cli.governance import TransactionFailed, proposal_json, roles_of, 
 from alliance.crypto.keys import AccountKey
 from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import Transaction
-from alliance.node.bootstrap import create_alliance, load_alliance
+from alliance.node.bootstrap import load_alliance
 from alliance.sdk import Client
 
 ADDRESS = bytes(range(20))
@@ -37,19 +38,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, (json.loads(out) if code == 0 and "--json" in args else out), err
-
-
-def one_line(err: str) -> str:
-    assert err.startswith("alliance: "), err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
-
-
-@pytest.fixture
-def chain(tmp_path: Path) -> Path:
-    directory = tmp_path / "chain"
-    create_alliance(directory, 2)
-    return directory
 
 
 # --- local commands --------------------------------------------------------------------------------
