@@ -4,8 +4,11 @@ Pre-signs N transfer-like transactions from many keys, then measures, in the sam
 
 - raw: the suite's ``verify`` over the same (public key, hash, signature) items, one process per core
   (multiprocessing, as /work/shared/acceptance/lib/ceiling.py does), all cores summed;
-- admission: ``Mempool.admit_batch`` in batches, with the "processes", "threads" and "inline"
-  verifiers, each on a fresh pool and a fresh signature cache (no cache hits), workers already up.
+- admission: batches through ``Mempool.begin_admission`` / ``finish_admission`` with the
+  "processes", "threads" and "inline" verifiers, each on a fresh pool and a fresh signature cache
+  (no cache hits), workers already up. The next batch is screened while the workers verify the
+  previous one (``--inflight`` batches begun and not yet finished, as a node's admission task keeps
+  them); ``--inflight 1`` is plain ``admit_batch``, one batch after the other.
 
 Each figure is the best of ``--rounds`` interleaved rounds, since other load on a shared machine
 only ever slows a measurement. Because such load can still swamp wall-clock figures, the CPU time
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import time
+from collections import deque
 from multiprocessing import get_context
 
 from alliance import codec
@@ -30,7 +34,7 @@ from alliance.crypto.sigcache import SignatureCache
 from alliance.crypto.suite import suite_by_name
 from alliance.ledger.genesis import ChainParams
 from alliance.ledger.transaction import decode_tx, sign_tx, tx_hash
-from alliance.mempool import BatchVerifier, Mempool
+from alliance.mempool import BatchVerifier, Mempool, PendingAdmission
 from alliance.mempool.verifier import MODES, Mode
 
 CHAIN_ID = "bench-chain"
@@ -102,15 +106,22 @@ def _fresh_pool(verifier: BatchVerifier, txs_max: int) -> Mempool:
     )
 
 
-def admit_rate(raws: list[bytes], verifier: BatchVerifier, batch_txs: int) -> tuple[float, float]:
+def admit_rate(
+    raws: list[bytes], verifier: BatchVerifier, batch_txs: int, inflight: int
+) -> tuple[float, float]:
     """Admissions per second of wall time, and CPU microseconds per admission (workers included)."""
     # Warm up (allocator, per-process address caches) on a pool we then throw away.
     _fresh_pool(verifier, batch_txs).admit_batch(raws[:batch_txs], HEIGHT)
     pool = _fresh_pool(verifier, len(raws))
     pids = verifier.worker_pids()
     t0, c0 = time.perf_counter(), _cpu_s(pids)
+    begun: deque[PendingAdmission] = deque()
     for at in range(0, len(raws), batch_txs):
-        pool.admit_batch(raws[at : at + batch_txs], HEIGHT)
+        begun.append(pool.begin_admission(raws[at : at + batch_txs], HEIGHT))
+        if len(begun) >= inflight:
+            pool.finish_admission(begun.popleft())
+    while begun:
+        pool.finish_admission(begun.popleft())
     elapsed, cpu_s = time.perf_counter() - t0, _cpu_s(pids) - c0
     if len(pool) != len(raws):
         raise SystemExit(f"{verifier.mode}: admitted {len(pool)} of {len(raws)}")
@@ -122,11 +133,16 @@ def main() -> None:
     parser.add_argument("--txs", type=int, default=30_000)
     parser.add_argument("--keys", type=int, default=1_000, help="distinct senders")
     parser.add_argument("--batch", type=int, default=1_000, help="transactions per admit_batch")
+    parser.add_argument(
+        "--inflight", type=int, default=2, help="batches begun before the oldest is finished (>= 1)"
+    )
     parser.add_argument("--raw-seconds", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3, help="each figure is the best of this many")
     parser.add_argument("--modes", default="processes,threads,inline")
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
     args = parser.parse_args()
+    if args.inflight < 1:
+        parser.error("--inflight must be at least 1")
 
     raws = make_raws(args.txs, args.keys)
     modes: list[Mode] = [m for m in MODES if m in args.modes.split(",")]
@@ -141,7 +157,7 @@ def main() -> None:
             rate, cpu = raw_verify_rate(raws, args.raw_seconds)
             raw, raw_cpu = max(raw, rate), min(raw_cpu, cpu)
             for mode in modes:
-                rate, cpu = admit_rate(raws, verifiers[mode], args.batch)
+                rate, cpu = admit_rate(raws, verifiers[mode], args.batch, args.inflight)
                 admit[mode], admit_cpu[mode] = max(admit[mode], rate), min(admit_cpu[mode], cpu)
     finally:
         for verifier in verifiers.values():
@@ -156,6 +172,7 @@ def main() -> None:
         "txs": args.txs,
         "keys": args.keys,
         "batch": args.batch,
+        "inflight": args.inflight,
         "rounds": args.rounds,
         "cores": os.cpu_count(),
     }

@@ -17,6 +17,7 @@ from alliance.errors import (
     DecodeError,
     DuplicateTx,
     GasLimitTooHigh,
+    InvariantViolation,
     MempoolFull,
     OperationalError,
     TxExpired,
@@ -203,6 +204,82 @@ def test_mixed_batch_keeps_input_order(make_pool: PoolFactory) -> None:
     kinds = [type(r) for r in pool.admit_batch(batch, HEIGHT)]
     assert kinds == [Accepted, DecodeError, Accepted, WrongChainId, Accepted, DuplicateTx]
     assert pool.reap(10, 10**9, 10**12) == good
+
+
+# --- admission in two halves (begin, then finish) -----------------------------------------------
+
+
+def test_a_copy_of_a_transaction_in_flight_is_a_duplicate(make_pool: PoolFactory) -> None:
+    pool = make_pool()
+    raw = make_raw()
+    first = pool.begin_admission([raw], HEIGHT)
+    second = pool.begin_admission([raw], HEIGHT)  # another batch, before the first is finished
+    assert isinstance(only(pool.finish_admission(first)), Accepted)
+    assert_refused(only(pool.finish_admission(second)), DuplicateTx, "being admitted")
+    assert len(pool) == 1
+
+
+def test_room_reserved_in_flight_counts_until_finished(make_pool: PoolFactory) -> None:
+    pool = make_pool(txs_max=2)
+    tx = decode_tx(make_raw(KEYS[1]))
+    forged = codec.encode(Transaction(body=tx.body, signature=KEYS[2].sign_digest(tx_hash(tx))))
+    first = pool.begin_admission([make_raw(), forged], HEIGHT)
+    assert_refused(only(pool.admit_batch([make_raw()], HEIGHT)), MempoolFull)  # both slots reserved
+    assert [type(r) for r in pool.finish_admission(first)] == [Accepted, BadSignature]
+    assert isinstance(only(pool.admit_batch([make_raw()], HEIGHT)), Accepted)  # the forged one's slot
+    assert len(pool) == 2
+    assert_refused(only(pool.admit_batch([make_raw()], HEIGHT)), MempoolFull)
+
+
+def test_committed_while_in_flight_is_refused_at_finish(make_pool: PoolFactory, committed: Committed) -> None:
+    pool = make_pool()
+    raw, other = make_raw(), make_raw(KEYS[1])
+    pending = pool.begin_admission([raw, other], HEIGHT)
+    committed.hashes.add(tx_hash(decode_tx(raw)))  # another node's block included it meanwhile
+    pool.update(HEIGHT + 1, [tx_hash(decode_tx(raw))])
+    first, second = pool.finish_admission(pending)
+    assert_refused(first, DuplicateTx, "committed while")
+    assert isinstance(second, Accepted)
+    assert pool.reap(10, 10**9, 10**12) == [other]
+
+
+def test_expired_while_in_flight_is_refused_at_finish(make_pool: PoolFactory) -> None:
+    pool = make_pool()
+    short, long = make_raw(valid_until=HEIGHT + 1), make_raw(valid_until=HEIGHT + 5)
+    pending = pool.begin_admission([short, long], HEIGHT)
+    pool.update(HEIGHT + 1, [])  # the next block came: valid_until HEIGHT + 1 can no longer make it
+    first, second = pool.finish_admission(pending)
+    assert_refused(first, TxExpired, "while the transaction was being admitted")
+    assert isinstance(second, Accepted)
+    assert len(pool) == 1
+
+
+def test_admissions_finish_in_begin_order_and_only_once(make_pool: PoolFactory) -> None:
+    pool = make_pool()
+    raws = [make_raw(KEYS[i]) for i in range(4)]
+    first = pool.begin_admission(raws[:2], HEIGHT)
+    second = pool.begin_admission(raws[2:], HEIGHT)
+    pool.finish_admission(first)
+    pool.finish_admission(second)
+    assert pool.reap(10, 10**9, 10**12) == raws
+    with pytest.raises(InvariantViolation, match="finished twice"):
+        pool.finish_admission(first)
+
+
+def test_two_halves_on_worker_processes_match_admit_batch(committed: Committed) -> None:
+    raws = [make_raw(KEYS[i % len(KEYS)]) for i in range(600)]
+    with BatchVerifier("processes", workers=2) as verifier:
+        pool = Mempool(
+            chain_id=CHAIN_ID,
+            params=PARAMS,
+            verifier=verifier,
+            sigcache=SignatureCache(),
+            is_committed=committed,
+        )
+        begun = [pool.begin_admission(raws[at : at + 200], HEIGHT) for at in range(0, 600, 200)]
+        results = [r for pending in begun for r in pool.finish_admission(pending)]
+    assert all(isinstance(r, Accepted) for r in results)
+    assert pool.reap(1000, 10**9, 10**12) == raws
 
 
 # --- reaping --------------------------------------------------------------------------------------

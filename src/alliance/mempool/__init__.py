@@ -1,6 +1,6 @@
 """Bounded transaction pool with batched, multi-core signature verification at admission."""
 
-from alliance.mempool.pool import Accepted, AdmitResult, Mempool
+from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
 from alliance.mempool.verifier import BatchVerifier
 
-__all__ = ["Accepted", "AdmitResult", "BatchVerifier", "Mempool"]
+__all__ = ["Accepted", "AdmitResult", "BatchVerifier", "Mempool", "PendingAdmission"]

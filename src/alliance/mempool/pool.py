@@ -33,6 +33,15 @@ by ``valid_until`` (buckets and a heap of their heights), so ``update`` after a 
 what leaves, not the whole pool. ``reap`` stops at the first transaction that does not fit: strict
 FIFO means a large transaction waits for the next block instead of being overtaken forever.
 
+Admission in two halves: ``begin_admission`` screens a batch and hands its signatures to the
+workers, returning at once; ``finish_admission`` waits for the answers and inserts. Between the
+two the caller may screen the next batch (so the workers never idle at a batch boundary) or run
+other work, including ``update`` after a commit. So the pool keeps, across batches, the hashes in
+flight (screened, not yet finished: a second copy is a duplicate) and the room they reserved; and
+a finish after an ``update`` re-checks each candidate against what changed meanwhile: committed
+(``DuplicateTx``) or expired (``TxExpired``). Finish admissions in the order they began: that
+order is the pool's FIFO order. ``admit_batch`` is the two halves back to back.
+
 Not thread-safe: the node calls it from one task (admission, reaping and updates interleave there).
 """
 
@@ -130,6 +139,29 @@ class _Candidates:
         """The sender's address once verified (or found in the cache), else why not."""
 
 
+class PendingAdmission:
+    """A screened batch whose signatures the workers are verifying; ``Mempool.finish_admission``
+    turns it into results. Holds a reservation of pool room and the in-flight hashes until then."""
+
+    __slots__ = ("candidates", "finished", "results", "slices", "updates_seen")
+
+    def __init__(
+        self,
+        results: list[AdmitResult | None],
+        candidates: _Candidates,
+        slices: list[tuple[PendingBatch, list[int], int]],
+        updates_seen: int,
+    ) -> None:
+        self.results = results
+        self.candidates = candidates
+        self.slices = slices
+        """Pending slices: the handle, the candidate positions it covers, and the end of the
+        candidate range that is settled once it answers."""
+        self.updates_seen = updates_seen
+        """The pool's update count at screening: a finish after any update re-checks."""
+        self.finished = False
+
+
 class Mempool:
     def __init__(
         self,
@@ -159,6 +191,11 @@ class Mempool:
         self._size_bytes = 0
         self._expiry: dict[int, list[bytes]] = {}
         self._expiry_heights: list[int] = []
+        self._inflight: set[bytes] = set()
+        self._reserved_txs = 0
+        self._reserved_bytes = 0
+        self._updates = 0
+        self._next_height = 0  # the lowest valid_until still admissible, as of the last update
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -196,6 +233,8 @@ class Mempool:
 
     def update(self, height: int, committed_hashes: Iterable[bytes]) -> None:
         """After committing ``height``: drop what it included and what can no longer be included."""
+        self._updates += 1
+        self._next_height = max(self._next_height, height + 1)
         for tx_hash in committed_hashes:
             self._drop(tx_hash)
         next_height = height + 1
@@ -221,16 +260,30 @@ class Mempool:
 
     def admit_batch(self, raws: Sequence[bytes], current_height: int) -> list[AdmitResult]:
         """Judge each raw transaction; admit the good ones. One result per input, in input order."""
+        return self.finish_admission(self.begin_admission(raws, current_height))
+
+    def begin_admission(self, raws: Sequence[bytes], current_height: int) -> PendingAdmission:
+        """Every check but the signature, and the signatures handed to the workers; returns at
+        once. The caller must pass the result to ``finish_admission`` (in begin order)."""
         results: list[AdmitResult | None] = [None] * len(raws)
         candidates = _Candidates()
-        pending = self._screen(raws, current_height, results, candidates)
+        slices = self._screen(raws, current_height, results, candidates)
+        return PendingAdmission(results, candidates, slices, self._updates)
+
+    def finish_admission(self, pending: PendingAdmission) -> list[AdmitResult]:
+        """Wait for the workers' answers and insert the verified transactions; one result per
+        input of ``begin_admission``, in input order."""
+        invariant(not pending.finished, "an admission was finished twice")
+        pending.finished = True
+        candidates, results = pending.candidates, pending.results
+        recheck = pending.updates_seen != self._updates
         done = 0
-        for handle, positions, end in pending:
+        for handle, positions, end in pending.slices:
             self._resolve(handle, positions, candidates)
-            self._finish(candidates, done, end, results)  # overlaps with the workers' later slices
+            self._finish(candidates, done, end, results, recheck)  # overlaps the workers' later slices
             done = end
-        self._finish(candidates, done, len(candidates.indices), results)
-        invariant(None not in results, "admit_batch left an input without a result")
+        self._finish(candidates, done, len(candidates.indices), results, recheck)
+        invariant(None not in results, "an admission left an input without a result")
         return results  # type: ignore[return-value]  # every slot was filled, checked just above
 
     def _screen(
@@ -240,18 +293,16 @@ class Mempool:
         results: list[AdmitResult | None],
         candidates: _Candidates,
     ) -> list[tuple[PendingBatch, list[int], int]]:
-        """Every check but the signature; hand survivors to the verifier slice by slice.
-
-        Returns the pending slices: the handle, the candidate positions it covers, and the end of
-        the candidate range that is settled once it answers.
-        """
+        """Every check but the signature; hand survivors to the verifier slice by slice, and
+        reserve their room and hashes until they are finished."""
         chain_id = self.chain_id
         floor, top = current_height + 1, current_height + self.params.tx_window_blocks
         gas_max = self.params.tx_gas_max
         entries, is_committed, cache_get = self._entries, self._is_committed, self._sigcache.get
-        room_txs = self.txs_max - len(entries)
-        room_bytes = self.bytes_max - self._size_bytes
+        room_txs = self.txs_max - len(entries) - self._reserved_txs
+        room_bytes = self.bytes_max - self._size_bytes - self._reserved_bytes
         seen: set[bytes] = set()
+        inflight = self._inflight
         submit = self._submit
         on_decoded = self._on_decoded
         pending: list[tuple[PendingBatch, list[int], int]] = []
@@ -305,8 +356,8 @@ class Mempool:
             hasher = _tx_hasher.copy()
             hasher.update(raw[1:-_SIGNATURE_TAIL_BYTES])
             tx_hash = hasher.digest()
-            if tx_hash in entries or tx_hash in seen or is_committed(tx_hash):
-                results[index] = DuplicateTx(_duplicate_message(tx_hash, entries, seen))
+            if tx_hash in entries or tx_hash in seen or tx_hash in inflight or is_committed(tx_hash):
+                results[index] = DuplicateTx(_duplicate_message(tx_hash, entries, seen, inflight))
                 continue
             seen.add(tx_hash)
             if room_txs < 1 or room_bytes < size:
@@ -317,6 +368,7 @@ class Mempool:
                 continue
             room_txs -= 1
             room_bytes -= size
+            inflight.add(tx_hash)
             if on_decoded is not None:
                 on_decoded(raw, tx, tx_hash)
             sender = cache_get(tx_hash, tx.signature)
@@ -334,6 +386,8 @@ class Mempool:
 
         if to_verify:
             pending.append((submit(to_verify), to_verify_at, len(c_indices)))
+        self._reserved_txs += len(c_entries)
+        self._reserved_bytes += sum(len(entry[0]) for entry in c_entries)
         return pending
 
     def _submit(self, items: list[tuple[bytes, bytes, bytes]]) -> PendingBatch:
@@ -363,10 +417,17 @@ class Mempool:
                 )
 
     def _finish(
-        self, candidates: _Candidates, start: int, end: int, results: list[AdmitResult | None]
+        self,
+        candidates: _Candidates,
+        start: int,
+        end: int,
+        results: list[AdmitResult | None],
+        recheck: bool,
     ) -> None:
-        """Insert the settled candidates ``start:end`` in input order, or record why not."""
+        """Insert the settled candidates ``start:end`` in input order, or record why not; release
+        their reservation. With ``recheck``, a commit came between screening and now."""
         entries, expiry, heights = self._entries, self._expiry, self._expiry_heights
+        inflight = self._inflight
         indices, hashes, entry_of, outcomes = (
             candidates.indices,
             candidates.hashes,
@@ -374,13 +435,21 @@ class Mempool:
             candidates.outcomes,
         )
         added_bytes = 0
+        released_bytes = 0
         for at in range(start, end):
             outcome = outcomes[at]
+            tx_hash, entry = hashes[at], entry_of[at]
+            inflight.discard(tx_hash)
+            released_bytes += len(entry[0])
             if type(outcome) is not bytes:
                 invariant(outcome is not None, "a candidate was never verified")
                 results[indices[at]] = outcome  # type: ignore[assignment]  # an AdmitError
                 continue
-            tx_hash, entry = hashes[at], entry_of[at]
+            if recheck:
+                refusal = self._refusal_since_screening(tx_hash, entry[2])
+                if refusal is not None:
+                    results[indices[at]] = refusal
+                    continue
             entries[tx_hash] = entry
             added_bytes += len(entry[0])
             bucket = expiry.get(entry[2])
@@ -391,6 +460,19 @@ class Mempool:
                 bucket.append(tx_hash)
             results[indices[at]] = Accepted(tx_hash, outcome)
         self._size_bytes += added_bytes
+        self._reserved_txs -= end - start
+        self._reserved_bytes -= released_bytes
+
+    def _refusal_since_screening(self, tx_hash: bytes, valid_until: int) -> AdmitError | None:
+        """Why a verified candidate may no longer enter after a commit came while it was verified."""
+        if self._is_committed(tx_hash):
+            return DuplicateTx(f"transaction {_short(tx_hash)} was committed while it was being admitted")
+        if valid_until < self._next_height:
+            return TxExpired(
+                f"valid_until {valid_until} passed while the transaction was being admitted "
+                f"(the next block is {self._next_height}); sign it again"
+            )
+        return None
 
 
 def _as_bytes(given: object) -> bytes | None:
@@ -399,14 +481,17 @@ def _as_bytes(given: object) -> bytes | None:
     return None
 
 
-def _duplicate_message(tx_hash: bytes, entries: dict[bytes, _Entry], seen: set[bytes]) -> str:
-    where = (
-        "in the mempool"
-        if tx_hash in entries
-        else "earlier in this batch"
-        if tx_hash in seen
-        else "committed"
-    )
+def _duplicate_message(
+    tx_hash: bytes, entries: dict[bytes, _Entry], seen: set[bytes], inflight: set[bytes]
+) -> str:
+    if tx_hash in entries:
+        where = "in the mempool"
+    elif tx_hash in seen:
+        where = "earlier in this batch"
+    elif tx_hash in inflight:
+        where = "being admitted (another batch)"
+    else:
+        where = "committed"
     return f"transaction {_short(tx_hash)} is already {where}"
 
 

@@ -64,7 +64,7 @@ from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
-from alliance.mempool.pool import Accepted, AdmitResult, Mempool
+from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus, PeerStatus
 from alliance.node.wire import (
     SYNC_BLOCKS_MAX,
@@ -481,12 +481,22 @@ class NodeRuntime:
                 await self._admit(txs)
 
     async def _admit(self, raws: list[bytes]) -> list[AdmitResult]:
+        """Admit in slices, each begun (screened, signatures handed to the workers) before the one
+        before it is finished, with a turn of the event loop in between: consensus and other
+        requests run while the workers verify, and the workers never wait for the next slice."""
         results: list[AdmitResult] = []
-        for start in range(0, len(raws), ADMIT_SLICE_TXS):
-            if start:
+        begun: deque[PendingAdmission] = deque()
+        try:
+            for start in range(0, len(raws), ADMIT_SLICE_TXS):
+                height = self.store.last_height() or 0
+                begun.append(self.mempool.begin_admission(raws[start : start + ADMIT_SLICE_TXS], height))
                 await asyncio.sleep(0)
-            height = self.store.last_height() or 0
-            results.extend(self.mempool.admit_batch(raws[start : start + ADMIT_SLICE_TXS], height))
+                if len(begun) > 1:
+                    results.extend(self.mempool.finish_admission(begun.popleft()))
+        finally:
+            # Also when cancelled: an admission begun is always finished (its room and hashes).
+            while begun:
+                results.extend(self.mempool.finish_admission(begun.popleft()))
         self._on_new_transactions()
         return results
 
