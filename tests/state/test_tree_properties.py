@@ -206,6 +206,34 @@ def test_empty_tree_has_the_empty_root_and_noop_updates_keep_roots() -> None:
 
 
 @pytest.mark.parametrize("bucket_entries_max", [1, SMALL_BUCKET, BUCKET_ENTRIES_MAX])
+def test_the_lean_path_writes_exactly_what_the_general_path_writes(bucket_entries_max: int) -> None:
+    """Updates without deletions take ``apply``'s lean path; one deletion of an absent key (a
+    no-op) sends the same updates down the general path. Both must produce the same version:
+    root, new nodes (bytes and keys), stale keys. Batches mix new keys (splits of full buckets,
+    empty slots filled), changed values, rewrites with the same value, and several updates into
+    one bucket."""
+    rnd = random.Random(7)
+    keys = [rnd.randbytes(rnd.randrange(1, 30)) for _ in range(2000)]
+    base = Versioned(bucket_entries_max)
+    base.apply({k: rnd.randbytes(rnd.randrange(0, 20)) for k in keys[:600]})
+    for version_round in range(6):
+        present = list(base.models[base.version])  # type: ignore[index]
+        batch: dict[bytes, bytes | None] = {k: rnd.randbytes(4) for k in rnd.sample(present, 150)}
+        batch.update({k: base.models[base.version][k] for k in rnd.sample(present, 20)})  # type: ignore[index]
+        fresh = keys[600 + 200 * version_round : 700 + 200 * version_round]
+        batch.update({k: rnd.randbytes(6) for k in fresh})
+        assert all(value is not None for value in batch.values())
+        lean = base.tree.apply(base.version, base.version + 1, batch)  # type: ignore[operator]
+        general = base.tree.apply(base.version, base.version + 1, {**batch, b"absent-key": None})  # type: ignore[operator]
+        assert lean.root_hash == general.root_hash
+        assert lean.new_nodes == general.new_nodes
+        assert sorted(lean.stale_node_keys) == sorted(general.stale_node_keys)
+        assert lean.decoded == general.decoded
+        assert base.apply(batch) == lean.root_hash
+    check_version(base, base.version)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bucket_entries_max", [1, SMALL_BUCKET, BUCKET_ENTRIES_MAX])
 def test_a_large_tree_matches_many_small_batches(bucket_entries_max: int) -> None:
     rnd = random.Random(1)
     final = {rnd.randbytes(rnd.randrange(1, 40)): rnd.randbytes(rnd.randrange(0, 50)) for _ in range(3000)}

@@ -443,7 +443,11 @@ class StateTree:
         new_root: ChildRef | None = root
         if items:
             old = (root.hash, root.version, root.count, root.is_bucket) if root is not None else None
-            result = job.slot(old, 0, items, 0, len(items))
+            if old is not None and not old[3] and all(item[3] is not None for item in items):
+                # No deletion: no subtree can shrink into a bucket, so the lean path applies.
+                result = job.internal_growing(old, 0, items, 0, len(items))
+            else:
+                result = job.slot(old, 0, items, 0, len(items))
             if result is not _SAME:
                 if result is None:
                     new_root = None
@@ -528,6 +532,137 @@ class _Apply:
         h = _inner_hasher.copy()
         h.update(joined)
         return (h.digest(), self.version, count, False)
+
+    # -- the lean path: updates without deletions (every transfer, most blocks) --
+    #
+    # Without deletions no subtree shrinks, so nothing collapses and every rewritten child can be
+    # written at once (no floating buckets). A bucket child that takes one update, the common
+    # case, is rebuilt by slicing its tuples; its keys tuple is shared when the key was present.
+
+    def internal_growing(self, old: _Written, depth: int, items: list[_Item], lo: int, hi: int) -> object:
+        path = encode_path(items[lo][0], depth)
+        old_key = _VERSION_PACK(old[1]) + path
+        node = self.load_internal(old_key)
+        hashes, versions, counts = list(node.hashes), list(node.versions), list(node.counts)
+        mask = node.bucket_mask
+        changed = False
+        child_depth = depth + 1
+        i = lo
+        while i < hi:
+            c = items[i][1][depth]
+            j = i + 1
+            while j < hi and items[j][1][depth] == c:
+                j += 1
+            s = _HEX[c]
+            if not counts[s]:
+                result = self.fresh(child_depth, items, i, j)
+            elif mask >> s & 1:
+                result = self.bucket_growing(versions[s], child_depth, items, i, j)
+            else:
+                child = (hashes[s], versions[s], counts[s], False)
+                result = self.internal_growing(child, child_depth, items, i, j)
+            if result is not _SAME:
+                hashes[s], versions[s], counts[s], is_bucket = result  # type: ignore[misc]
+                mask = mask | (1 << s) if is_bucket else mask & ~(1 << s)
+                changed = True
+            i = j
+        if not changed:
+            return _SAME
+        self.stale.append(old_key)
+        key = self.prefix + path
+        joined = b"".join(hashes)
+        self.new_nodes.append(
+            (key, b"I" + joined + _META.pack(*versions, *counts) + mask.to_bytes(2, "big"))
+        )
+        self.decoded[key] = Internal(tuple(hashes), tuple(versions), tuple(counts), mask)
+        h = _inner_hasher.copy()
+        h.update(joined)
+        return (h.digest(), self.version, sum(counts), False)
+
+    def bucket_growing(self, version: int, depth: int, items: list[_Item], lo: int, hi: int) -> object:
+        path = encode_path(items[lo][0], depth)
+        old_key = _VERSION_PACK(version) + path
+        base = self.load_bucket(old_key)
+        pairs, keys, values = base.pairs, base.keys, base.values
+        if hi - lo == 1:
+            kh, _, key, value = items[lo]
+            j = bisect_left(pairs, kh)
+            h = _leaf_hasher.copy()
+            h.update(value)  # type: ignore[arg-type]  # no deletions on this path
+            if j < len(pairs) and pairs[j].startswith(kh):
+                if values[j] == value:
+                    return _SAME
+                pairs = (*pairs[:j], kh + h.digest(), *pairs[j + 1 :])
+                values = (*values[:j], value, *values[j + 1 :])
+            else:
+                pairs = (*pairs[:j], kh + h.digest(), *pairs[j:])
+                keys = (*keys[:j], key, *keys[j:])
+                values = (*values[:j], value, *values[j:])
+        elif hi - lo <= _FEW_UPDATES:
+            pair_list, key_list, value_list = list(pairs), list(keys), list(values)
+            changed = False
+            for i in range(lo, hi):
+                kh, _, key, value = items[i]
+                j = bisect_left(pair_list, kh)
+                if j < len(pair_list) and pair_list[j].startswith(kh):
+                    if value_list[j] == value:
+                        continue
+                    pair_list[j] = kh + value_hash_of(value)  # type: ignore[arg-type]  # no deletions
+                    value_list[j] = value  # type: ignore[call-overload]
+                else:
+                    pair_list.insert(j, kh + value_hash_of(value))  # type: ignore[arg-type]
+                    key_list.insert(j, key)
+                    value_list.insert(j, value)  # type: ignore[arg-type]
+                changed = True
+            if not changed:
+                return _SAME
+            pairs, keys, values = tuple(pair_list), tuple(key_list), tuple(value_list)
+        else:
+            merged = self.merge(base, items, lo, hi)
+            if merged is None:
+                return _SAME
+            pairs, keys, values = merged
+        self.stale.append(old_key)
+        n = len(pairs)
+        if n > self.bmax:
+            return self.build(list(pairs), list(keys), list(values), 0, n, depth)
+        key_of_node = self.prefix + path
+        self.new_nodes.append((key_of_node, b"B" + _encode_payload((keys, values))))
+        self.decoded[key_of_node] = Bucket(pairs, keys, values)
+        h = _leaf_hasher.copy()
+        h.update(b"".join(pairs))
+        return (h.digest(), self.version, n, True)
+
+    @staticmethod
+    def merge(
+        base: Bucket, items: list[_Item], lo: int, hi: int
+    ) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]] | None:
+        """``base`` with the values of ``items[lo:hi]`` set (no deletions); None if unchanged."""
+        merged = {p[:32]: (p, k, v) for p, k, v in zip(base.pairs, base.keys, base.values, strict=True)}
+        changed = False
+        for i in range(lo, hi):
+            kh, _, key, value = items[i]
+            cur = merged.get(kh)
+            if cur is None or cur[2] != value:
+                h = _leaf_hasher.copy()
+                h.update(value)  # type: ignore[arg-type]  # no deletions on this path
+                merged[kh] = (kh + h.digest(), key, value)  # type: ignore[assignment]
+                changed = True
+        if not changed:
+            return None
+        ordered = [merged[kh] for kh in sorted(merged)]
+        return (
+            tuple([e[0] for e in ordered]),
+            tuple([e[1] for e in ordered]),
+            tuple([e[2] for e in ordered]),
+        )
+
+    def fresh(self, depth: int, items: list[_Item], lo: int, hi: int) -> object:
+        """New keys into an empty slot: one bucket, or an internal node over several."""
+        result = self.slot(None, depth, items, lo, hi)
+        return self.write_bucket(result, depth) if type(result) is Bucket else result
+
+    # -- the general path: any updates, deletions included --
 
     def slot(self, old: _Written | None, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         """New content of the slot at ``depth`` that ``items[lo:hi]`` fall into; ``old`` is its ref."""
