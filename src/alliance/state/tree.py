@@ -562,8 +562,9 @@ class _Apply:
                 child = (hashes[s], versions[s], counts[s], False)
                 result = self.internal_growing(child, child_depth, items, i, j)
             if result is not _SAME:
-                hashes[s], versions[s], counts[s], is_bucket = result  # type: ignore[misc]
-                mask = mask | (1 << s) if is_bucket else mask & ~(1 << s)
+                written: _Written = result  # type: ignore[assignment]  # not _SAME: a written child
+                hashes[s], versions[s], counts[s] = written[0], written[1], written[2]
+                mask = mask | (1 << s) if written[3] else mask & ~(1 << s)
                 changed = True
             i = j
         if not changed:
@@ -586,9 +587,11 @@ class _Apply:
         pairs, keys, values = base.pairs, base.keys, base.values
         if hi - lo == 1:
             kh, _, key, value = items[lo]
+            if value is None:
+                fail_invariant("a deletion on the state tree's lean path")
             j = bisect_left(pairs, kh)
             h = _leaf_hasher.copy()
-            h.update(value)  # type: ignore[arg-type]  # no deletions on this path
+            h.update(value)
             if j < len(pairs) and pairs[j].startswith(kh):
                 if values[j] == value:
                     return _SAME
@@ -603,16 +606,18 @@ class _Apply:
             changed = False
             for i in range(lo, hi):
                 kh, _, key, value = items[i]
+                if value is None:
+                    fail_invariant("a deletion on the state tree's lean path")
                 j = bisect_left(pair_list, kh)
                 if j < len(pair_list) and pair_list[j].startswith(kh):
                     if value_list[j] == value:
                         continue
-                    pair_list[j] = kh + value_hash_of(value)  # type: ignore[arg-type]  # no deletions
-                    value_list[j] = value  # type: ignore[call-overload]
+                    pair_list[j] = kh + value_hash_of(value)
+                    value_list[j] = value
                 else:
-                    pair_list.insert(j, kh + value_hash_of(value))  # type: ignore[arg-type]
+                    pair_list.insert(j, kh + value_hash_of(value))
                     key_list.insert(j, key)
-                    value_list.insert(j, value)  # type: ignore[arg-type]
+                    value_list.insert(j, value)
                 changed = True
             if not changed:
                 return _SAME
@@ -642,11 +647,11 @@ class _Apply:
         changed = False
         for i in range(lo, hi):
             kh, _, key, value = items[i]
+            if value is None:
+                fail_invariant("a deletion on the state tree's lean path")
             cur = merged.get(kh)
             if cur is None or cur[2] != value:
-                h = _leaf_hasher.copy()
-                h.update(value)  # type: ignore[arg-type]  # no deletions on this path
-                merged[kh] = (kh + h.digest(), key, value)  # type: ignore[assignment]
+                merged[kh] = (kh + value_hash_of(value), key, value)
                 changed = True
         if not changed:
             return None
