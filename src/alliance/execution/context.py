@@ -56,13 +56,16 @@ class BlockState:
 
 
 class CallContext:
-    """What a module sees of one call: who calls, the block, state, gas and events."""
+    """What a module sees of one call: who calls, the block, state, gas and events.
+
+    Its methods run for every read, write and event of every transaction, so they charge the meter
+    inline; whenever a charge would not fit they call ``GasMeter.charge``, which stays the one place
+    that sets the meter to its limit and words ``OutOfGas``."""
 
     __slots__ = ("events", "gas", "height", "schedule", "sender", "state", "time_ms")
 
-    def __init__(
+    def __init__(  # positional or keyword: the executor passes them by position, which is cheaper
         self,
-        *,
         sender: bytes,
         height: int,
         time_ms: int,
@@ -79,16 +82,31 @@ class CallContext:
         self.events: list[Event] = []
 
     def read(self, key: bytes) -> bytes | None:
-        self.gas.charge(self.schedule.state_read, "state read")
+        gas = self.gas
+        cost = self.schedule.state_read
+        used = gas.used + cost
+        if used > gas.limit:
+            gas.charge(cost, "state read")  # raises OutOfGas
+        gas.used = used
         return self.state.get(key)
 
     def write(self, key: bytes, value: bytes | None) -> None:
         size = len(value) if value is not None else 0
-        self.gas.charge(
-            self.schedule.state_write + self.schedule.state_write_byte * (len(key) + size), "state write"
-        )
+        schedule = self.schedule
+        gas = self.gas
+        cost = schedule.state_write + schedule.state_write_byte * (len(key) + size)
+        used = gas.used + cost
+        if used > gas.limit:
+            gas.charge(cost, "state write")  # raises OutOfGas
+        gas.used = used
         self.state.set(key, value)
 
     def emit(self, emitter: str, name: str, data: bytes) -> None:
-        self.gas.charge(self.schedule.event + self.schedule.event_byte * len(data), "event")
-        self.events.append(Event(emitter=emitter, name=name, data=data))
+        schedule = self.schedule
+        gas = self.gas
+        cost = schedule.event + schedule.event_byte * len(data)
+        used = gas.used + cost
+        if used > gas.limit:
+            gas.charge(cost, "event")  # raises OutOfGas
+        gas.used = used
+        self.events.append(Event(emitter, name, data))

@@ -37,7 +37,6 @@ and it is emptied whenever the height it describes is not the one read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 from itertools import islice
 
 import msgspec
@@ -87,6 +86,8 @@ EMPTY_RESULTS_HASH = results_hash([])
 
 DECODED_ENTRIES_MAX = 200_000  # above the default mempool bound (100,000) with room for gossip
 HOT_VALUES_MAX = 500_000
+
+_NOT_HOT = object()
 
 VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
 
@@ -322,21 +323,24 @@ class Executor:
         invariant(self._pending is None, "finalize_block twice without commit")
         invariant(height == info.last_height + 1, f"finalizing {height} after {info.last_height}")
         invariant(header.chain_id == self.chain_id, "finalizing another chain's block")
-        state = BlockState(partial(self._read_committed, height - 1))
+        state = BlockState(self._committed_reader(height - 1))
         receipts: list[Receipt] = []
         tx_hashes: list[tuple[bytes, int]] = []
         checked = self._accepted_rows(block, info.last_app_hash) or self._checked_block_txs(block)
         decoded = self._decoded
         for raw in block.txs:
             decoded.pop(raw, None)  # done with: see "Decoding once" above
+        policy = _CommittedPolicy(state)
+        run = self._run
+        time_ms = header.time_ms
         for index, (tx, tx_hash, sender, error) in enumerate(checked):
             if error is not None:
                 # A refused row is not indexed: its hash may be committed already, or come again
                 # later in a valid form; only transactions that passed their checks consume it.
-                receipts.append(Receipt(status=error.code, gas_used=0, events=[], error=error.message))
+                receipts.append(Receipt(error.code, 0, [], error.message))
                 continue
             tx_hashes.append((tx_hash, index))
-            receipts.append(self._run(tx, sender, height, header.time_ms, state))  # type: ignore[arg-type]
+            receipts.append(run(tx, sender, height, time_ms, state, policy))  # type: ignore[arg-type]
         update = self.tree.apply(height - 1, height, state.writes)
         encoded_receipts = [_encode(r) for r in receipts]
         result = FinalizeResult(
@@ -410,21 +414,38 @@ class Executor:
 
     def _read_committed(self, version: int, key: bytes) -> bytes | None:
         """``key``'s value at ``version``, the last committed height: hot values first."""
+        return self._committed_reader(version)(key)
+
+    def _committed_reader(self, version: int) -> Callable[[bytes], bytes | None]:
+        """``_read_committed`` at ``version`` as a function of the key, for one block's reads:
+        the hot map is made to describe ``version`` once here rather than checked on every read
+        (nothing else runs while a block executes, so it stays at ``version`` meanwhile)."""
         hot = self._hot
         if self._hot_height != version:
             hot.clear()  # another height (a restart, or a caller reading elsewhere): start afresh
             self._hot_height = version
-        if key in hot:
-            return hot[key]
-        value = self.tree.get(version, key)
-        self._hot_put(key, value)
-        return value
+        hot_get = hot.get
+        tree_get = self.tree.get
+        hot_put = self._hot_put
+
+        def read(key: bytes) -> bytes | None:
+            value = hot_get(key, _NOT_HOT)
+            if value is _NOT_HOT:
+                value = tree_get(version, key)
+                hot_put(key, value)
+            return value  # type: ignore[return-value]
+
+        return read
 
     def _remember_hot(self, height: int, writes: dict[bytes, bytes | None]) -> None:
         """After ``height`` committed: its writes are the current values of their keys."""
+        hot = self._hot
         if self._hot_height != height - 1:
-            self._hot.clear()
+            hot.clear()
         self._hot_height = height
+        if len(hot) + len(writes) <= HOT_VALUES_MAX:
+            hot.update(writes)  # = _hot_put of each: no put can reach the bound
+            return
         for key, value in writes.items():
             self._hot_put(key, value)
 
@@ -526,32 +547,41 @@ class Executor:
                 rows[i] = (tx, tx_hash, sender, None)
         return rows
 
-    def _run(self, tx: Transaction, sender: bytes, height: int, time_ms: int, state: BlockState) -> Receipt:
+    def _run(
+        self,
+        tx: Transaction,
+        sender: bytes,
+        height: int,
+        time_ms: int,
+        state: BlockState,
+        policy: _CommittedPolicy,
+    ) -> Receipt:
         body = tx.body
+        call = body.call
         schedule = self._schedule
         gas = GasMeter(body.gas_limit)
-        ctx = CallContext(
-            sender=sender, height=height, time_ms=time_ms, state=state, gas=gas, schedule=schedule
-        )
+        ctx = CallContext(sender, height, time_ms, state, gas, schedule)
         state.begin_tx()
         try:
-            gas.charge(schedule.tx_base + schedule.tx_byte * len(body.call.args), "transaction base cost")
-            self._check_policy(state, sender, body.call.target, body.call.method)
-            module = self._modules.get(body.call.target)
+            gas.charge(schedule.tx_base + schedule.tx_byte * len(call.args), "transaction base cost")
+            self._check_policy(state, policy, sender, call.target, call.method)
+            module = self._modules.get(call.target)
             if module is None:
-                raise UnknownTarget(f"no module or contract named {body.call.target!r}")
-            module.call(ctx, body.call.method, body.call.args)
+                raise UnknownTarget(f"no module or contract named {call.target!r}")
+            module.call(ctx, call.method, call.args)
         except ExecutionError as exc:
             state.end_tx(success=False)
-            return Receipt(status=exc.code, gas_used=gas.used, events=[], error=exc.message)
+            return Receipt(exc.code, gas.used, [], exc.message)
         state.end_tx(success=True)
-        return Receipt(status="ok", gas_used=gas.used, events=ctx.events, error="")
+        return Receipt("ok", gas.used, ctx.events, "")
 
-
-    def _check_policy(self, state: BlockState, sender: bytes, target: str, method: str) -> None:
+    def _check_policy(
+        self, state: BlockState, policy: _CommittedPolicy, sender: bytes, target: str, method: str
+    ) -> None:
         """Frozen senders and the access table, read through the block's state (a freeze earlier in
         the same block counts). Decoded tables are kept while their bytes stay the same."""
-        frozen_raw = state.get(governance.FROZEN_KEY)
+        writes = state.writes  # = state.get of each key, with the committed value read once
+        frozen_raw = writes.get(governance.FROZEN_KEY, policy.frozen_raw)
         if frozen_raw is not None:
             if frozen_raw is not self._frozen_raw and frozen_raw != self._frozen_raw:
                 self._frozen = {f.address: f for f in governance.read_frozen(frozen_raw).accounts}
@@ -560,7 +590,7 @@ class Executor:
             if entry is not None:
                 who = to_checksum_address(sender)
                 raise AccountFrozen(f"account {who} was frozen at height {entry.height}: {entry.reason}")
-        acl_raw = state.get(governance.ACL_KEY)
+        acl_raw = writes.get(governance.ACL_KEY, policy.acl_raw)
         if acl_raw is None:
             return
         if acl_raw is not self._acl_raw and acl_raw != self._acl_raw:
@@ -576,6 +606,22 @@ class Executor:
                 f"{target}.{method} needs one of the roles {', '.join(sorted(allowed))}; "
                 f"{to_checksum_address(sender)} has {held}"
             )
+
+
+class _CommittedPolicy:
+    """The frozen list and access table of committed state, read once per block.
+
+    Every transaction's policy check reads both keys; committed state does not change while a block
+    executes, and the block's own writes to them (a freeze earlier in the block, rolled back if its
+    transaction failed) are in ``BlockState.writes``, which the check consults first. So each
+    transaction sees exactly what ``state.get`` would give, without two reads through the state.
+    """
+
+    __slots__ = ("acl_raw", "frozen_raw")
+
+    def __init__(self, state: BlockState) -> None:
+        self.frozen_raw = state.get(governance.FROZEN_KEY)
+        self.acl_raw = state.get(governance.ACL_KEY)
 
 
 class _MalformedTx(DecodeError, InvalidTransaction):
