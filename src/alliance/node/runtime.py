@@ -65,6 +65,7 @@ from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
+from alliance.mempool.verifier import BATCH_TIMEOUT_MS
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus, PeerStatus
 from alliance.node.wire import (
     SYNC_BLOCKS_MAX,
@@ -82,6 +83,7 @@ from alliance.types import invariant
 logger = logging.getLogger("alliance.node")
 
 ADMIT_SLICE_TXS = 2048
+ADMIT_POLL_S = 0.001  # how often an admission checks whether the workers have answered
 GOSSIP_FRAME_BYTES_MAX = 1024 * 1024
 INBOX_ITEMS_MAX = 100_000
 PEER_BACKLOG_TXS_MAX = 200_000
@@ -482,21 +484,25 @@ class NodeRuntime:
 
     async def _admit(self, raws: list[bytes]) -> list[AdmitResult]:
         """Admit in slices, each begun (screened, signatures handed to the workers) before the one
-        before it is finished, with a turn of the event loop in between: consensus and other
-        requests run while the workers verify, and the workers never wait for the next slice."""
+        before it is finished. While the workers verify, the event loop runs consensus and other
+        requests: a slice is finished only once its answers are in (polled, never waited for)."""
         results: list[AdmitResult] = []
         begun: deque[PendingAdmission] = deque()
         try:
             for start in range(0, len(raws), ADMIT_SLICE_TXS):
                 height = self.store.last_height() or 0
                 begun.append(self.mempool.begin_admission(raws[start : start + ADMIT_SLICE_TXS], height))
-                await asyncio.sleep(0)
                 if len(begun) > 1:
+                    await _answered(begun[0])
                     results.extend(self.mempool.finish_admission(begun.popleft()))
-        finally:
-            # Also when cancelled: an admission begun is always finished (its room and hashes).
             while begun:
+                await _answered(begun[0])
                 results.extend(self.mempool.finish_admission(begun.popleft()))
+        finally:
+            # Cancelled (the node stopping): an admission begun is still finished, to release its
+            # room and in-flight hashes; this waits for the workers at most their batch timeout.
+            while begun:
+                self.mempool.finish_admission(begun.popleft())
         self._on_new_transactions()
         return results
 
@@ -754,3 +760,12 @@ class NodeRuntime:
                     await wake.wait()
         finally:
             self._block_events.remove(wake)
+
+
+async def _answered(pending: PendingAdmission) -> None:
+    """Return once the workers have answered ``pending`` (or after their batch timeout, when
+    finishing reports them as failed), letting the event loop run meanwhile."""
+    deadline = time.monotonic() + BATCH_TIMEOUT_MS / 1000
+    await asyncio.sleep(0)
+    while not pending.ready() and time.monotonic() < deadline:
+        await asyncio.sleep(ADMIT_POLL_S)
