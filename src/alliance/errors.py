@@ -17,6 +17,7 @@ fault class, which tells the caller what to do with it::
     |   +-- NotFound             a queried block, transaction, key or version does not exist
     |   +-- VersionPruned        a query asked for a state version no longer kept
     |   +-- KeyFileError         a key file is missing, malformed or has unsafe permissions
+    |   +-- StoreFormatError     a data directory in a storage format this version does not read
     +-- OperationalError     an expected operational failure: retry later or with less
     |   +-- MempoolFull, StoreFull
     +-- InvariantViolation   a bug or corrupted data: crash loudly, never continue
@@ -151,6 +152,12 @@ class VersionPruned(UsageError):
 
 class KeyFileError(UsageError):
     code = "key_file_error"
+
+
+class StoreFormatError(UsageError):
+    """A data directory written in a storage format this version does not read."""
+
+    code = "store_format"
 
 
 # --- expected operational failures ---------------------------------------------------------------

@@ -11,7 +11,7 @@ import lmdb
 import pytest
 
 from alliance import codec
-from alliance.errors import InvariantViolation, NotFound, VersionPruned
+from alliance.errors import InvariantViolation, NotFound, StoreFormatError, UsageError, VersionPruned
 from alliance.execution.executor import Executor
 from alliance.execution.modules.accounts import account_key, decode_balance
 from alliance.ledger.block import Block, CommitCertificate, CommitSig, Receipt, results_hash
@@ -27,7 +27,7 @@ from alliance.state.tree import (
     verify_state_proof,
 )
 from alliance.state.tree import node_key as tree_node_key
-from alliance.storage.lmdb_store import BlockWrite, ChainStore
+from alliance.storage.lmdb_store import STORE_FORMAT, BlockWrite, ChainStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execution"))
 import chain_helpers as ch
@@ -52,6 +52,34 @@ def write_for(store: ChainStore, height: int, state: dict[bytes, bytes | None], 
     }
     fields.update(kw)
     return BlockWrite(**fields)  # type: ignore[arg-type]
+
+
+def test_a_store_in_another_format_is_refused_not_misread(tmp_path: Path) -> None:
+    store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    store.commit_block(write_for(store, 0, {b"k": b"0"}, genesis=b"genesis"))
+    store.close()
+    reopened = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)  # its own format: fine
+    assert reopened.get_state(b"k") == b"0"
+    reopened.close()
+
+    def set_format(value: bytes | None) -> None:
+        env = lmdb.open(str(tmp_path), max_dbs=16)
+        try:
+            with env.begin(write=True, db=env.open_db(b"meta")) as txn:
+                if value is None:
+                    txn.delete(b"format")  # as a store written before formats were recorded
+                else:
+                    txn.put(b"format", value)
+        finally:
+            env.close()
+
+    newer = STORE_FORMAT + 1
+    for value, found in ((None, "format 1"), (newer.to_bytes(8, "big"), f"format {newer}")):
+        set_format(value)
+        with pytest.raises(StoreFormatError) as info:
+            ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+        assert found in info.value.message and f"reads format {STORE_FORMAT}" in info.value.message
+        assert isinstance(info.value, UsageError)
 
 
 def test_blocks_commit_in_order_only(tmp_path: Path) -> None:
