@@ -5,12 +5,18 @@ What is timed: ``finalize_block`` (decode, replay and window checks, execution, 
 already filled, as mempool admission leaves it on a running node. Signing, block building and the
 proposal checks are outside the timed part; ``process_proposal`` is timed separately.
 
+Pruning: a node keeps the last ``--versions-kept`` state versions (the executor's default, 100)
+and from then on deletes one version's stale nodes with each commit. A short run never reaches
+that; ``--versions-kept 2`` prunes from the third block on, so the figures include the steady
+state's pruning.
+
 ``tx_per_s`` is wall-clock time (fsync waits included); ``tx_per_s_cpu`` divides by this process's
 CPU time over the same calls (fsync waits excluded), which moves less when other processes share
 the cores. Report wall-clock figures as the result; the CPU figure helps compare runs on a busy
 machine.
 
-Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000] [--json]
+Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
+[--versions-kept N] [--json]
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import time
 
 from alliance import codec
 from alliance.crypto.keys import AccountKey, NodeKey
-from alliance.execution.executor import Executor
+from alliance.execution.executor import STATE_VERSIONS_KEPT_DEFAULT, Executor
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import Block, Header, tx_root
 from alliance.ledger.genesis import ChainParams, make_genesis
@@ -40,7 +46,13 @@ CHAIN_ID = "bench"
 
 
 def run(
-    accounts: int, txs_total: int, block_txs: int, senders: int, seed: int, sync: bool
+    accounts: int,
+    txs_total: int,
+    block_txs: int,
+    senders: int,
+    seed: int,
+    sync: bool,
+    versions_kept: int = STATE_VERSIONS_KEPT_DEFAULT,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
@@ -55,7 +67,7 @@ def run(
     )
     workdir = tempfile.mkdtemp(prefix="alliance-bench-")
     t0 = time.perf_counter()
-    executor = Executor(ChainStore(workdir, sync=sync))
+    executor = Executor(ChainStore(workdir, sync=sync), state_versions_kept=versions_kept)
     executor.init_chain(genesis)
     setup_s = time.perf_counter() - t0
     recipients = [a for a, _ in funded]
@@ -119,6 +131,7 @@ def run(
         "txs": txs_total,
         "block_txs": block_txs,
         "fsync_per_block": sync,
+        "versions_kept": versions_kept,
         "setup_s": round(setup_s, 1),
         "tx_per_s": round(txs_total / exec_s),
         "tx_per_s_median_block": round(statistics.median(per_block)),
@@ -135,11 +148,21 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-sync", action="store_true", help="skip the fsync per block")
+    parser.add_argument(
+        "--versions-kept",
+        type=int,
+        default=STATE_VERSIONS_KEPT_DEFAULT,
+        help="state versions kept (2: prune with every commit from the third block on)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.versions_kept < 1:
+        parser.error("--versions-kept must be at least 1")
     results = []
     for n in args.accounts:
-        r = run(n, args.txs, args.block_txs, min(args.senders, n), args.seed, not args.no_sync)
+        r = run(
+            n, args.txs, args.block_txs, min(args.senders, n), args.seed, not args.no_sync, args.versions_kept
+        )
         results.append(r)
         if not args.json:
             print(json.dumps(r), flush=True)
