@@ -1,0 +1,53 @@
+"""The benchmark scripts still run, on tiny inputs (their figures live in docs/benchmarks.md; no
+timing is asserted here), and refuse bad options with a one-line usage error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        check=False,  # the tests read the exit code
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
+    done = run_script(
+        "bench_executor.py", "--accounts", "300", "--txs", "600", "--block-txs", "100",
+        "--senders", "50", "--versions-kept", "2", "--no-sync", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    assert result["accounts"] == 300 and result["txs"] == 600 and result["versions_kept"] == 2
+    assert result["tx_per_s"] > 0
+
+
+def test_mempool_bench_runs_with_batches_in_flight() -> None:
+    done = run_script(
+        "bench_mempool.py", "--txs", "400", "--keys", "20", "--batch", "100", "--inflight", "2",
+        "--rounds", "1", "--raw-seconds", "0.1", "--modes", "inline,processes", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["inflight"] == 2 and set(result["admit_per_s"]) == {"inline", "processes"}
+    assert result["raw_verify_per_s"] > 0
+
+
+def test_bench_options_are_checked() -> None:
+    for name, args in (
+        ("bench_executor.py", ["--versions-kept", "0"]),
+        ("bench_mempool.py", ["--inflight", "0"]),
+    ):
+        done = run_script(name, *args)
+        assert done.returncode == 2
+        assert "must be at least 1" in done.stderr
