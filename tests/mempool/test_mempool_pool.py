@@ -24,6 +24,7 @@ from alliance.errors import (
     TxExpired,
     TxTooFarAhead,
     TxTooLarge,
+    UsageError,
     WrongChainId,
 )
 from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash
@@ -253,6 +254,19 @@ def test_expired_while_in_flight_is_refused_at_finish(make_pool: PoolFactory) ->
     assert_refused(first, TxExpired, "while the transaction was being admitted")
     assert isinstance(second, Accepted)
     assert len(pool) == 1
+
+
+def test_a_batch_whose_screening_fails_leaves_nothing_in_flight(make_pool: PoolFactory) -> None:
+    verifier = BatchVerifier("inline")
+    pool = make_pool(verifier=verifier)
+    raws = [make_raw(KEYS[i]) for i in range(3)]
+    verifier.close()  # submitting to a closed verifier is a usage error, raised mid-screening
+    with pytest.raises(UsageError):
+        pool.begin_admission(raws, HEIGHT)
+    open_pool = make_pool()
+    assert [type(r) for r in open_pool.admit_batch(raws, HEIGHT)] == [Accepted] * 3
+    pool._verifier = BatchVerifier("inline")  # the same pool, its verifier back: nothing was kept
+    assert [type(r) for r in pool.admit_batch(raws, HEIGHT)] == [Accepted] * 3
 
 
 def test_admissions_finish_in_begin_order_and_only_once(make_pool: PoolFactory) -> None:

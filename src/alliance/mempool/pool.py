@@ -271,7 +271,13 @@ class Mempool:
         once. The caller must pass the result to ``finish_admission`` (in begin order)."""
         results: list[AdmitResult | None] = [None] * len(raws)
         candidates = _Candidates()
-        slices = self._screen(raws, current_height, results, candidates)
+        try:
+            slices = self._screen(raws, current_height, results, candidates)
+        except BaseException:
+            # Screening stopped part-way (the verifier closed under it): nothing of this batch
+            # stays in flight. Its room is reserved only once screening is complete.
+            self._inflight.difference_update(candidates.hashes)
+            raise
         return PendingAdmission(results, candidates, slices, self._updates)
 
     def finish_admission(self, pending: PendingAdmission) -> list[AdmitResult]:
