@@ -104,6 +104,15 @@ def test_ready_reports_a_dead_worker_and_result_raises() -> None:
             handle.result()
 
 
+def test_sizes_checked_by_the_caller_give_the_same_answers(verifiers: dict[Mode, BatchVerifier]) -> None:
+    items, _, senders = mixed_items(700)
+    sized = [(item, sender) for item, sender in zip(items, senders, strict=True) if len(item[0]) == 33]
+    sized = [(item, sender) for item, sender in sized if len(item[2]) == 64]
+    for mode, verifier in verifiers.items():
+        answers = verifier.submit_senders([item for item, _ in sized], sizes_checked=True).result()
+        assert answers == [sender for _, sender in sized], mode
+
+
 def test_processes_mode_starts_one_worker_each(verifiers: dict[Mode, BatchVerifier]) -> None:
     pids = verifiers["processes"].worker_pids()
     assert len(pids) == 2

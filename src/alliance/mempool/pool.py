@@ -51,6 +51,8 @@ import heapq
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+import msgspec
+
 from alliance import codec
 from alliance.crypto.hashing import Domain, hasher_for
 from alliance.crypto.keys import SIGNATURE_SIZE_BYTES
@@ -118,9 +120,22 @@ AdmitResult = Accepted | AdmitError
 the transaction was not judged and can be resubmitted."""
 
 
+_decode_tx_fast = msgspec.msgpack.Decoder(Transaction).decode
+_encode_fast = msgspec.msgpack.Encoder().encode  # the codec's encoder: default options
+
+
 def decode_canonical_tx(raw: bytes) -> Transaction:
-    """``decode_tx`` without its size check (the caller made it): ``DecodeError`` unless canonical."""
-    return codec.decode(Transaction, raw, size_bytes_max=len(raw))
+    """``decode_tx`` without its size check (the caller made it): ``DecodeError`` unless canonical.
+
+    The common case (canonical bytes) decodes and re-encodes with msgspec directly; anything it
+    does not accept goes through ``codec.decode``, so every refusal is the codec's own
+    ``DecodeError`` with its message (a property test compares the two on arbitrary bytes)."""
+    try:
+        tx = _decode_tx_fast(raw)
+        canonical = _encode_fast(tx) == raw
+    except (msgspec.DecodeError, UnicodeDecodeError, UsageError):  # the codec's cases, re-run below
+        canonical = False
+    return tx if canonical else codec.decode(Transaction, raw, size_bytes_max=len(raw))
 
 
 class _Candidates:
@@ -402,7 +417,8 @@ class Mempool:
 
     def _submit(self, items: list[tuple[bytes, bytes, bytes]]) -> PendingBatch:
         try:
-            return self._verifier.submit_senders(items)
+            # Decoding bounded the public key and signature to their sizes and the hash is a digest.
+            return self._verifier.submit_senders(items, sizes_checked=True)
         except OperationalError as exc:  # workers down: these transactions go unjudged, not the batch
             return PendingBatch.failed(self._verifier, len(items), exc)
 

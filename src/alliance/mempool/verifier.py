@@ -328,12 +328,14 @@ class BatchVerifier:
         """One entry per item: the signer's address when the signature is valid, else None."""
         return self.submit_senders(items).result()  # type: ignore[return-value]  # addresses
 
-    def submit_senders(self, items: Sequence[Item]) -> PendingBatch:
+    def submit_senders(self, items: Sequence[Item], *, sizes_checked: bool = False) -> PendingBatch:
         """Start verifying and return at once, so the caller can prepare the next batch meanwhile.
 
         Collect every handle (``result()``): answers read ahead for it are held until then.
+        ``sizes_checked``: the caller guarantees every part has the suite's size (decoded into
+        length-bounded fields), so the per-item size screen is skipped.
         """
-        return self._submit(items, derive=True)
+        return self._submit(items, derive=True, sizes_checked=sizes_checked)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (processes mode), for operators and tests."""
@@ -360,11 +362,11 @@ class BatchVerifier:
 
     # --- dispatch ---------------------------------------------------------------------------------
 
-    def _submit(self, items: Sequence[Item], derive: bool) -> PendingBatch:
+    def _submit(self, items: Sequence[Item], derive: bool, sizes_checked: bool = False) -> PendingBatch:
         if self._closed:
             raise UsageError("the batch verifier is closed")
         count = len(items)
-        good, bad_at = self._split_wrong_sizes(items)
+        good, bad_at = (items, []) if sizes_checked else self._split_wrong_sizes(items)
         if count < self._inline_items_max or self.mode == "inline":
             done = _merge(_verify_items(self._suite, good, derive), bad_at, derive)
             return PendingBatch(self, count, done, None)
