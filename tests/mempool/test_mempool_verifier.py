@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -67,41 +66,6 @@ def test_pending_batches_overlap_and_answer_in_order(verifiers: dict[Mode, Batch
     for verifier in verifiers.values():
         handles = [verifier.submit_senders(items) for items, _, _ in batches]
         assert [h.result() for h in handles] == [senders for _, _, senders in batches]
-
-
-def test_ready_turns_true_without_blocking_once_the_workers_answered(
-    verifiers: dict[Mode, BatchVerifier],
-) -> None:
-    items, _, senders = mixed_items(1500)
-    for mode, verifier in verifiers.items():
-        handle = verifier.submit_senders(items)
-        polls = 0
-        deadline = time.monotonic() + 30
-        while not handle.ready():  # each call returns at once; the workers answer meanwhile
-            assert time.monotonic() < deadline, mode
-            polls += 1
-            time.sleep(0.001)
-        assert handle.result() == senders, mode
-        assert handle.ready()
-        if mode == "inline":
-            assert polls == 0  # verified at submission
-
-
-def test_ready_reports_a_dead_worker_and_result_raises() -> None:
-    items, _, _ = mixed_items(512)
-    with BatchVerifier("processes", workers=2) as verifier:
-        stopped = verifier.worker_pids()[0]
-        os.kill(stopped, signal.SIGSTOP)  # its chunk cannot be answered while it is stopped
-        handle = verifier.submit_senders(items)
-        time.sleep(0.2)
-        assert not handle.ready()
-        os.kill(stopped, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while not handle.ready():  # the broken pipe reads as "answered": result() says how
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        with pytest.raises(OperationalError):
-            handle.result()
 
 
 def test_sizes_checked_by_the_caller_give_the_same_answers(verifiers: dict[Mode, BatchVerifier]) -> None:

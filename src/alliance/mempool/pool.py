@@ -176,10 +176,6 @@ class PendingAdmission:
         """The pool's update count at screening: a finish after any update re-checks."""
         self.finished = False
 
-    def ready(self) -> bool:
-        """Whether ``finish_admission`` would run without waiting for the workers. Never blocks."""
-        return all(handle.ready() for handle, _, _ in self.slices)
-
 
 class Mempool:
     def __init__(

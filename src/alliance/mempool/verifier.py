@@ -192,12 +192,6 @@ class _Worker:
         self.sent += 1
         return self.sent - 1
 
-    def answered(self, number: int) -> bool:
-        """Whether answer ``number`` has arrived, reading whatever is waiting without blocking."""
-        while self.read <= number and self.conn.poll(0):
-            self._read_next(0)
-        return self.read > number
-
     def answer(self, number: int, timeout_s: float) -> bytes:
         while self.read <= number:
             self._read_next(timeout_s)
@@ -227,31 +221,15 @@ class _Worker:
 class PendingBatch:
     """A batch handed to the workers; ``result()`` waits for it (or fails with ``OperationalError``)."""
 
-    __slots__ = ("_count", "_done", "_gather", "_ready", "_verifier")
+    __slots__ = ("_count", "_done", "_gather", "_verifier")
 
     def __init__(
-        self,
-        verifier: BatchVerifier,
-        count: int,
-        done: Answers | None,
-        gather: Callable[[], Answers] | None,
-        ready: Callable[[], bool] | None = None,
+        self, verifier: BatchVerifier, count: int, done: Answers | None, gather: Callable[[], Answers] | None
     ) -> None:
         self._verifier = verifier
         self._count = count
         self._done = done
         self._gather = gather
-        self._ready = ready
-
-    def ready(self) -> bool:
-        """Whether ``result()`` would answer without waiting for a worker (it may still raise).
-        Never blocks: an event loop polls this instead of blocking in ``result()``."""
-        if self._done is not None or self._ready is None:
-            return True
-        try:
-            return self._ready()
-        except (OSError, EOFError):
-            return True  # a broken pipe: result() turns it into OperationalError at once
 
     @classmethod
     def failed(cls, verifier: BatchVerifier, count: int, error: OperationalError) -> PendingBatch:
@@ -371,10 +349,10 @@ class BatchVerifier:
             done = _merge(_verify_items(self._suite, good, derive), bad_at, derive)
             return PendingBatch(self, count, done, None)
         if self.mode == "threads":
-            gather, ready = self._submit_threads(good, derive)
+            gather = self._submit_threads(good, derive)
         else:
-            gather, ready = self._submit_processes(good, derive)
-        return PendingBatch(self, count, None, lambda: _merge(gather(), bad_at, derive), ready)
+            gather = self._submit_processes(good, derive)
+        return PendingBatch(self, count, None, lambda: _merge(gather(), bad_at, derive))
 
     def _split_wrong_sizes(self, items: Sequence[Item]) -> tuple[Sequence[Item], list[int]]:
         pk_size, sig_size = self._pk_size, self._sig_size
@@ -397,9 +375,7 @@ class BatchVerifier:
         step = -(-count // n_chunks)
         return [items[at : at + step] for at in range(0, count, step)]
 
-    def _submit_threads(
-        self, items: Sequence[Item], derive: bool
-    ) -> tuple[Callable[[], Answers], Callable[[], bool]]:
+    def _submit_threads(self, items: Sequence[Item], derive: bool) -> Callable[[], Answers]:
         executor = self._threads
         if executor is None:
             raise UsageError("the batch verifier is closed")
@@ -414,11 +390,9 @@ class BatchVerifier:
                 out.extend(future.result(timeout=timeout_s))
             return out  # type: ignore[return-value]  # all chunks answer the same kind
 
-        return gather, lambda: all(future.done() for future in futures)
+        return gather
 
-    def _submit_processes(
-        self, items: Sequence[Item], derive: bool
-    ) -> tuple[Callable[[], Answers], Callable[[], bool]]:
+    def _submit_processes(self, items: Sequence[Item], derive: bool) -> Callable[[], Answers]:
         op = bytes([_OP_SENDERS if derive else _OP_VERIFY])
         timeout_s = self._timeout_s
         tickets: list[tuple[_Worker, int, int]] = []
@@ -445,11 +419,7 @@ class BatchVerifier:
                     out.extend(_unpack(worker.answer(number, timeout_s), count, derive))
             return out  # type: ignore[return-value]  # all chunks answer the same kind
 
-        def ready() -> bool:
-            with self._lock:
-                return all(worker.dead or worker.answered(number) for worker, number, _ in tickets)
-
-        return gather, ready
+        return gather
 
     def _collect(self, gather: Callable[[], Answers]) -> Answers:
         """Run ``gather`` and turn every way a worker can fail into ``OperationalError``."""

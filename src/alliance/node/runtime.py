@@ -65,7 +65,6 @@ from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
-from alliance.mempool.verifier import BATCH_TIMEOUT_MS
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus, PeerStatus
 from alliance.node.wire import (
     SYNC_BLOCKS_MAX,
@@ -83,7 +82,6 @@ from alliance.types import invariant
 logger = logging.getLogger("alliance.node")
 
 ADMIT_SLICE_TXS = 2048
-ADMIT_POLL_S = 0.001  # how often an admission checks whether the workers have answered
 GOSSIP_FRAME_BYTES_MAX = 1024 * 1024
 INBOX_ITEMS_MAX = 100_000
 PEER_BACKLOG_TXS_MAX = 200_000
@@ -483,26 +481,24 @@ class NodeRuntime:
                 await self._admit(txs)
 
     async def _admit(self, raws: list[bytes]) -> list[AdmitResult]:
-        """Admit in slices, each begun (screened, signatures handed to the workers) before the one
-        before it is finished. While the workers verify, the event loop runs consensus and other
-        requests: a slice is finished only once its answers are in (polled, never waited for)."""
+        """Admit in slices, each begun (screened, its signatures handed to the workers) before the
+        one before it is finished, so the workers never wait for the next slice; a turn of the
+        event loop between slices lets consensus run. Finishing waits for the workers' answers
+        in the loop's thread: measured with ``alliance bench`` (4 nodes on 2 cores), waking the
+        loop every millisecond to poll for them instead cost a fifth of the throughput."""
         results: list[AdmitResult] = []
         begun: deque[PendingAdmission] = deque()
         try:
             for start in range(0, len(raws), ADMIT_SLICE_TXS):
                 height = self.store.last_height() or 0
                 begun.append(self.mempool.begin_admission(raws[start : start + ADMIT_SLICE_TXS], height))
+                await asyncio.sleep(0)
                 if len(begun) > 1:
-                    await _answered(begun[0])
                     results.extend(self.mempool.finish_admission(begun.popleft()))
-            while begun:
-                await _answered(begun[0])
-                results.extend(self.mempool.finish_admission(begun.popleft()))
         finally:
-            # Cancelled (the node stopping): an admission begun is still finished, to release its
-            # room and in-flight hashes; this waits for the workers at most their batch timeout.
+            # Also when cancelled: an admission begun is always finished (its room and hashes).
             while begun:
-                self.mempool.finish_admission(begun.popleft())
+                results.extend(self.mempool.finish_admission(begun.popleft()))
         self._on_new_transactions()
         return results
 
@@ -760,12 +756,3 @@ class NodeRuntime:
                     await wake.wait()
         finally:
             self._block_events.remove(wake)
-
-
-async def _answered(pending: PendingAdmission) -> None:
-    """Return once the workers have answered ``pending`` (or after their batch timeout, when
-    finishing reports them as failed), letting the event loop run meanwhile."""
-    deadline = time.monotonic() + BATCH_TIMEOUT_MS / 1000
-    await asyncio.sleep(0)
-    while not pending.ready() and time.monotonic() < deadline:
-        await asyncio.sleep(ADMIT_POLL_S)
