@@ -483,6 +483,21 @@ class StateTree:
         return StateProof(levels=levels, bucket=list(bucket.pairs) if bucket is not None else [])
 
 
+def _slot_runs(items: list[_Item], lo: int, hi: int, depth: int) -> list[tuple[int, int, int]]:
+    """The runs of ``items[lo:hi]`` (sorted by key hash) that share nibble ``depth``: (slot, start,
+    end) for each child slot the updates fall into."""
+    runs = []
+    i = lo
+    while i < hi:
+        c = items[i][1][depth]
+        j = i + 1
+        while j < hi and items[j][1][depth] == c:
+            j += 1
+        runs.append((_HEX[c], i, j))
+        i = j
+    return runs
+
+
 class _Apply:
     """One version's update: the recursion over sorted items, its new nodes and the stale ones."""
 
@@ -547,13 +562,7 @@ class _Apply:
         mask = node.bucket_mask
         changed = False
         child_depth = depth + 1
-        i = lo
-        while i < hi:
-            c = items[i][1][depth]
-            j = i + 1
-            while j < hi and items[j][1][depth] == c:
-                j += 1
-            s = _HEX[c]
+        for s, i, j in _slot_runs(items, lo, hi, depth):
             if not counts[s]:
                 result = self.fresh(child_depth, items, i, j)
             elif mask >> s & 1:
@@ -566,7 +575,6 @@ class _Apply:
                 hashes[s], versions[s], counts[s] = written[0], written[1], written[2]
                 mask = mask | (1 << s) if written[3] else mask & ~(1 << s)
                 changed = True
-            i = j
         if not changed:
             return _SAME
         self.stale.append(old_key)
@@ -778,19 +786,12 @@ class _Apply:
         old_counts = node.counts
         old_mask = node.bucket_mask
         results: dict[int, object] = {}
-        i = lo
-        while i < hi:
-            c = items[i][1][depth]
-            j = i + 1
-            while j < hi and items[j][1][depth] == c:
-                j += 1
-            s = _HEX[c]
+        for s, i, j in _slot_runs(items, lo, hi, depth):
             n = old_counts[s]
             child = (old_hashes[s], old_versions[s], n, bool(old_mask >> s & 1)) if n else None
             r = self.slot(child, depth + 1, items, i, j)
             if r is not _SAME:
                 results[s] = r
-            i = j
         if not results:
             return _SAME
         self.stale.append(old_key)
