@@ -483,6 +483,61 @@ class StateTree:
         return StateProof(levels=levels, bucket=list(bucket.pairs) if bucket is not None else [])
 
 
+def _update_in_place(
+    pairs: list[bytes], keys: list[bytes], values: list[bytes], items: list[_Item], lo: int, hi: int
+) -> bool:
+    """Apply ``items[lo:hi]`` to a bucket's sorted parallel lists (value None deletes); whether
+    anything changed. For a few updates: each is a bisect and one list edit."""
+    changed = False
+    for i in range(lo, hi):
+        kh, _, key, value = items[i]
+        j = bisect_left(pairs, kh)
+        found = j < len(pairs) and pairs[j].startswith(kh)
+        if value is None:
+            if not found:
+                continue
+            del pairs[j], keys[j], values[j]
+        elif found:
+            if values[j] == value:
+                continue
+            pairs[j] = kh + value_hash_of(value)
+            values[j] = value
+        else:
+            pairs.insert(j, kh + value_hash_of(value))
+            keys.insert(j, key)
+            values.insert(j, value)
+        changed = True
+    return changed
+
+
+def _merged(
+    pairs: Sequence[bytes],
+    keys: Sequence[bytes],
+    values: Sequence[bytes],
+    items: list[_Item],
+    lo: int,
+    hi: int,
+) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
+    """A bucket's sorted parallel lists with ``items[lo:hi]`` applied (value None deletes), or None
+    if nothing changed. For many updates into one bucket: one dict, one sort."""
+    merged = {p[:32]: (p, k, v) for p, k, v in zip(pairs, keys, values, strict=True)}
+    changed = False
+    for i in range(lo, hi):
+        kh, _, key, value = items[i]
+        cur = merged.get(kh)
+        if value is None:
+            if cur is not None:
+                del merged[kh]
+                changed = True
+        elif cur is None or cur[2] != value:
+            merged[kh] = (kh + value_hash_of(value), key, value)
+            changed = True
+    if not changed:
+        return None
+    ordered = [merged[kh] for kh in sorted(merged)]
+    return [e[0] for e in ordered], [e[1] for e in ordered], [e[2] for e in ordered]
+
+
 def _slot_runs(items: list[_Item], lo: int, hi: int, depth: int) -> list[tuple[int, int, int]]:
     """The runs of ``items[lo:hi]`` (sorted by key hash) that share nibble ``depth``: (slot, start,
     end) for each child slot the updates fall into."""
@@ -611,30 +666,14 @@ class _Apply:
                 values = (*values[:j], value, *values[j:])
         elif hi - lo <= _FEW_UPDATES:
             pair_list, key_list, value_list = list(pairs), list(keys), list(values)
-            changed = False
-            for i in range(lo, hi):
-                kh, _, key, value = items[i]
-                if value is None:
-                    fail_invariant("a deletion on the state tree's lean path")
-                j = bisect_left(pair_list, kh)
-                if j < len(pair_list) and pair_list[j].startswith(kh):
-                    if value_list[j] == value:
-                        continue
-                    pair_list[j] = kh + value_hash_of(value)
-                    value_list[j] = value
-                else:
-                    pair_list.insert(j, kh + value_hash_of(value))
-                    key_list.insert(j, key)
-                    value_list.insert(j, value)
-                changed = True
-            if not changed:
+            if not _update_in_place(pair_list, key_list, value_list, items, lo, hi):
                 return _SAME
             pairs, keys, values = tuple(pair_list), tuple(key_list), tuple(value_list)
         else:
-            merged = self.merge(base, items, lo, hi)
+            merged = _merged(pairs, keys, values, items, lo, hi)
             if merged is None:
                 return _SAME
-            pairs, keys, values = merged
+            pairs, keys, values = tuple(merged[0]), tuple(merged[1]), tuple(merged[2])
         self.stale.append(old_key)
         n = len(pairs)
         if n > self.bmax:
@@ -645,30 +684,6 @@ class _Apply:
         h = _leaf_hasher.copy()
         h.update(b"".join(pairs))
         return (h.digest(), self.version, n, True)
-
-    @staticmethod
-    def merge(
-        base: Bucket, items: list[_Item], lo: int, hi: int
-    ) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]] | None:
-        """``base`` with the values of ``items[lo:hi]`` set (no deletions); None if unchanged."""
-        merged = {p[:32]: (p, k, v) for p, k, v in zip(base.pairs, base.keys, base.values, strict=True)}
-        changed = False
-        for i in range(lo, hi):
-            kh, _, key, value = items[i]
-            if value is None:
-                fail_invariant("a deletion on the state tree's lean path")
-            cur = merged.get(kh)
-            if cur is None or cur[2] != value:
-                merged[kh] = (kh + value_hash_of(value), key, value)
-                changed = True
-        if not changed:
-            return None
-        ordered = [merged[kh] for kh in sorted(merged)]
-        return (
-            tuple([e[0] for e in ordered]),
-            tuple([e[1] for e in ordered]),
-            tuple([e[2] for e in ordered]),
-        )
 
     def fresh(self, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         """New keys into an empty slot: one bucket, or an internal node over several."""
@@ -692,42 +707,12 @@ class _Apply:
             pairs, keys, values = list(base.pairs), list(base.keys), list(base.values)
         changed = False
         if hi - lo <= _FEW_UPDATES:
-            for i in range(lo, hi):
-                kh, _, key, value = items[i]
-                j = bisect_left(pairs, kh)
-                found = j < len(pairs) and pairs[j].startswith(kh)
-                if value is None:
-                    if not found:
-                        continue
-                elif found and values[j] == value:
-                    continue
-                changed = True
-                if value is None:
-                    del pairs[j], keys[j], values[j]
-                elif found:
-                    pairs[j] = kh + value_hash_of(value)
-                    values[j] = value
-                else:
-                    pairs.insert(j, kh + value_hash_of(value))
-                    keys.insert(j, key)
-                    values.insert(j, value)
+            changed = _update_in_place(pairs, keys, values, items, lo, hi)
         else:
-            merged = {p[:32]: (p, k, v) for p, k, v in zip(pairs, keys, values, strict=True)}
-            for i in range(lo, hi):
-                kh, _, key, value = items[i]
-                cur = merged.get(kh)
-                if value is None:
-                    if cur is not None:
-                        del merged[kh]
-                        changed = True
-                elif cur is None or cur[2] != value:
-                    merged[kh] = (kh + value_hash_of(value), key, value)
-                    changed = True
-            if changed:
-                ordered = [merged[kh] for kh in sorted(merged)]
-                pairs = [e[0] for e in ordered]
-                keys = [e[1] for e in ordered]
-                values = [e[2] for e in ordered]
+            merged = _merged(pairs, keys, values, items, lo, hi)
+            if merged is not None:
+                changed = True
+                pairs, keys, values = merged
         if not changed:
             return _SAME
         if old is not None:
