@@ -38,7 +38,9 @@ an update, whether the subtree still needs an internal node. During an update a 
 *floating* (not yet written) and carried up the recursion: if the parent's subtree shrinks to at
 most ``bucket_entries_max`` keys, the parent collapses into one floating bucket holding all its
 children's entries, and only the bucket that settles is written. A bucket that outgrows the bound
-splits into an internal node over smaller buckets.
+splits into an internal node over smaller buckets. An update without deletions (every block of
+transfers) cannot shrink a subtree, so it takes a lean path that writes each child as soon as it
+is rebuilt; a test holds it to writing exactly what the general path writes.
 
 Proofs: the 16 child hashes of every internal node on the key's path (the on-path slot left
 blank), then the ``kh || vh`` entries of the bucket found at the end of the path, or none (an empty
