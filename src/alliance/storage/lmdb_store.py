@@ -38,7 +38,7 @@ import msgspec
 from alliance.errors import NotFound, StoreFormatError, StoreFull
 from alliance.ledger.store import BlockWrite
 from alliance.state.tree import StateTree, TreeUpdate
-from alliance.types import invariant
+from alliance.types import fail_invariant, invariant
 
 MAP_SIZE_BYTES_DEFAULT = 64 * 1024**3
 _HEIGHT = struct.Struct(">Q")
@@ -212,7 +212,10 @@ class ChainStore:
         doomed: list[bytes] = []
         stale_cursor.first()
         while (key := bytes(stale_cursor.key())) and key < limit:
-            doomed += _decode_stale(stale_cursor.value())
+            try:
+                doomed += _decode_stale(stale_cursor.value())
+            except msgspec.DecodeError:
+                fail_invariant(f"the stale list of state version {key.hex()} is corrupt")
             stale_cursor.delete()  # and on to the next row
         doomed.sort()  # in key order, deletes walk the B-tree forwards
         delete, nodes_db = txn.delete, self._nodes_db
