@@ -115,3 +115,25 @@ def test_bench_refuses_bad_options_before_starting_any_node(
     assert main(["bench", "--dir", str(chain), "--recipients", "bogus"]) == 2
     assert "recipients is one of existing, fresh" in one_line_error(capsys)
     assert list(chain.glob("nodes/*/node.pid")) == []  # nothing was started for a refused run
+
+
+def test_an_error_inside_a_task_group_is_named_in_its_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node's task group wraps the error that stopped it; the one line names that error."""
+    import alliance.cli as cli_module
+    from alliance.errors import StoreFormatError
+
+    def failing(**_: object) -> None:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [StoreFormatError("the store is format 1")])
+
+    monkeypatch.setattr(cli_module, "app", failing)
+    assert main(["status"]) == 2  # a usage error, exit 2, as if raised directly
+    assert "the store is format 1" in one_line_error(capsys)
+
+    def crashing(**_: object) -> None:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [KeyError("gone")])
+
+    monkeypatch.setattr(cli_module, "app", crashing)
+    assert main(["status"]) == 1
+    assert "internal error: KeyError" in one_line_error(capsys)

@@ -370,10 +370,21 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _first_leaf(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups: a node's task group wraps the error
+    that stopped it, and the one line should name that error, not the group."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:
-        result = app(args=argv, prog_name="alliance", standalone_mode=False)
+        try:
+            result = app(args=argv, prog_name="alliance", standalone_mode=False)
+        except BaseExceptionGroup as group:
+            raise _first_leaf(group) from group
     except typer.Abort:
         return _fail("interrupted", 130)
     except typer.TyperException as exc:  # typer's own usage errors (unknown option, missing value)

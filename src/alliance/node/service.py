@@ -28,7 +28,7 @@ from pathlib import Path
 from alliance import codec
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import load_node_key
-from alliance.errors import UsageError
+from alliance.errors import AllianceError, UsageError
 from alliance.execution.executor import Executor
 from alliance.ledger.genesis import Genesis
 from alliance.mempool.pool import Mempool
@@ -227,4 +227,12 @@ def run_node(home: Path | str, *, services: Sequence[Service] = ()) -> None:
             loop.add_signal_handler(signum, stop.set)
         await Node(home, services=services).run(stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except AllianceError:
+        raise  # typed: the command line prints its one line
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt | SystemExit):
+            # A bug: the command line prints one line, so the node's log keeps the whole story.
+            logger.exception("node stopped by an unexpected error")
+        raise
