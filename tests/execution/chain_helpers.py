@@ -24,7 +24,7 @@ from alliance.execution.modules.accounts import (
     decode_balance,
 )
 from alliance.ledger.block import Block, Header, tx_root
-from alliance.ledger.genesis import ChainParams, Genesis, make_genesis
+from alliance.ledger.genesis import ChainParams, Genesis, GenesisMember, GenesisRoles, make_genesis
 from alliance.ledger.transaction import sign_tx
 from alliance.ledger.validators import Validator
 from alliance.storage.lmdb_store import ChainStore
@@ -56,6 +56,23 @@ def genesis_for(
         validators=[Validator(node_id=nk.node_id, power=10)],
         accounts=[(k.address, balance) for k in keys],
         params=params,
+    )
+
+
+def governed_genesis(
+    keys: list[AccountKey], admins: list[AccountKey], supervisor: AccountKey, validators: list[NodeKey]
+) -> Genesis:
+    """A genesis with one member organisation per admin (``org<i>``, admin role), a supervisor,
+    the validators at power 10 each, and ``keys`` funded with 10**9."""
+    return make_genesis(
+        CHAIN_ID,
+        validators=[Validator(k.node_id, 10) for k in validators],
+        accounts=[(k.address, 10**9) for k in keys],
+        members=[GenesisMember(f"org{i}", b"ca-of-org%d" % i, 1) for i in range(len(admins))],
+        roles=[
+            *(GenesisRoles(k.address, f"org{i}", ["admin"]) for i, k in enumerate(admins)),
+            GenesisRoles(supervisor.address, "", ["supervisor"]),
+        ],
     )
 
 

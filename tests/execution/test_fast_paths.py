@@ -35,8 +35,6 @@ from alliance.execution.modules.accounts import (
     encode_account,
 )
 from alliance.ledger.block import Receipt
-from alliance.ledger.genesis import GenesisMember, GenesisRoles, make_genesis
-from alliance.ledger.validators import Validator
 
 S = DEFAULT_GAS_SCHEDULE
 ORGS = 4
@@ -169,16 +167,8 @@ class Chain:
         keys = ch.account_keys(ORGS + 3, 11)
         self.admins = keys[:ORGS]
         self.supervisor, self.dev, self.outsider = keys[ORGS:]
-        genesis = make_genesis(
-            ch.CHAIN_ID,
-            validators=[Validator(NodeKey(bytes([i + 1]) * 32).node_id, 10) for i in range(ORGS)],
-            accounts=[(k.address, 10**9) for k in keys],
-            members=[GenesisMember(f"org{i}", b"ca-of-org%d" % i, 1) for i in range(ORGS)],
-            roles=[
-                *(GenesisRoles(k.address, f"org{i}", ["admin"]) for i, k in enumerate(self.admins)),
-                GenesisRoles(self.supervisor.address, "", ["supervisor"]),
-            ],
-        )
+        validators = [NodeKey(bytes([i + 1]) * 32) for i in range(ORGS)]
+        genesis = ch.governed_genesis(keys, self.admins, self.supervisor, validators)
         self.node = ch.open_node(path, genesis)
         self.rng = random.Random(5)
 

@@ -17,7 +17,6 @@ from alliance import codec
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.execution.modules import governance as gov
 from alliance.ledger.block import Receipt
-from alliance.ledger.genesis import GenesisMember, GenesisRoles, make_genesis
 from alliance.ledger.validators import Validator, ValidatorSet
 
 ORGS = 4
@@ -29,16 +28,7 @@ class Chain:
         self.admins = keys[:ORGS]
         self.supervisor, self.dev, self.outsider = keys[ORGS:]
         self.validator_keys = [NodeKey(bytes([i + 1]) * 32) for i in range(ORGS)]
-        genesis = make_genesis(
-            ch.CHAIN_ID,
-            validators=[Validator(k.node_id, 10) for k in self.validator_keys],
-            accounts=[(k.address, 10**9) for k in keys],
-            members=[GenesisMember(f"org{i}", b"ca-of-org%d" % i, 1) for i in range(ORGS)],
-            roles=[
-                *(GenesisRoles(k.address, f"org{i}", ["admin"]) for i, k in enumerate(self.admins)),
-                GenesisRoles(self.supervisor.address, "", ["supervisor"]),
-            ],
-        )
+        genesis = ch.governed_genesis(keys, self.admins, self.supervisor, self.validator_keys)
         self.node = ch.open_node(path, genesis)
         self.rng = random.Random(3)
         self.results: list[Receipt] = []
