@@ -229,10 +229,8 @@ def run_node(home: Path | str, *, services: Sequence[Service] = ()) -> None:
 
     try:
         asyncio.run(main())
-    except AllianceError:
-        raise  # typed: the command line prints its one line
-    except BaseException as exc:
-        if not isinstance(exc, KeyboardInterrupt | SystemExit):
+    except Exception as exc:
+        if not isinstance(exc, AllianceError):  # typed errors are the command line's one line
             # A bug: the command line prints one line, so the node's log keeps the whole story.
             logger.exception("node stopped by an unexpected error")
         raise

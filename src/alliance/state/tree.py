@@ -655,15 +655,15 @@ class _Apply:
             if value is None:
                 fail_invariant("a deletion on the state tree's lean path")
             j = bisect_left(pairs, kh)
-            h = _leaf_hasher.copy()
-            h.update(value)
-            if j < len(pairs) and pairs[j].startswith(kh):
-                if values[j] == value:
-                    return _SAME
-                pairs = (*pairs[:j], kh + h.digest(), *pairs[j + 1 :])
+            found = j < len(pairs) and pairs[j].startswith(kh)
+            if found and values[j] == value:
+                return _SAME
+            pair = kh + value_hash_of(value)
+            if found:
+                pairs = (*pairs[:j], pair, *pairs[j + 1 :])
                 values = (*values[:j], value, *values[j + 1 :])
             else:
-                pairs = (*pairs[:j], kh + h.digest(), *pairs[j:])
+                pairs = (*pairs[:j], pair, *pairs[j:])
                 keys = (*keys[:j], key, *keys[j:])
                 values = (*values[:j], value, *values[j:])
         elif hi - lo <= _FEW_UPDATES:
