@@ -35,11 +35,13 @@ def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
 def test_mempool_bench_runs_with_batches_in_flight() -> None:
     done = run_script(
         "bench_mempool.py", "--txs", "400", "--keys", "20", "--batch", "100", "--inflight", "2",
-        "--rounds", "1", "--raw-seconds", "0.1", "--modes", "inline,processes", "--json",
+        "--rounds", "1", "--raw-seconds", "0.1", "--modes", "inline,processes,processes+caller", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["inflight"] == 2 and set(result["admit_per_s"]) == {"inline", "processes"}
+    assert result["inflight"] == 2
+    assert set(result["admit_per_s"]) == {"inline", "processes", "processes+caller"}
+    assert set(result["cpu_ratio"]) == {"processes", "processes+caller"}
     assert result["raw_verify_per_s"] > 0
 
 
@@ -51,3 +53,6 @@ def test_bench_options_are_checked() -> None:
         done = run_script(name, *args)
         assert done.returncode == 2
         assert "must be at least 1" in done.stderr
+    done = run_script("bench_mempool.py", "--modes", "processes,gpu")
+    assert done.returncode == 2
+    assert "--modes takes some of" in done.stderr

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from alliance import codec
@@ -19,6 +20,7 @@ from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import CommitCertificate
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.mempool.pool import Accepted
+from alliance.node.config import save_config
 from alliance.node.runtime import NodeRuntime
 from alliance.node.service import Node
 from alliance.node.testing import alliance_homes, running_nodes
@@ -81,9 +83,10 @@ def test_four_nodes_commit_transfers_with_identical_state(tmp_path: Path) -> Non
                 runtime = node.runtime
                 assert runtime.balance(bob) == 18
                 assert all(runtime.committed_tx(h).receipt.ok for h in hashes)
-                assert runtime.query(b"acct/" + bob, height=top).app_hash == nodes[0].runtime.query(
-                    b"acct/" + bob, height=top
-                ).app_hash
+                assert (
+                    runtime.query(b"acct/" + bob, height=top).app_hash
+                    == nodes[0].runtime.query(b"acct/" + bob, height=top).app_hash
+                )
                 block, cert = runtime.block(top)
                 assert cert is not None and cert.block_hash == block.hash()
 
@@ -215,3 +218,22 @@ def test_blocks_from_replays_stored_heights_then_follows(tmp_path: Path) -> None
 
     run(scenario())
 
+
+def test_a_node_whose_own_thread_verifies_too_admits_and_commits(tmp_path: Path) -> None:
+    """``verifier_caller_verifies``: one worker process, the node's thread stealing chunks."""
+    (home,) = alliance_homes(tmp_path, 1)
+    config = home.load_config()
+    mempool = msgspec.structs.replace(
+        config.mempool, verifier="processes", verifier_workers=1, verifier_caller_verifies=True
+    )
+    save_config(home.config_path, msgspec.structs.replace(config, mempool=mempool))
+    bob = AccountKey.generate().address
+
+    async def scenario() -> None:
+        async with running_nodes([home]) as (node,):
+            assert node.runtime.mempool._verifier.caller_verifies
+            assert len(node.runtime.mempool._verifier.worker_pids()) == 1
+            await commit_transfers(node.runtime, dev_key(tmp_path), bob, [1] * 600)
+            assert node.runtime.balance(bob) == 600
+
+    run(scenario())

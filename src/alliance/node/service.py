@@ -135,6 +135,7 @@ class Node:
                 config.mempool.verifier,
                 suite_name=genesis.suite,
                 workers=config.mempool.verifier_workers or None,
+                caller_verifies=config.mempool.verifier_caller_verifies,
             )
             stack.callback(verifier.close)
             executor = Executor(store, verify_batch=verifier.verify_batch)
