@@ -606,6 +606,15 @@ def test_unpruned_store_keeps_exactly_the_nodes_of_all_versions() -> None:
         assert set(stale) == before - after, f"version {version}"
 
 
+def test_the_cache_keeps_the_latest_version_not_the_superseded_ones() -> None:
+    v = random_versions(random.Random(5), 25)
+    latest = set(reachable_node_keys(StateTree(v.store), v.store, 24))
+    assert set(v.tree._cache) == latest  # every stale node left the cache when it went stale
+    for version in range(25):  # older versions load their nodes from the store again
+        check_version(v, version)
+    assert latest < set(v.tree._cache)
+
+
 def test_prune_everything_but_the_last_version() -> None:
     v = random_versions(random.Random(11), 20)
     v.store.prune(19)

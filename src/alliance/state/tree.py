@@ -21,9 +21,9 @@ to 32 it rewrites ~9,300 buckets and ~4,000 internal nodes (~4,800 nodes in all 
 a bucket rewrite is a few C-level sequence and bytes operations (docs/decisions/002).
 
 Decoded nodes are immutable msgspec structs of tuples declared ``gc=False``: the cache holds
-hundreds of thousands of them, and the cyclic garbage collector must not walk them. Roots of
-versions, once read or committed, are remembered too (a stored root never changes; whether a
-version is pruned is checked on every read).
+hundreds of thousands of them (the latest version's, and older ones' recently read), and the cyclic
+garbage collector must not walk them. Roots of versions, once read or committed, are remembered too
+(a stored root never changes; whether a version is pruned is checked on every read).
 
 Versions: every node is stored under a *node key* ``version (8 bytes, big endian) || path`` and is
 never modified. Applying the updates of version v writes new nodes with prefix v and reports the
@@ -468,9 +468,16 @@ class StateTree:
         )
 
     def committed(self, update: TreeUpdate) -> None:
-        """Tell the tree ``update`` is durable, so its decoded nodes and root may be cached."""
+        """Tell the tree ``update`` is durable, so its decoded nodes and root may be cached.
+
+        The nodes it made stale leave the cache: they serve only reads of older versions (which
+        load them again from the store), and kept they would fill the cache with superseded
+        versions, ~12 MB a block at 1M keys, until the bound evicts in bulk."""
         self._remember_root(update.version, decode_root(update.root))
         cache = self._cache
+        pop = cache.pop
+        for key in update.stale_node_keys:
+            pop(key, None)
         if len(cache) + len(update.decoded) >= self._cache_nodes_max:
             for key, node in update.decoded.items():
                 self._remember(key, node)
