@@ -4,6 +4,7 @@ batches stay inline, worker failures are operational, the caller shares the work
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import os
 import signal
 import threading
@@ -15,7 +16,7 @@ from mempool_helpers import KEYS
 from alliance.errors import OperationalError, UsageError
 from alliance.mempool import BatchVerifier
 from alliance.mempool import verifier as verifier_module
-from alliance.mempool.verifier import FED_ITEMS_MAX, MODES, STEAL_CHUNK_ITEMS
+from alliance.mempool.verifier import FED_ITEMS_MAX, MODES, STEAL_CHUNK_ITEMS, steal_chunk_bounds
 
 Item = tuple[bytes, bytes, bytes]
 
@@ -105,9 +106,8 @@ def fed_to_one_worker(batches: list[list[Item]]) -> int:
     """Items a single worker is fed up front: whole chunks, in order, up to ``FED_ITEMS_MAX``."""
     fed = 0
     for items in batches:
-        count = well_sized(items)
-        for at in range(0, count, STEAL_CHUNK_ITEMS):
-            chunk = min(STEAL_CHUNK_ITEMS, count - at)
+        for start, end in steal_chunk_bounds(well_sized(items)):
+            chunk = end - start
             if fed + chunk > FED_ITEMS_MAX:
                 return fed
             fed += chunk
@@ -184,6 +184,16 @@ def test_threads_sharing_a_caller_verifier_get_their_own_answers() -> None:
         futures = [threads.submit(run, items) for items, _, _ in batches]
         for future, (_, _, senders) in zip(futures, batches, strict=True):
             assert future.result() == [senders] * 3
+
+
+@pytest.mark.parametrize("count", [0, 1, 95, 96, 97, 193, 1000])
+def test_caller_verifies_chunks_are_even_and_bounded(count: int) -> None:
+    bounds = steal_chunk_bounds(count)
+    sizes = [end - start for start, end in bounds]
+    assert sum(sizes) == count and all(0 < size <= STEAL_CHUNK_ITEMS for size in sizes)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))  # contiguous
+    assert not bounds or bounds[0][0] == 0
+    assert not sizes or max(sizes) - min(sizes) <= len(sizes)
 
 
 def test_small_batches_do_not_reach_the_workers() -> None:

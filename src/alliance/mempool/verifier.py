@@ -27,7 +27,7 @@ The caller can verify too (``caller_verifies``, processes mode), with one worker
 (one per core but the caller's). On a machine with as many busy processes as cores this matters: a
 worker per core plus a caller that decodes and inserts are more processes than cores, and the
 scheduler's time slicing costs the verifiers their caches (measured on two cores: admission rose
-from ~78% to ~85% of the raw rate, best of six rounds each). The work is shared by stealing, so it
+from 74-78% to 84-91% of the raw rate; docs/benchmarks.md). The work is shared by stealing, so it
 balances itself whatever else the caller does per item: batches are cut into small chunks that
 wait in a queue; each worker is kept fed from the queue's head with at most
 ``FED_ITEMS_MAX`` unanswered items (topped up whenever the caller calls in); when the caller
@@ -468,8 +468,7 @@ class BatchVerifier:
     # --- processes mode with the caller verifying too: work stealing -------------------------------
 
     def _submit_shared(self, items: Sequence[Item], derive: bool) -> Callable[[], Answers]:
-        step = STEAL_CHUNK_ITEMS
-        chunks = [_Chunk(items[at : at + step], derive) for at in range(0, len(items), step)]
+        chunks = [_Chunk(items[at:end], derive) for at, end in steal_chunk_bounds(len(items))]
         with self._lock:
             try:
                 workers = self._live_processes()
@@ -632,6 +631,14 @@ class _Chunk:
         self.taken = False
         self.ticket: tuple[_Worker, int] | None = None
         self.answers: Answers | None = None
+
+
+def steal_chunk_bounds(count: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the chunks a caller-verifies batch of ``count`` items is cut into: as
+    even as they come, none over ``STEAL_CHUNK_ITEMS``."""
+    chunks = -(-count // STEAL_CHUNK_ITEMS)
+    step = -(-count // chunks) if chunks else 1
+    return [(at, min(at + step, count)) for at in range(0, count, step)]
 
 
 def _unanswered_items(worker: _Worker) -> int:
