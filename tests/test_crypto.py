@@ -25,6 +25,7 @@ from alliance.crypto.keys import (
     to_checksum_address,
     verify_node_signature,
 )
+from alliance.crypto.sigcache import SignatureCache
 from alliance.crypto.suite import suite_by_name
 from alliance.errors import KeyFileError, UsageError
 
@@ -389,3 +390,16 @@ def test_hashers_do_not_share_state() -> None:
     first = hasher_for(Domain.TX)
     first.update(b"abc")
     assert hasher_for(Domain.TX).digest() == hashlib.sha256(Domain.TX.value).digest()
+
+
+def test_signature_cache_add_many_is_add_in_order_with_the_same_bound() -> None:
+    one_by_one, at_once = SignatureCache(entries_max=5), SignatureCache(entries_max=5)
+    rows = [(bytes([i]) * 32, bytes([i]) * 64, bytes([i]) * 20) for i in range(8)]
+    for tx_hash, signature, sender in rows:
+        one_by_one.add(tx_hash, signature, sender)
+    at_once.add_many((tx_hash + signature, sender) for tx_hash, signature, sender in rows)
+    assert len(at_once) == len(one_by_one) == 5
+    for tx_hash, signature, sender in rows:  # the oldest three went first, in both
+        expected = sender if tx_hash[0] >= 3 else None
+        assert at_once.get(tx_hash, signature) == one_by_one.get(tx_hash, signature) == expected
+    assert at_once.get(rows[4][0], rows[5][1]) is None  # the key is the hash and this signature

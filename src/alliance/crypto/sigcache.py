@@ -14,6 +14,7 @@ never again).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
 SIGCACHE_ENTRIES_MAX = 1_000_000
 
@@ -35,6 +36,14 @@ class SignatureCache:
         entries[tx_hash + signature] = sender_address
         if len(entries) > self._entries_max:
             entries.popitem(last=False)
+
+    def add_many(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
+        """``add`` for many ``(tx_hash + signature, sender_address)`` pairs in one call (a batch
+        of admissions); the key is ``get``'s, the hash and the signature joined."""
+        cache = self._entries
+        cache.update(entries)
+        while len(cache) > self._entries_max:
+            cache.popitem(last=False)
 
     def discard(self, tx_hash: bytes, signature: bytes) -> None:
         self._entries.pop(tx_hash + signature, None)

@@ -427,16 +427,18 @@ class Mempool:
             for at in positions:
                 outcomes[at] = exc  # not judged: the client may simply resubmit
             return
-        hashes = candidates.hashes
-        add = self._sigcache.add
+        hashes, entries = candidates.hashes, candidates.entries
+        verified: list[tuple[bytes, bytes]] = []
         for at, sender in zip(positions, senders, strict=True):
             if type(sender) is bytes:
                 outcomes[at] = sender
-                add(hashes[at], candidates.entries[at][0][-SIGNATURE_SIZE_BYTES:], sender)  # raw ends in it
+                signature = entries[at][0][-SIGNATURE_SIZE_BYTES:]  # the raw bytes end in it
+                verified.append((hashes[at] + signature, sender))
             else:
                 outcomes[at] = BadSignature(
                     f"signature of transaction {_short(hashes[at])} does not verify for its sender"
                 )
+        self._sigcache.add_many(verified)
 
     def _finish(
         self,
