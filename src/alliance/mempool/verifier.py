@@ -446,13 +446,10 @@ class BatchVerifier:
                 for chunk in self._chunks(items):
                     worker = workers[self._next_worker % len(workers)]
                     self._next_worker += 1
-                    request = op + b"".join([part for item in chunk for part in item])
-                    tickets.append((worker, worker.send(request, len(chunk), timeout_s), len(chunk)))
+                    number = worker.send(_request(op, chunk), len(chunk), timeout_s)
+                    tickets.append((worker, number, len(chunk)))
             except (OSError, EOFError, TimeoutError) as exc:
-                self._discard_processes(kill=isinstance(exc, TimeoutError))
-                raise OperationalError(
-                    f"signature workers failed ({exc!r}); they restart on the next batch"
-                ) from None
+                raise self._handover_failed(exc) from None
 
         def gather() -> Answers:
             out: list[bytes | bool | None] = []
@@ -475,10 +472,7 @@ class BatchVerifier:
                 self._queue.extend(chunks)
                 self._feed(workers)
             except (OSError, EOFError, TimeoutError) as exc:
-                self._discard_processes(kill=isinstance(exc, TimeoutError))
-                raise OperationalError(
-                    f"signature workers failed ({exc!r}); they restart on the next batch"
-                ) from None
+                raise self._handover_failed(exc) from None
 
         def gather() -> Answers:
             out: list[bytes | bool | None] = []
@@ -506,8 +500,7 @@ class BatchVerifier:
                 return
             queue.popleft()
             op = bytes([_OP_SENDERS if head.derive else _OP_VERIFY])
-            request = op + b"".join([part for item in head.items for part in item])
-            head.ticket = (worker, worker.send(request, len(head.items), self._timeout_s))
+            head.ticket = (worker, worker.send(_request(op, head.items), len(head.items), self._timeout_s))
 
     def _take_tail(self) -> _Chunk | None:
         """The queue's last chunk not taken, for the caller to verify (lock held)."""
@@ -558,6 +551,11 @@ class BatchVerifier:
             with self._lock:
                 mine.answers = answers
                 self._settled.notify_all()
+
+    def _handover_failed(self, exc: BaseException) -> OperationalError:
+        """Handing a chunk to a worker failed: stop this generation (the next batch starts anew)."""
+        self._discard_processes(kill=isinstance(exc, TimeoutError))
+        return OperationalError(f"signature workers failed ({exc!r}); they restart on the next batch")
 
     def _collect(self, gather: Callable[[], Answers]) -> Answers:
         """Run ``gather`` and turn every way a worker can fail into ``OperationalError``."""
@@ -631,6 +629,11 @@ class _Chunk:
         self.taken = False
         self.ticket: tuple[_Worker, int] | None = None
         self.answers: Answers | None = None
+
+
+def _request(op: bytes, items: Sequence[Item]) -> bytes:
+    """A request to a worker: the op byte, then fixed-width ``public_key || digest || signature``."""
+    return op + b"".join([part for item in items for part in item])
 
 
 def steal_chunk_bounds(count: int) -> list[tuple[int, int]]:
