@@ -7,11 +7,12 @@ from pathlib import Path
 import chain_helpers as ch
 import pytest
 
+from alliance.crypto.keys import AccountKey
 from alliance.execution.modules.accounts import ACCOUNT_PREFIX
 from alliance.state.tree import StateTree
 
 
-def transfers(node: ch.Node, keys: list, rounds: int) -> list[bytes]:
+def transfers(node: ch.Node, keys: list[AccountKey], rounds: int) -> list[bytes]:
     return [
         ch.transfer(
             keys[i % len(keys)],

@@ -83,10 +83,9 @@ def test_four_nodes_commit_transfers_with_identical_state(tmp_path: Path) -> Non
                 runtime = node.runtime
                 assert runtime.balance(bob) == 18
                 assert all(runtime.committed_tx(h).receipt.ok for h in hashes)
-                assert (
-                    runtime.query(b"acct/" + bob, height=top).app_hash
-                    == nodes[0].runtime.query(b"acct/" + bob, height=top).app_hash
-                )
+                assert runtime.query(b"acct/" + bob, height=top).app_hash == nodes[0].runtime.query(
+                    b"acct/" + bob, height=top
+                ).app_hash
                 block, cert = runtime.block(top)
                 assert cert is not None and cert.block_hash == block.hash()
 

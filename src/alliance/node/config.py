@@ -58,7 +58,7 @@ class MempoolSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     txs_max: Positive = 100_000
     bytes_max: Positive = 256 * 1024 * 1024
     verifier: Literal["processes", "threads", "inline"] = "processes"
-    verifier_workers: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: one per core (but one, with the next)
+    verifier_workers: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: one per core, or one fewer (next line)
     verifier_caller_verifies: bool = False
     """The node's own thread verifies too, sharing the work with the workers by stealing."""
 
