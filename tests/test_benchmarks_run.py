@@ -30,6 +30,7 @@ def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
     (result,) = json.loads(done.stdout)["results"]
     assert result["accounts"] == 300 and result["txs"] == 600 and result["versions_kept"] == 2
     assert result["tx_per_s"] > 0
+    assert result["finalize_ms_median"] > 0 and result["commit_ms_median"] > 0
 
 
 def test_mempool_bench_runs_with_batches_in_flight() -> None:
