@@ -18,8 +18,12 @@ the cores. Report wall-clock figures as the result; the CPU figure helps compare
 machine. ``finalize_ms_median`` and ``commit_ms_median`` split a block's time between
 ``finalize_block`` (execution and the state-tree update) and ``commit`` (the store's write and fsync).
 
+``--rounds N`` runs each account count N times (a fresh store each) and reports the fastest run,
+with every run's ``tx_per_s`` in ``tx_per_s_rounds``: other load on a shared machine only ever
+slows a run down.
+
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
-[--versions-kept N] [--json]
+[--versions-kept N] [--rounds N] [--json]
 """
 
 from __future__ import annotations
@@ -156,6 +160,12 @@ def run(
     }
 
 
+def _rate(result: dict[str, object]) -> int:
+    rate = result["tx_per_s"]
+    assert isinstance(rate, int)
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, nargs="+", default=[5_000, 100_000, 1_000_000])
@@ -170,15 +180,32 @@ def main() -> None:
         default=STATE_VERSIONS_KEPT_DEFAULT,
         help="state versions kept (2: prune with every commit from the third block on)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="runs per account count; the result is the fastest"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.versions_kept < 1:
         parser.error("--versions-kept must be at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     results = []
     for n in args.accounts:
-        r = run(
-            n, args.txs, args.block_txs, min(args.senders, n), args.seed, not args.no_sync, args.versions_kept
-        )
+        rounds = [
+            run(
+                n,
+                args.txs,
+                args.block_txs,
+                min(args.senders, n),
+                args.seed,
+                not args.no_sync,
+                args.versions_kept,
+            )
+            for _ in range(args.rounds)
+        ]
+        # Other load on a shared machine only ever slows a run down: the fastest is the code's.
+        r = max(rounds, key=_rate)
+        r["tx_per_s_rounds"] = [done["tx_per_s"] for done in rounds]
         results.append(r)
         if not args.json:
             print(json.dumps(r), flush=True)
