@@ -85,10 +85,23 @@ class Load:
                 client.close()
 
 
+NODE_LOG_LINES_SHOWN = 80
+
+
+def show_node_logs(directory: Path) -> None:
+    """The end of each node's log, printed so that pytest shows it with a failure."""
+    for log in sorted(directory.glob("nodes/*/node.log")):
+        lines = log.read_text(errors="replace").splitlines()[-NODE_LOG_LINES_SHOWN:]
+        print(f"--- {log.parent.name}/node.log (last {len(lines)} lines)", *lines, sep="\n")
+
+
 def test_local_alliance_survives_crashes_and_restarts(tmp_path: Path) -> None:
     directory = tmp_path / "chain"
     try:
         scenario(directory, tmp_path)
+    except BaseException:
+        show_node_logs(directory)  # a rare failure here must leave its cause in the CI log
+        raise
     finally:
         subprocess.run([sys.executable, "-m", "alliance.cli", "down", "--dir", str(directory)],
                        capture_output=True, timeout=60, check=False)
