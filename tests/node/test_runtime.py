@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from alliance import codec
+from alliance.consensus.ready import PrepareProposal
 from alliance.crypto.keys import AccountKey, load_account_key
 from alliance.errors import InvalidMessage
 from alliance.execution.modules.accounts import TransferArgs
@@ -234,5 +235,26 @@ def test_a_node_whose_own_thread_verifies_too_admits_and_commits(tmp_path: Path)
             assert len(node.runtime.mempool._verifier.worker_pids()) == 1
             await commit_transfers(node.runtime, dev_key(tmp_path), bob, [1] * 600)
             assert node.runtime.balance(bob) == 600
+
+    run(scenario())
+
+
+def test_a_proposal_request_the_chain_moved_past_is_dropped_not_prepared(tmp_path: Path) -> None:
+    """A proposer waiting for transactions can see its height decided without it (a restarted node
+    catching up): new transactions, or the empty-block timer, must not prepare that height."""
+    (home,) = alliance_homes(tmp_path, 1)
+    bob = AccountKey.generate().address
+
+    async def scenario() -> None:
+        async with running_nodes([home]) as (node,):
+            runtime = node.runtime
+            await eventually(lambda: runtime.height >= 2, "two blocks")
+            for poke in (runtime._on_new_transactions, runtime._prepare_due):
+                decided = runtime.height  # committed already: a request for it is stale
+                runtime._pending_prepare = PrepareProposal(height=decided, round=0, prev_block_hash=b"")
+                poke()  # before the fix: InvariantViolation("proposing N after N")
+                assert runtime._pending_prepare is None
+            await commit_transfers(runtime, dev_key(tmp_path), bob, [3])  # and the node goes on
+            assert runtime.balance(bob) == 3
 
     run(scenario())

@@ -401,16 +401,18 @@ class NodeRuntime:
         request = self._pending_prepare
         if request is None:
             return None
+        if request.height != self.height + 1:
+            # The chain moved past it while it waited for transactions: the others decided that
+            # height without our proposal (a restarted node catching up, or a slow round).
+            self._drop_pending_prepare()
+            return None
         waited_s = time.monotonic() - self._last_commit_at
         if len(self.mempool) == 0 and not waited_enough and waited_s < self._empty_block_interval_s:
             if self._prepare_timer is None:
                 delay_s = self._empty_block_interval_s - waited_s
                 self._prepare_timer = asyncio.get_running_loop().call_later(delay_s, self._prepare_due)
             return None
-        self._pending_prepare = None
-        if self._prepare_timer is not None:
-            self._prepare_timer.cancel()
-            self._prepare_timer = None
+        self._drop_pending_prepare()
         executor = self.executor
         params = executor.params
         candidates = self.mempool.reap(params.block_txs_max, params.block_bytes_max, params.block_gas_max)
@@ -424,6 +426,12 @@ class NodeRuntime:
             last_results_hash=prepared.last_results_hash,
             time_ms=time_ms,
         )
+
+    def _drop_pending_prepare(self) -> None:
+        self._pending_prepare = None
+        if self._prepare_timer is not None:
+            self._prepare_timer.cancel()
+            self._prepare_timer = None
 
     def _prepare_due(self) -> None:
         self._prepare_timer = None
@@ -590,7 +598,7 @@ class NodeRuntime:
             peer_name = self._peer_name(synced.peer)
             logger.info("block sync: applied %d blocks from %s, now at %d", applied, peer_name, self.height)
             self.core = self._build_core()
-            self._pending_prepare = None
+            self._drop_pending_prepare()
             self._drain()
             self._maybe_request_sync_now()
 
