@@ -81,14 +81,13 @@ class ChainStore:
 
     def _check_format(self, path: Path) -> None:
         """Record the format in a new store; refuse a store written in another one."""
-        meta = self._db["meta"]
-        raw = self._read.get(_META_FORMAT, db=meta)
-        if raw is None and self.last_height() is None:
+        recorded = self._meta_int(_META_FORMAT, 0)
+        if recorded == 0 and self.last_height() is None:
             with self._env.begin(write=True) as txn:
-                txn.put(_META_FORMAT, be64(STORE_FORMAT), db=meta)
+                txn.put(_META_FORMAT, be64(STORE_FORMAT), db=self._db["meta"])
             self._renew()
             return
-        found = 1 if raw is None else _HEIGHT.unpack(raw)[0]  # format 1 did not record itself
+        found = recorded or 1  # format 1 did not record itself
         if found != STORE_FORMAT:
             raise StoreFormatError(
                 f"the data directory {path} holds a chain store in format {found}; this version of "
@@ -202,7 +201,8 @@ class ChainStore:
             invariant(added == len(tree.new_nodes), "state tree nodes must be new and in order")
         txn.put(be64(tree.version), tree.root, db=self._db["roots"], append=True)
         if tree.stale_node_keys:
-            stale = _encode_stale(sorted(tree.stale_node_keys))
+            # Unsorted: pruning sorts all it collects once (several versions may prune together).
+            stale = _encode_stale(tree.stale_node_keys)
             txn.put(be64(tree.version), stale, db=self._db["stale"], append=True)
 
     def _prune(self, txn: lmdb.Transaction, oldest_kept: int) -> None:
