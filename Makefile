@@ -29,11 +29,13 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# setup.py and the C source too: a changed extension is rebuilt (pip install -e . compiles it in place).
+$(STAMP): pyproject.toml setup.py src/alliance/state/_treecore.c
 	@mkdir -p $(VENV)
 	@lock=""; if command -v flock >/dev/null; then lock="flock $(VENV)/.lock"; fi; \
 	$$lock bash -euo pipefail -c '\
-	  if [ -f "$(STAMP)" ] && [ "$(STAMP)" -nt pyproject.toml ]; then exit 0; fi; \
+	  if [ -f "$(STAMP)" ] && [ "$(STAMP)" -nt pyproject.toml ] && [ "$(STAMP)" -nt setup.py ] \
+	    && [ "$(STAMP)" -nt src/alliance/state/_treecore.c ]; then exit 0; fi; \
 	  if [ ! -x "$(BIN)/python" ]; then echo "creating $(VENV)"; $(PYTHON) -m venv "$(VENV)"; fi; \
 	  echo "installing the project into $(VENV) (pip install -e .[dev])"; \
 	  "$(BIN)/python" -m pip install --quiet --disable-pip-version-check --no-input -e ".[dev]"; \

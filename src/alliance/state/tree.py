@@ -51,17 +51,19 @@ bucket at a path holds every key under it).
 
 from __future__ import annotations
 
+import os
 import struct
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Annotated, Protocol
 
 import msgspec
 
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain, hasher_for
-from alliance.errors import NotFound, VersionPruned
+from alliance.errors import NotFound, UsageError, VersionPruned
 from alliance.types import fail_invariant, invariant
 
 EMPTY_CHILD = b"\x00" * 32
@@ -284,15 +286,23 @@ _FEW_UPDATES = 8  # up to this many updates into one bucket: insert in place, el
 
 
 class StateTree:
-    """Reads, updates and proves over a ``NodeReader``, with a cache of decoded nodes."""
+    """Reads, updates and proves over a ``NodeReader``, with a cache of decoded nodes.
+
+    ``compiled``: whether updates take the compiled lean path (``_treecore``); None (the default)
+    uses it when it is built and ``ALLIANCE_TREE_CORE`` is not ``python``. Both paths produce the
+    same nodes, byte for byte; tests run them side by side."""
 
     def __init__(
         self,
         reader: NodeReader,
         cache_nodes_max: int = CACHE_NODES_MAX,
         bucket_entries_max: int = BUCKET_ENTRIES_MAX,
+        compiled: bool | None = None,
     ) -> None:
         invariant(1 <= bucket_entries_max <= PROOF_BUCKET_ENTRIES_MAX, "bucket bound out of range")
+        if compiled and _CORE is None:
+            raise UsageError(f"the compiled state tree core is not available: {_CORE_MISSING}")
+        self._core = _CORE if compiled is None or compiled else None
         self._reader = reader
         self._cache: dict[bytes, Node] = {}
         self._cache_nodes_max = cache_nodes_max
@@ -447,7 +457,10 @@ class StateTree:
             old = (root.hash, root.version, root.count, root.is_bucket) if root is not None else None
             if old is not None and not old[3] and all(item[3] is not None for item in items):
                 # No deletion: no subtree can shrink into a bucket, so the lean path applies.
-                result = job.internal_growing(old, 0, items, 0, len(items))
+                if self._core is not None:
+                    result = self._core.internal_growing(job, self._cache, old, 0, items, 0, len(items))
+                else:
+                    result = job.internal_growing(old, 0, items, 0, len(items))
             else:
                 result = job.slot(old, 0, items, 0, len(items))
             if result is not _SAME:
@@ -456,7 +469,7 @@ class StateTree:
                 else:
                     if type(result) is Bucket:
                         result = job.write_bucket(result, 0)
-                    new_root = ChildRef(*result)  # type: ignore[misc]
+                    new_root = ChildRef(*result)
         job.new_nodes.sort()
         return TreeUpdate(
             version=version,
@@ -841,6 +854,26 @@ class _Apply:
         return self.write_internal(
             Internal(tuple(hashes), tuple(versions), tuple(counts), mask), path_hash, depth, total
         )
+
+
+# --- the compiled lean path -----------------------------------------------------------------------
+
+
+def _load_core() -> tuple[ModuleType | None, str]:
+    """The compiled module, configured, or None and why not (never built: no C compiler at install
+    time; or turned off with ``ALLIANCE_TREE_CORE=python``)."""
+    if os.environ.get("ALLIANCE_TREE_CORE", "") == "python":
+        return None, "turned off by ALLIANCE_TREE_CORE=python"
+    try:
+        from alliance.state import _treecore  # noqa: PLC0415  # optional: built only with a C compiler
+    except ImportError as exc:
+        return None, f"not built ({exc}); reinstall with a C compiler (pip install -e .)"
+    _treecore.configure(Bucket, Internal, _SAME, _leaf_hasher, _inner_hasher)
+    return _treecore, ""
+
+
+_CORE, _CORE_MISSING = _load_core()
+TREE_CORE = "c" if _CORE is not None else "python"  # which lean update path StateTree uses by default
 
 
 # --- proofs ---------------------------------------------------------------------------------------

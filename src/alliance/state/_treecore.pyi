@@ -1,0 +1,15 @@
+# Types of the compiled lean update path (_treecore.c); see alliance.state.tree.
+from typing import Any
+
+def configure(
+    bucket_type: type, internal_type: type, same: object, leaf_hasher: Any, inner_hasher: Any
+) -> None: ...
+def internal_growing(
+    job: Any,
+    cache: dict[bytes, Any],
+    old: tuple[bytes, int, int, bool],
+    depth: int,
+    items: list[Any],
+    lo: int,
+    hi: int,
+) -> object: ...

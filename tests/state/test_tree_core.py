@@ -1,0 +1,178 @@
+"""The compiled lean update path (``_treecore``) against the pure-Python reference.
+
+Two trees over two memory stores take the same batches of updates, one with ``compiled=True`` and
+one with ``compiled=False``; every ``TreeUpdate`` must be identical: root, new node keys and bytes,
+decoded nodes, stale node keys (in order). Batches without deletions take the lean path (compiled
+on one side); batches with deletions take the general path on both, which keeps the two trees'
+stores alike for the next batch. Small buckets make splits, fresh slots and deep trees common;
+a tiny node cache makes the compiled path load nodes through the Python loader.
+
+The compiled module is part of the build (``pip install -e .`` compiles it). A missing module
+fails here; only an explicit ``ALLIANCE_TREE_CORE=python`` skips these tests.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alliance.errors import UsageError
+from alliance.state import tree as tree_module
+from alliance.state.memory import MemoryNodeStore
+from alliance.state.tree import (
+    BUCKET_ENTRIES_MAX,
+    StateTree,
+    TreeUpdate,
+    encode_node,
+    key_hash_of,
+    verify_state_proof,
+)
+
+if os.environ.get("ALLIANCE_TREE_CORE", "") == "python":
+    pytest.skip("compiled tree core turned off by ALLIANCE_TREE_CORE=python", allow_module_level=True)
+
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_the_compiled_core_is_built() -> None:
+    assert tree_module.TREE_CORE == "c", tree_module._CORE_MISSING
+
+
+class Pair:
+    """The same history applied to a compiled and a pure-Python tree."""
+
+    def __init__(self, bucket_entries_max: int, cache_nodes_max: int = 1_000_000) -> None:
+        self.stores = (MemoryNodeStore(), MemoryNodeStore())
+        self.trees = (
+            StateTree(self.stores[0], cache_nodes_max, bucket_entries_max, compiled=True),
+            StateTree(self.stores[1], cache_nodes_max, bucket_entries_max, compiled=False),
+        )
+        self.version: int | None = None
+        self.model: dict[bytes, bytes] = {}
+
+    def apply(self, updates: dict[bytes, bytes | None]) -> TreeUpdate:
+        version = 1 if self.version is None else self.version + 1
+        results = [tree.apply(self.version, version, updates) for tree in self.trees]
+        compiled, reference = results
+        assert compiled.root_hash == reference.root_hash
+        assert compiled.root == reference.root
+        assert compiled.new_nodes == reference.new_nodes
+        assert compiled.stale_node_keys == reference.stale_node_keys
+        assert list(compiled.decoded) == list(reference.decoded)
+        for key, node in compiled.decoded.items():
+            assert node == reference.decoded[key]
+            assert encode_node(node) == dict(compiled.new_nodes)[key]
+        for store, tree, update in zip(self.stores, self.trees, results, strict=True):
+            store.persist(update)
+            tree.committed(update)
+        self.version = version
+        for key, value in updates.items():
+            if value is None:
+                self.model.pop(key, None)
+            else:
+                self.model[key] = value
+        return compiled
+
+
+keys_st = st.binary(min_size=1, max_size=5)
+values_st = st.binary(max_size=10)
+batch_st = st.dictionaries(keys_st, st.one_of(values_st, st.none()), min_size=1, max_size=30)
+
+
+@PROPERTY
+@given(
+    bucket=st.sampled_from([1, 2, 3, 32]),
+    start=st.dictionaries(keys_st, values_st, min_size=1, max_size=60),
+    batches=st.lists(batch_st, min_size=1, max_size=6),
+    no_deletions=st.booleans(),
+)
+def test_compiled_and_python_trees_write_the_same_nodes(
+    bucket: int,
+    start: dict[bytes, bytes],
+    batches: list[dict[bytes, bytes | None]],
+    no_deletions: bool,
+) -> None:
+    pair = Pair(bucket)
+    pair.apply(dict(start))
+    for batch in batches:
+        if no_deletions:
+            update = pair.apply({k: (v if v is not None else b"x" + k) for k, v in batch.items()})
+        else:
+            update = pair.apply(batch)
+    root = update.root_hash
+    for key, value in pair.model.items():
+        proof = pair.trees[0].prove(pair.version or 0, key)
+        assert verify_state_proof(root, key, value, proof)
+        assert pair.trees[0].get(pair.version or 0, key) == value
+
+
+def test_large_random_batches_agree_with_chain_buckets() -> None:
+    rng = random.Random(7)
+    pair = Pair(BUCKET_ENTRIES_MAX)
+    keys = [rng.randbytes(21) for _ in range(5_000)]
+    pair.apply({k: rng.randbytes(40) for k in keys})
+    for _ in range(4):
+        batch: dict[bytes, bytes | None] = {rng.choice(keys): rng.randbytes(40) for _ in range(800)}
+        fresh = [rng.randbytes(21) for _ in range(200)]  # new keys: fresh slots and splits
+        keys += fresh
+        batch.update({k: rng.randbytes(40) for k in fresh})
+        pair.apply(batch)
+    unchanged = {k: pair.model[k] for k in keys[:50]}  # the same values again: nothing changes
+    update = pair.apply(dict(unchanged))
+    assert update.new_nodes == []
+    assert update.stale_node_keys == []
+
+
+def test_value_and_key_lengths_at_every_msgpack_header_boundary_agree() -> None:
+    rng = random.Random(5)
+    pair = Pair(BUCKET_ENTRIES_MAX)
+    keys = [rng.randbytes(21) for _ in range(300)]
+    pair.apply(dict.fromkeys(keys, b"v"))
+    sizes = [0, 1, 254, 255, 256, 65_535, 65_536, 70_000]
+    for size in sizes:  # one value of each size into a bucket of ~20 entries (array16 header)
+        pair.apply({keys[size % 300]: rng.randbytes(size), keys[(size + 1) % 300]: b"w" * (size % 7)})
+    long_keys = {rng.randbytes(n): rng.randbytes(3) for n in (200, 255, 256)}
+    pair.apply(long_keys)
+    assert all(pair.trees[0].get(pair.version or 0, k) == v for k, v in pair.model.items())
+
+
+def test_a_tiny_cache_makes_the_compiled_path_load_through_python() -> None:
+    rng = random.Random(3)
+    pair = Pair(4, cache_nodes_max=8)
+    keys = [rng.randbytes(8) for _ in range(400)]
+    pair.apply({k: rng.randbytes(16) for k in keys})
+    for _ in range(5):
+        pair.apply({rng.choice(keys): rng.randbytes(16) for _ in range(60)})
+
+
+def test_the_compiled_entry_point_rejects_malformed_items_with_typed_errors() -> None:
+    core = tree_module._CORE
+    assert core is not None
+    pair = Pair(2)
+    pair.apply({bytes([i]): b"v" for i in range(20)})
+    tree = pair.trees[0]
+    ref = tree.root_ref(1)
+    assert ref is not None
+    old = (ref.hash, ref.version, ref.count, ref.is_bucket)
+    job = tree_module._Apply(tree, 2)
+    kh = key_hash_of(b"k")
+    with pytest.raises(TypeError):
+        core.internal_growing(job, tree._cache, old, 0, [(kh, kh.hex(), b"k", None)], 0, 1)
+    with pytest.raises(TypeError):
+        core.internal_growing(job, tree._cache, old, 0, [(kh[:5], "", b"k", b"v")], 0, 1)
+    with pytest.raises(ValueError, match="sorted"):
+        core.internal_growing(job, tree._cache, old, 0, [(kh, "", b"k", b"v")] * 2, 0, 2)
+    with pytest.raises(ValueError):
+        core.internal_growing(job, tree._cache, old, 0, [(kh, "", b"k", b"v")], 0, 5)
+    assert job.new_nodes == [] and job.stale == []
+
+
+def test_compiled_true_without_the_module_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree_module, "_CORE", None)
+    with pytest.raises(UsageError, match="compiled state tree core"):
+        StateTree(MemoryNodeStore(), compiled=True)
+    assert StateTree(MemoryNodeStore())._core is None
