@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alliance.errors import UsageError
+from alliance.errors import InvariantViolation, UsageError
 from alliance.state import tree as tree_module
 from alliance.state.memory import MemoryNodeStore
 from alliance.state.tree import (
@@ -54,7 +55,7 @@ class Pair:
         self.version: int | None = None
         self.model: dict[bytes, bytes] = {}
 
-    def apply(self, updates: dict[bytes, bytes | None]) -> TreeUpdate:
+    def apply(self, updates: Mapping[bytes, bytes | None]) -> TreeUpdate:
         version = 1 if self.version is None else self.version + 1
         results = [tree.apply(self.version, version, updates) for tree in self.trees]
         compiled, reference = results
@@ -169,6 +170,29 @@ def test_the_compiled_entry_point_rejects_malformed_items_with_typed_errors() ->
     with pytest.raises(ValueError):
         core.internal_growing(job, tree._cache, old, 0, [(kh, "", b"k", b"v")], 0, 5)
     assert job.new_nodes == [] and job.stale == []
+
+
+@PROPERTY
+@given(updates=st.dictionaries(keys_st, st.one_of(values_st, st.none()), max_size=50))
+def test_sorted_items_match_the_python_loop(updates: dict[bytes, bytes | None]) -> None:
+    core = tree_module._CORE
+    assert core is not None
+    expected = sorted((key_hash_of(k), key_hash_of(k).hex(), k, v) for k, v in updates.items())
+    assert core.sorted_items(updates, tree_module._key_hasher, 256, 1024) == expected
+
+
+def test_sorted_items_leave_out_of_bounds_updates_to_the_python_loop() -> None:
+    core = tree_module._CORE
+    assert core is not None
+    hasher = tree_module._key_hasher
+    assert core.sorted_items({b"": b"v"}, hasher, 256, 1024) is None
+    assert core.sorted_items({b"k" * 257: b"v"}, hasher, 256, 1024) is None
+    assert core.sorted_items({b"k": b"v" * 1025}, hasher, 256, 1024) is None
+    assert core.sorted_items({b"k": "text"}, hasher, 256, 1024) is None
+    for compiled in (True, False):
+        tree = StateTree(MemoryNodeStore(), compiled=compiled)
+        with pytest.raises(InvariantViolation, match="state key of 257 bytes"):
+            tree.apply(None, 1, {b"k" * 257: b"v"})
 
 
 def test_compiled_true_without_the_module_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

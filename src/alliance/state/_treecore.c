@@ -37,7 +37,7 @@
 #define INTERNAL_SIZE (1 + SLOTS * 32 + SLOTS * 8 + SLOTS * 4 + 2)
 
 static PyObject *BucketType, *InternalType, *SAME, *LeafHasher, *InnerHasher;
-static PyObject *s_copy, *s_update, *s_digest, *s_pairs, *s_keys, *s_values, *s_hashes, *s_versions,
+static PyObject *s_copy, *s_update, *s_digest, *s_joined, *s_encoded, *s_hashes, *s_versions,
     *s_counts, *s_bucket_mask, *s_load_bucket, *s_load_internal, *s_fresh, *s_build,
     *s_version, *s_new_nodes, *s_stale, *s_decoded, *s_bmax;
 
@@ -152,7 +152,7 @@ static int check_written(PyObject *r) {
     return 0;
 }
 
-/* --- msgpack of a bucket's payload: [[key, ...], [value, ...]] as msgspec encodes tuples --- */
+/* --- a bucket's stored form: "B" || msgpack [[key, ...], [value, ...]], as msgspec encodes tuples */
 
 static Py_ssize_t array_header_size(Py_ssize_t n) { return n < 16 ? 1 : (n < 65536 ? 3 : 5); }
 
@@ -171,10 +171,9 @@ static unsigned char *put_array_header(unsigned char *p, Py_ssize_t n) {
     return p;
 }
 
-static Py_ssize_t bin_size(Py_ssize_t len) { return len + (len < 256 ? 2 : (len < 65536 ? 3 : 5)); }
+static Py_ssize_t bin_header_size(Py_ssize_t len) { return len < 256 ? 2 : (len < 65536 ? 3 : 5); }
 
-static unsigned char *put_bin(unsigned char *p, PyObject *b) {
-    Py_ssize_t len = PyBytes_GET_SIZE(b);
+static unsigned char *put_bin(unsigned char *p, const char *data, Py_ssize_t len) {
     if (len < 256) {
         *p++ = 0xc4;
         *p++ = (unsigned char)len;
@@ -187,134 +186,135 @@ static unsigned char *put_bin(unsigned char *p, PyObject *b) {
         put_be(p, (uint64_t)len, 4);
         p += 4;
     }
-    memcpy(p, PyBytes_AS_STRING(b), (size_t)len);
+    memcpy(p, data, (size_t)len);
     return p + len;
 }
 
-static PyObject *encode_bucket(PyObject **keys, PyObject **values, Py_ssize_t n) {
-    Py_ssize_t size = 1 + 1 + 2 * array_header_size(n);
-    for (Py_ssize_t i = 0; i < n; i++) size += bin_size(PyBytes_GET_SIZE(keys[i])) + bin_size(PyBytes_GET_SIZE(values[i]));
-    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
-    if (out == NULL) return NULL;
-    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
-    *p++ = 'B';
-    *p++ = 0x92;
-    p = put_array_header(p, n);
-    for (Py_ssize_t i = 0; i < n; i++) p = put_bin(p, keys[i]);
-    p = put_array_header(p, n);
-    for (Py_ssize_t i = 0; i < n; i++) p = put_bin(p, values[i]);
-    return out;
+static uint64_t get_be(const unsigned char *p, int size) {
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Reads an array header at *at (bounded by end); -1 if malformed. */
+static Py_ssize_t read_array_header(const unsigned char **at, const unsigned char *end) {
+    const unsigned char *p = *at;
+    if (p >= end) return -1;
+    unsigned char tag = *p++;
+    Py_ssize_t n;
+    if ((tag & 0xF0) == 0x90) {
+        n = tag & 0x0F;
+    } else if (tag == 0xdc && end - p >= 2) {
+        n = (Py_ssize_t)get_be(p, 2);
+        p += 2;
+    } else if (tag == 0xdd && end - p >= 4) {
+        n = (Py_ssize_t)get_be(p, 4);
+        p += 4;
+    } else {
+        return -1;
+    }
+    *at = p;
+    return n;
+}
+
+/* Reads a bin item at *at: its data's offset from base and its length; -1 if malformed. */
+static int read_bin(const unsigned char **at, const unsigned char *end, const unsigned char *base, Py_ssize_t *offset,
+                    Py_ssize_t *len) {
+    const unsigned char *p = *at;
+    if (p >= end) return -1;
+    unsigned char tag = *p++;
+    int size = tag == 0xc4 ? 1 : (tag == 0xc5 ? 2 : (tag == 0xc6 ? 4 : 0));
+    if (size == 0 || end - p < size) return -1;
+    Py_ssize_t n = (Py_ssize_t)get_be(p, size);
+    p += size;
+    if (end - p < n) return -1;
+    *offset = p - base;
+    *len = n;
+    *at = p + n;
+    return 0;
 }
 
 static PyObject *tuple_of(PyObject **objs, Py_ssize_t n) {
     PyObject *t = PyTuple_New(n);
     if (t == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_INCREF(objs[i]);
-        PyTuple_SET_ITEM(t, i, objs[i]);
-    }
+    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(t, i, Py_NewRef(objs[i]));
     return t;
 }
 
-static PyObject *list_of(PyObject **objs, Py_ssize_t n) {
-    PyObject *l = PyList_New(n);
-    if (l == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_INCREF(objs[i]);
-        PyList_SET_ITEM(l, i, objs[i]);
-    }
-    return l;
-}
-
-/* kh || H(STATE_LEAF, value): a bucket entry. */
-static PyObject *make_pair(const unsigned char *kh, PyObject *value) {
-    PyObject *vh = hash_buffer(LeafHasher, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
-    if (vh == NULL) return NULL;
-    PyObject *pair = PyBytes_FromStringAndSize(NULL, PAIR_SIZE);
-    if (pair != NULL) {
-        memcpy(PyBytes_AS_STRING(pair), kh, KEY_HASH_SIZE);
-        memcpy(PyBytes_AS_STRING(pair) + KEY_HASH_SIZE, PyBytes_AS_STRING(vh), 32);
-    }
-    Py_DECREF(vh);
-    return pair;
-}
+/* One entry of a bucket being rebuilt: an old entry kept or updated, or an update's new key. */
+typedef struct {
+    Py_ssize_t old;  /* index among the old entries, or -1 for a new key */
+    Py_ssize_t item; /* index of the update among the items, or -1 when the old value stays */
+    unsigned char vh[32];
+} Entry;
 
 /* --- the bucket on the path of items[lo:hi], at depth, written at version --------------------- */
 
 static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo, Py_ssize_t hi) {
-    PyObject *result = NULL, *old_key = NULL, *node = NULL, *pairs = NULL, *keys = NULL, *values = NULL;
-    PyObject **out = NULL; /* 3 x cap: pairs, keys, values (borrowed, except new pairs) */
-    unsigned char *owned = NULL;
-    Py_ssize_t count = 0, cap = 0;
+    PyObject *result = NULL, *old_key = NULL, *node = NULL, *joined = NULL, *encoded = NULL;
+    Py_ssize_t *offsets = NULL; /* key offset, key length, value offset, value length per old entry */
+    Entry *out = NULL;
     const unsigned char *kh0 = item_kh(c, lo);
 
     old_key = make_node_key(version, kh0, depth);
     if (old_key == NULL) goto done;
     node = load_node(c, old_key, BucketType, s_load_bucket);
     if (node == NULL) goto done;
-    if ((pairs = tuple_attr(node, s_pairs, -1)) == NULL) goto done;
-    Py_ssize_t n = PyTuple_GET_SIZE(pairs);
-    if ((keys = tuple_attr(node, s_keys, n)) == NULL || (values = tuple_attr(node, s_values, n)) == NULL) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *p = PyTuple_GET_ITEM(pairs, i);
-        if (!PyBytes_CheckExact(p) || PyBytes_GET_SIZE(p) != PAIR_SIZE || !PyBytes_CheckExact(PyTuple_GET_ITEM(keys, i)) ||
-            !PyBytes_CheckExact(PyTuple_GET_ITEM(values, i))) {
-            PyErr_SetString(PyExc_TypeError, "malformed state tree bucket");
-            goto done;
-        }
+    if ((joined = PyObject_GetAttr(node, s_joined)) == NULL || (encoded = PyObject_GetAttr(node, s_encoded)) == NULL)
+        goto done;
+    if (!PyBytes_CheckExact(joined) || !PyBytes_CheckExact(encoded) || PyBytes_GET_SIZE(joined) % PAIR_SIZE != 0) {
+        PyErr_SetString(PyExc_TypeError, "malformed state tree bucket");
+        goto done;
     }
-    cap = n + (hi - lo);
-    out = PyMem_Malloc(sizeof(PyObject *) * 3 * (size_t)cap);
-    owned = PyMem_Calloc((size_t)cap, 1);
-    if (out == NULL || owned == NULL) {
+    const unsigned char *old_pairs = (const unsigned char *)PyBytes_AS_STRING(joined);
+    const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(encoded);
+    const unsigned char *end = base + PyBytes_GET_SIZE(encoded), *at = base + 2;
+    Py_ssize_t n = PyBytes_GET_SIZE(joined) / PAIR_SIZE;
+    offsets = PyMem_Malloc(sizeof(Py_ssize_t) * 4 * (size_t)(n + 1));
+    if (offsets == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    PyObject **out_pairs = out, **out_keys = out + cap, **out_values = out + 2 * cap;
+    int ok = PyBytes_GET_SIZE(encoded) >= 2 && base[0] == 'B' && base[1] == 0x92 && read_array_header(&at, end) == n;
+    for (Py_ssize_t i = 0; ok && i < n; i++) ok = read_bin(&at, end, base, &offsets[4 * i], &offsets[4 * i + 1]) == 0;
+    ok = ok && read_array_header(&at, end) == n;
+    for (Py_ssize_t i = 0; ok && i < n; i++) ok = read_bin(&at, end, base, &offsets[4 * i + 2], &offsets[4 * i + 3]) == 0;
+    if (!ok || at != end) {
+        PyErr_SetString(PyExc_ValueError, "malformed state tree bucket");
+        goto done;
+    }
+
+    Py_ssize_t cap = n + (hi - lo), count = 0;
+    out = PyMem_Malloc(sizeof(Entry) * (size_t)cap);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     int changed = 0;
     Py_ssize_t i = 0, j = lo;
     while (i < n || j < hi) {
-        int cmp;
-        if (j >= hi) {
-            cmp = -1;
-        } else if (i >= n) {
-            cmp = 1;
-        } else {
-            cmp = memcmp(PyBytes_AS_STRING(PyTuple_GET_ITEM(pairs, i)), item_kh(c, j), KEY_HASH_SIZE);
-        }
+        int cmp = j >= hi ? -1 : (i >= n ? 1 : memcmp(old_pairs + i * PAIR_SIZE, item_kh(c, j), KEY_HASH_SIZE));
+        Entry *e = &out[count++];
         if (cmp < 0) { /* an old entry no update touches */
-            out_pairs[count] = PyTuple_GET_ITEM(pairs, i);
-            out_keys[count] = PyTuple_GET_ITEM(keys, i);
-            out_values[count] = PyTuple_GET_ITEM(values, i);
-            count++;
-            i++;
+            e->old = i++;
+            e->item = -1;
             continue;
         }
-        PyObject *item = item_at(c, j);
-        PyObject *value = PyTuple_GET_ITEM(item, 3);
-        if (cmp == 0) {
-            PyObject *old_value = PyTuple_GET_ITEM(values, i);
-            if (PyBytes_GET_SIZE(old_value) == PyBytes_GET_SIZE(value) &&
-                memcmp(PyBytes_AS_STRING(old_value), PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value)) == 0) {
-                out_pairs[count] = PyTuple_GET_ITEM(pairs, i); /* same value: the entry stays */
-                out_values[count] = old_value;
-            } else {
-                if ((out_pairs[count] = make_pair(item_kh(c, j), value)) == NULL) goto done;
-                owned[count] = 1;
-                out_values[count] = value;
-                changed = 1;
-            }
-            out_keys[count] = PyTuple_GET_ITEM(keys, i); /* the stored key object is kept */
-            i++;
-        } else { /* a new key */
-            if ((out_pairs[count] = make_pair(item_kh(c, j), value)) == NULL) goto done;
-            owned[count] = 1;
-            out_keys[count] = PyTuple_GET_ITEM(item, 2);
-            out_values[count] = value;
-            changed = 1;
+        PyObject *value = PyTuple_GET_ITEM(item_at(c, j), 3);
+        if (cmp == 0 && offsets[4 * i + 3] == PyBytes_GET_SIZE(value) &&
+            memcmp(base + offsets[4 * i + 2], PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value)) == 0) {
+            e->old = i++; /* the same value again: the entry stays */
+            e->item = -1;
+            j++;
+            continue;
         }
-        count++;
-        j++;
+        PyObject *vh = hash_buffer(LeafHasher, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        if (vh == NULL) goto done;
+        memcpy(e->vh, PyBytes_AS_STRING(vh), 32);
+        Py_DECREF(vh);
+        e->old = cmp == 0 ? i++ : -1;
+        e->item = j++;
+        changed = 1;
     }
     if (!changed) {
         Py_INCREF(SAME);
@@ -322,64 +322,121 @@ static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo,
         goto done;
     }
     if (PyList_Append(c->stale, old_key) < 0) goto done;
-    if (count > c->bmax) { /* outgrown: job.build splits it into an internal node */
-        PyObject *lp = list_of(out_pairs, count), *lk = list_of(out_keys, count), *lv = list_of(out_values, count);
-        if (lp != NULL && lk != NULL && lv != NULL) {
-            PyObject *args[] = {c->job, lp, lk, lv, PyLong_FromLong(0), PyLong_FromSsize_t(count), PyLong_FromLong(depth)};
-            if (args[4] != NULL && args[5] != NULL && args[6] != NULL) {
+
+    /* The new entries, flat: pairs, and the stored form's size. */
+    PyObject *new_joined = PyBytes_FromStringAndSize(NULL, count * PAIR_SIZE);
+    if (new_joined == NULL) goto done;
+    unsigned char *pj = (unsigned char *)PyBytes_AS_STRING(new_joined);
+    Py_ssize_t size = 2 + 2 * array_header_size(count);
+    for (Py_ssize_t k = 0; k < count; k++, pj += PAIR_SIZE) {
+        Entry *e = &out[k];
+        Py_ssize_t key_len, value_len;
+        if (e->item < 0) {
+            memcpy(pj, old_pairs + e->old * PAIR_SIZE, PAIR_SIZE);
+            value_len = offsets[4 * e->old + 3];
+        } else {
+            memcpy(pj, item_kh(c, e->item), KEY_HASH_SIZE);
+            memcpy(pj + KEY_HASH_SIZE, e->vh, 32);
+            value_len = PyBytes_GET_SIZE(PyTuple_GET_ITEM(item_at(c, e->item), 3));
+        }
+        key_len = e->old >= 0 ? offsets[4 * e->old + 1] : PyBytes_GET_SIZE(PyTuple_GET_ITEM(item_at(c, e->item), 2));
+        size += bin_header_size(key_len) + key_len + bin_header_size(value_len) + value_len;
+    }
+    if (count > c->bmax) { /* outgrown: job.build splits it into an internal node, from lists */
+        PyObject *lp = PyList_New(count), *lk = PyList_New(count), *lv = PyList_New(count);
+        int filled = lp != NULL && lk != NULL && lv != NULL;
+        const char *pairs_at = PyBytes_AS_STRING(new_joined);
+        for (Py_ssize_t k = 0; filled && k < count; k++) {
+            Entry *e = &out[k];
+            PyObject *p = PyBytes_FromStringAndSize(pairs_at + k * PAIR_SIZE, PAIR_SIZE), *key, *value;
+            if (e->old >= 0)
+                key = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old], offsets[4 * e->old + 1]);
+            else
+                key = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 2));
+            if (e->item >= 0)
+                value = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 3));
+            else
+                value = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old + 2], offsets[4 * e->old + 3]);
+            if (p == NULL || key == NULL || value == NULL) {
+                Py_XDECREF(p);
+                Py_XDECREF(key);
+                Py_XDECREF(value);
+                filled = 0;
+                break;
+            }
+            PyList_SET_ITEM(lp, k, p);
+            PyList_SET_ITEM(lk, k, key);
+            PyList_SET_ITEM(lv, k, value);
+        }
+        if (filled) {
+            PyObject *z = PyLong_FromLong(0), *nn = PyLong_FromSsize_t(count), *d = PyLong_FromLong(depth);
+            if (z != NULL && nn != NULL && d != NULL) {
+                PyObject *args[] = {c->job, lp, lk, lv, z, nn, d};
                 result = PyObject_VectorcallMethod(s_build, args, 7, NULL);
                 if (result != NULL && check_written(result) < 0) Py_CLEAR(result);
             }
-            Py_XDECREF(args[4]);
-            Py_XDECREF(args[5]);
-            Py_XDECREF(args[6]);
+            Py_XDECREF(z);
+            Py_XDECREF(nn);
+            Py_XDECREF(d);
         }
         Py_XDECREF(lp);
         Py_XDECREF(lk);
         Py_XDECREF(lv);
+        Py_DECREF(new_joined);
         goto done;
     }
-    {
-        PyObject *new_key = NULL, *encoded = NULL, *tp = NULL, *tk = NULL, *tv = NULL, *bucket = NULL, *digest = NULL,
-                 *count_obj = NULL;
-        char *joined = PyMem_Malloc((size_t)count * PAIR_SIZE);
-        if (joined == NULL) {
-            PyErr_NoMemory();
-            goto done;
+    PyObject *new_encoded = PyBytes_FromStringAndSize(NULL, size);
+    if (new_encoded == NULL) {
+        Py_DECREF(new_joined);
+        goto done;
+    }
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(new_encoded);
+    *p++ = 'B';
+    *p++ = 0x92;
+    p = put_array_header(p, count);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Entry *e = &out[k];
+        if (e->old >= 0) {
+            p = put_bin(p, (const char *)base + offsets[4 * e->old], offsets[4 * e->old + 1]);
+        } else {
+            PyObject *key = PyTuple_GET_ITEM(item_at(c, e->item), 2);
+            p = put_bin(p, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
         }
-        for (Py_ssize_t k = 0; k < count; k++) memcpy(joined + k * PAIR_SIZE, PyBytes_AS_STRING(out_pairs[k]), PAIR_SIZE);
+    }
+    p = put_array_header(p, count);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Entry *e = &out[k];
+        if (e->item < 0) {
+            p = put_bin(p, (const char *)base + offsets[4 * e->old + 2], offsets[4 * e->old + 3]);
+        } else {
+            PyObject *value = PyTuple_GET_ITEM(item_at(c, e->item), 3);
+            p = put_bin(p, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        }
+    }
+    {
+        PyObject *new_key = NULL, *bucket = NULL, *digest = NULL, *count_obj = NULL;
         if ((new_key = make_node_key(c->version_u64, kh0, depth)) != NULL &&
-            (encoded = encode_bucket(out_keys, out_values, count)) != NULL && append_pair(c->new_nodes, new_key, encoded) == 0 &&
-            (tp = tuple_of(out_pairs, count)) != NULL && (tk = tuple_of(out_keys, count)) != NULL &&
-            (tv = tuple_of(out_values, count)) != NULL &&
-            (bucket = PyObject_CallFunctionObjArgs(BucketType, tp, tk, tv, NULL)) != NULL &&
+            append_pair(c->new_nodes, new_key, new_encoded) == 0 &&
+            (bucket = PyObject_CallFunctionObjArgs(BucketType, new_joined, new_encoded, NULL)) != NULL &&
             PyDict_SetItem(c->decoded, new_key, bucket) == 0 &&
-            (digest = hash_buffer(LeafHasher, joined, count * PAIR_SIZE)) != NULL &&
+            (digest = hash_buffer(LeafHasher, PyBytes_AS_STRING(new_joined), count * PAIR_SIZE)) != NULL &&
             (count_obj = PyLong_FromSsize_t(count)) != NULL) {
             result = PyTuple_Pack(4, digest, c->version, count_obj, Py_True);
         }
-        PyMem_Free(joined);
         Py_XDECREF(new_key);
-        Py_XDECREF(encoded);
-        Py_XDECREF(tp);
-        Py_XDECREF(tk);
-        Py_XDECREF(tv);
         Py_XDECREF(bucket);
         Py_XDECREF(digest);
         Py_XDECREF(count_obj);
     }
+    Py_DECREF(new_joined);
+    Py_DECREF(new_encoded);
 done:
-    if (owned != NULL) {
-        for (Py_ssize_t k = 0; k < count; k++)
-            if (owned[k]) Py_DECREF(out[k]);
-    }
+    PyMem_Free(offsets);
     PyMem_Free(out);
-    PyMem_Free(owned);
     Py_XDECREF(old_key);
     Py_XDECREF(node);
-    Py_XDECREF(pairs);
-    Py_XDECREF(keys);
-    Py_XDECREF(values);
+    Py_XDECREF(joined);
+    Py_XDECREF(encoded);
     return result;
 }
 
@@ -541,6 +598,82 @@ done:
     return result;
 }
 
+/* --- the sorted update items ------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned char kh[KEY_HASH_SIZE];
+    PyObject *key;   /* borrowed from the updates dict */
+    PyObject *value; /* borrowed; Py_None deletes */
+} Update;
+
+static int compare_updates(const void *a, const void *b) {
+    return memcmp(((const Update *)a)->kh, ((const Update *)b)->kh, KEY_HASH_SIZE);
+}
+
+PyDoc_STRVAR(sorted_items_doc,
+             "sorted_items(updates, key_hasher, key_size_max, value_size_max)\n\n"
+             "As StateTree.apply's first loop: [(key hash, its hex, key, value or None)] sorted by key\n"
+             "hash. None when a key or value is out of bounds or not bytes: the Python loop then\n"
+             "raises its own error.");
+
+static PyObject *sorted_items(PyObject *module, PyObject *args) {
+    PyObject *updates, *key_hasher, *result = NULL;
+    Py_ssize_t key_max, value_max;
+    if (!PyArg_ParseTuple(args, "O!Onn", &PyDict_Type, &updates, &key_hasher, &key_max, &value_max)) return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(updates), pos = 0, k = 0;
+    Update *all = PyMem_Malloc(sizeof(Update) * (size_t)(n + 1));
+    if (all == NULL) return PyErr_NoMemory();
+    PyObject *key, *value;
+    while (PyDict_Next(updates, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key) || PyBytes_GET_SIZE(key) == 0 || PyBytes_GET_SIZE(key) > key_max ||
+            (value != Py_None && (!PyBytes_CheckExact(value) || PyBytes_GET_SIZE(value) > value_max))) {
+            PyMem_Free(all);
+            Py_RETURN_NONE;
+        }
+        PyObject *kh = hash_buffer(key_hasher, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+        if (kh == NULL) goto done;
+        memcpy(all[k].kh, PyBytes_AS_STRING(kh), KEY_HASH_SIZE);
+        Py_DECREF(kh);
+        all[k].key = key;
+        all[k].value = value;
+        k++;
+    }
+    qsort(all, (size_t)k, sizeof(Update), compare_updates);
+    result = PyList_New(k);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        static const char digits[] = "0123456789abcdef";
+        PyObject *kh = PyBytes_FromStringAndSize((const char *)all[i].kh, KEY_HASH_SIZE);
+        PyObject *hex = PyUnicode_New(2 * KEY_HASH_SIZE, 127);
+        if (kh == NULL || hex == NULL) {
+            Py_XDECREF(kh);
+            Py_XDECREF(hex);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_UCS1 *h = PyUnicode_1BYTE_DATA(hex);
+        for (int b = 0; b < KEY_HASH_SIZE; b++) {
+            h[2 * b] = (Py_UCS1)digits[all[i].kh[b] >> 4];
+            h[2 * b + 1] = (Py_UCS1)digits[all[i].kh[b] & 0x0F];
+        }
+        PyObject *item = PyTuple_New(4);
+        if (item == NULL) {
+            Py_DECREF(kh);
+            Py_DECREF(hex);
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyTuple_SET_ITEM(item, 0, kh);
+        PyTuple_SET_ITEM(item, 1, hex);
+        PyTuple_SET_ITEM(item, 2, Py_NewRef(all[i].key));
+        PyTuple_SET_ITEM(item, 3, Py_NewRef(all[i].value));
+        PyList_SET_ITEM(result, i, item);
+    }
+done:
+    PyMem_Free(all);
+    return result;
+}
+
 /* --- module functions ---------------------------------------------------------------------- */
 
 PyDoc_STRVAR(configure_doc,
@@ -631,6 +764,7 @@ done:
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, configure_doc},
     {"internal_growing", internal_growing, METH_VARARGS, internal_growing_doc},
+    {"sorted_items", sorted_items, METH_VARARGS, sorted_items_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -645,9 +779,8 @@ PyMODINIT_FUNC PyInit__treecore(void) {
     INTERN(s_copy, "copy");
     INTERN(s_update, "update");
     INTERN(s_digest, "digest");
-    INTERN(s_pairs, "pairs");
-    INTERN(s_keys, "keys");
-    INTERN(s_values, "values");
+    INTERN(s_joined, "joined");
+    INTERN(s_encoded, "encoded");
     INTERN(s_hashes, "hashes");
     INTERN(s_versions, "versions");
     INTERN(s_counts, "counts");

@@ -13,3 +13,6 @@ def internal_growing(
     lo: int,
     hi: int,
 ) -> object: ...
+def sorted_items(
+    updates: dict[bytes, bytes | None], key_hasher: Any, key_size_max: int, value_size_max: int
+) -> list[tuple[bytes, str, bytes, bytes | None]] | None: ...

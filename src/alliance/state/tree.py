@@ -151,23 +151,61 @@ def node_key(version: int, path: bytes) -> bytes:
 
 
 class Bucket(msgspec.Struct, gc=False):
-    """Parallel tuples, sorted by key hash: ``kh || vh`` entries, keys and values.
+    """A bucket as two flat byte strings: ``joined``, its ``kh || vh`` entries (64 bytes each) in
+    key-hash order, and ``encoded``, its stored form (``"B"`` + msgpack ``[[keys], [values]]``).
 
-    Nodes are immutable and hold only tuples of bytes, so they are kept out of the cyclic garbage
-    collector (``gc=False``; tuples of bytes are untracked by its first pass): the tree caches
-    hundreds of thousands of them, and tracked objects would make every full collection walk them.
+    Flat, because an update touches a bucket as a whole: hashing it reads ``joined``, writing it
+    produces ``encoded``, and two contiguous strings cost a fraction of the memory traffic of ~3
+    small objects per entry scattered over a heap of a million keys (docs/decisions/006). The
+    entries as tuples (``parts``, ``pairs``) are rebuilt on demand, for proofs, walks and the
+    general update path. Nodes are immutable and hold only bytes, so they are kept out of the cyclic
+    garbage collector (``gc=False``): the tree caches hundreds of thousands of them.
     """
 
-    pairs: tuple[bytes, ...]
-    keys: tuple[bytes, ...]
-    values: tuple[bytes, ...]
+    joined: bytes
+    encoded: bytes
+
+    @classmethod
+    def of(cls, pairs: Sequence[bytes], keys: Sequence[bytes], values: Sequence[bytes]) -> Bucket:
+        """From sorted parallel ``kh || vh`` entries, keys and values."""
+        return cls(b"".join(pairs), bytes((_TAG_BUCKET,)) + _encode_payload((tuple(keys), tuple(values))))
+
+    @property
+    def size(self) -> int:
+        return len(self.joined) >> 6
+
+    @property
+    def pairs(self) -> tuple[bytes, ...]:
+        joined = self.joined
+        return tuple([joined[i : i + _PAIR_SIZE_BYTES] for i in range(0, len(joined), _PAIR_SIZE_BYTES)])
+
+    def parts(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
+        """``(pairs, keys, values)``: the entries as sorted parallel tuples."""
+        keys, values = _bucket_payload.decode(memoryview(self.encoded)[1:])
+        return self.pairs, keys, values
+
+    def find(self, kh: bytes) -> int:
+        """The index of key hash ``kh`` among the entries, or -1: a binary search over ``joined``."""
+        joined = self.joined
+        lo, hi = 0, len(joined) >> 6
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = mid << 6
+            if joined[at : at + 32] < kh:
+                lo = mid + 1
+            else:
+                hi = mid
+        at = lo << 6
+        return lo if joined[at : at + 32] == kh else -1
 
     @property
     def hash(self) -> bytes:
-        return bucket_hash(self.pairs)
+        h = _leaf_hasher.copy()
+        h.update(self.joined)
+        return h.digest()
 
     def encode(self) -> bytes:
-        return bytes((_TAG_BUCKET,)) + _encode_payload((self.keys, self.values))
+        return self.encoded
 
 
 class Internal(msgspec.Struct, gc=False):
@@ -226,7 +264,7 @@ def decode_node(data: bytes) -> Node:
             h = _key_hasher.copy()
             h.update(key)
             pairs.append(h.digest() + value_hash_of(value))
-        return Bucket(tuple(pairs), keys, values)
+        return Bucket(b"".join(pairs), bytes(data))
     invariant(tag == _TAG_INTERNAL and len(data) == _INTERNAL_SIZE_BYTES, "malformed state tree node")
     hashes = tuple([data[1 + 32 * i : 33 + 32 * i] for i in range(16)])
     meta = _META.unpack_from(data, 513)
@@ -402,9 +440,8 @@ class StateTree:
             if is_bucket:
                 if type(node) is not Bucket:
                     fail_invariant("a state tree node marked a bucket is not one")
-                pairs = node.pairs
-                i = bisect_left(pairs, kh)
-                return node.values[i] if i < len(pairs) and pairs[i].startswith(kh) else None
+                i = node.find(kh)
+                return node.parts()[2][i] if i >= 0 else None
             if type(node) is not Internal:
                 fail_invariant("a state tree node marked internal is not one")
             slot = nibble(kh, depth)
@@ -423,7 +460,8 @@ class StateTree:
     def _walk(self, ref: ChildRef, path_hash: bytes, depth: int) -> Iterator[tuple[bytes, bytes]]:
         node = self._load(node_key(ref.version, encode_path(path_hash, depth)))
         if isinstance(node, Bucket):
-            yield from zip(node.keys, node.values, strict=True)
+            _, keys, values = node.parts()
+            yield from zip(keys, values, strict=True)
             return
         for i in range(16):
             child = node.child(i)
@@ -439,17 +477,24 @@ class StateTree:
         (value None deletes). Nothing is written: the caller persists the returned ``TreeUpdate``
         and then calls ``committed``."""
         invariant(base_version is None or version > base_version, "tree versions must increase")
-        items: list[_Item] = []
-        for key, value in updates.items():
-            if len(key) > STATE_KEY_SIZE_BYTES_MAX or not key:
-                fail_invariant(f"state key of {len(key)} bytes outside 1..{STATE_KEY_SIZE_BYTES_MAX}")
-            if value is not None and len(value) > STATE_VALUE_SIZE_BYTES_MAX:
-                fail_invariant(f"state value of {len(value)} bytes over {STATE_VALUE_SIZE_BYTES_MAX}")
-            h = _key_hasher.copy()
-            h.update(key)
-            kh = h.digest()
-            items.append((kh, kh.hex(), key, value))
-        items.sort()
+        items: list[_Item] | None = None
+        if self._core is not None and type(updates) is dict:
+            # None when a key or value is out of bounds: the loop below then names it.
+            items = self._core.sorted_items(
+                updates, _key_hasher, STATE_KEY_SIZE_BYTES_MAX, STATE_VALUE_SIZE_BYTES_MAX
+            )
+        if items is None:
+            items = []
+            for key, value in updates.items():
+                if len(key) > STATE_KEY_SIZE_BYTES_MAX or not key:
+                    fail_invariant(f"state key of {len(key)} bytes outside 1..{STATE_KEY_SIZE_BYTES_MAX}")
+                if value is not None and len(value) > STATE_VALUE_SIZE_BYTES_MAX:
+                    fail_invariant(f"state value of {len(value)} bytes over {STATE_VALUE_SIZE_BYTES_MAX}")
+                h = _key_hasher.copy()
+                h.update(key)
+                kh = h.digest()
+                items.append((kh, kh.hex(), key, value))
+            items.sort()
         root = self.root_ref(base_version) if base_version is not None else None
         job = _Apply(self, version)
         new_root: ChildRef | None = root
@@ -600,13 +645,13 @@ class _Apply:
         return node
 
     def write_bucket(self, bucket: Bucket, depth: int) -> _Written:
-        pairs = bucket.pairs
-        key = self.prefix + encode_path(pairs[0], depth)
-        self.new_nodes.append((key, bytes((_TAG_BUCKET,)) + _encode_payload((bucket.keys, bucket.values))))
+        joined = bucket.joined
+        key = self.prefix + encode_path(joined[:32], depth)
+        self.new_nodes.append((key, bucket.encoded))
         self.decoded[key] = bucket
         h = _leaf_hasher.copy()
-        h.update(b"".join(pairs))
-        return (h.digest(), self.version, len(pairs), True)
+        h.update(joined)
+        return (h.digest(), self.version, len(joined) >> 6, True)
 
     def write_internal(self, node: Internal, path_hash: bytes, depth: int, count: int) -> _Written:
         key = self.prefix + encode_path(path_hash, depth)
@@ -669,7 +714,7 @@ class _Apply:
         path = encode_path(items[lo][0], depth)
         old_key = _VERSION_PACK(version) + path
         base = self.load_bucket(old_key)
-        pairs, keys, values = base.pairs, base.keys, base.values
+        pairs, keys, values = base.parts()
         if hi - lo == 1:
             kh, _, key, value = items[lo]
             if value is None:
@@ -701,10 +746,11 @@ class _Apply:
         if n > self.bmax:
             return self.build(list(pairs), list(keys), list(values), 0, n, depth)
         key_of_node = self.prefix + path
-        self.new_nodes.append((key_of_node, b"B" + _encode_payload((keys, values))))
-        self.decoded[key_of_node] = Bucket(pairs, keys, values)
+        bucket = Bucket.of(pairs, keys, values)
+        self.new_nodes.append((key_of_node, bucket.encoded))
+        self.decoded[key_of_node] = bucket
         h = _leaf_hasher.copy()
-        h.update(b"".join(pairs))
+        h.update(bucket.joined)
         return (h.digest(), self.version, n, True)
 
     def fresh(self, depth: int, items: list[_Item], lo: int, hi: int) -> object:
@@ -726,7 +772,7 @@ class _Apply:
         else:
             old_key = node_key(old[1], encode_path(items[lo][0], depth))
             base = self.load_bucket(old_key)
-            pairs, keys, values = list(base.pairs), list(base.keys), list(base.values)
+            pairs, keys, values = (list(part) for part in base.parts())
         changed = False
         if hi - lo <= _FEW_UPDATES:
             changed = _update_in_place(pairs, keys, values, items, lo, hi)
@@ -743,7 +789,7 @@ class _Apply:
         if n == 0:
             return None
         if n <= self.bmax:
-            return Bucket(tuple(pairs), tuple(keys), tuple(values))
+            return Bucket.of(pairs, keys, values)
         return self.build(pairs, keys, values, 0, n, depth)
 
     def build(
@@ -770,7 +816,7 @@ class _Apply:
                 end = bisect_left(pairs, bound, start, hi)
             if end - start <= self.bmax:
                 h, v, c, _ = self.write_bucket(
-                    Bucket(tuple(pairs[start:end]), tuple(keys[start:end]), tuple(values[start:end])),
+                    Bucket.of(pairs[start:end], keys[start:end], values[start:end]),
                     depth + 1,
                 )
                 mask |= 1 << s
@@ -807,7 +853,7 @@ class _Apply:
             if r is None:
                 counts[s] = 0
             elif type(r) is Bucket:
-                counts[s] = len(r.pairs)
+                counts[s] = r.size
             else:
                 counts[s] = r[2]  # type: ignore[index]
         total = sum(counts)
@@ -833,10 +879,11 @@ class _Apply:
                     b = r
                 else:
                     fail_invariant("a collapsing state tree node has an internal child")
-                pairs += b.pairs
-                keys += b.keys
-                values += b.values
-            return Bucket(tuple(pairs), tuple(keys), tuple(values))
+                b_pairs, b_keys, b_values = b.parts()
+                pairs += b_pairs
+                keys += b_keys
+                values += b_values
+            return Bucket.of(pairs, keys, values)
         hashes = list(old_hashes)
         versions = list(old_versions)
         mask = old_mask
