@@ -37,8 +37,7 @@
 #define INTERNAL_SIZE (1 + SLOTS * 32 + SLOTS * 8 + SLOTS * 4 + 2)
 
 static PyObject *BucketType, *InternalType, *SAME, *LeafHasher, *InnerHasher;
-static PyObject *s_copy, *s_update, *s_digest, *s_joined, *s_encoded, *s_hashes, *s_versions,
-    *s_counts, *s_bucket_mask, *s_load_bucket, *s_load_internal, *s_fresh, *s_build,
+static PyObject *s_copy, *s_update, *s_digest, *s_joined, *s_encoded, *s_load_bucket, *s_load_internal, *s_fresh, *s_build,
     *s_version, *s_new_nodes, *s_stale, *s_decoded, *s_bmax;
 
 typedef struct {
@@ -120,17 +119,6 @@ static PyObject *load_node(Ctx *c, PyObject *key, PyObject *type, PyObject *meth
         return NULL;
     }
     return node;
-}
-
-static PyObject *tuple_attr(PyObject *obj, PyObject *name, Py_ssize_t size_required) {
-    PyObject *value = PyObject_GetAttr(obj, name);
-    if (value == NULL) return NULL;
-    if (!PyTuple_CheckExact(value) || (size_required >= 0 && PyTuple_GET_SIZE(value) != size_required)) {
-        Py_DECREF(value);
-        PyErr_SetString(PyExc_TypeError, "malformed state tree node");
-        return NULL;
-    }
-    return value;
 }
 
 static int append_pair(PyObject *list, PyObject *a, PyObject *b) {
@@ -232,13 +220,6 @@ static int read_bin(const unsigned char **at, const unsigned char *end, const un
     *len = n;
     *at = p + n;
     return 0;
-}
-
-static PyObject *tuple_of(PyObject **objs, Py_ssize_t n) {
-    PyObject *t = PyTuple_New(n);
-    if (t == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(t, i, Py_NewRef(objs[i]));
-    return t;
 }
 
 /* One entry of a bucket being rebuilt: an old entry kept or updated, or an update's new key. */
@@ -442,12 +423,12 @@ done:
 
 /* --- the internal node on the path of items[lo:hi], at depth, written at version --------------- */
 
+#define VERSIONS_AT (1 + SLOTS * 32)
+#define COUNTS_AT (VERSIONS_AT + SLOTS * 8)
+#define MASK_AT (COUNTS_AT + SLOTS * 4)
+
 static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo, Py_ssize_t hi) {
-    PyObject *result = NULL, *old_key = NULL, *node = NULL, *hashes_t = NULL, *versions_t = NULL, *counts_t = NULL,
-             *mask_obj = NULL;
-    PyObject *hashes[SLOTS], *versions[SLOTS], *counts[SLOTS]; /* owned references */
-    uint64_t version_of[SLOTS], count_of[SLOTS];
-    int filled = 0;
+    PyObject *result = NULL, *old_key = NULL, *node = NULL, *encoded = NULL, *new_encoded = NULL;
     const unsigned char *kh0 = item_kh(c, lo);
 
     if (depth >= DEPTH_MAX) {
@@ -458,37 +439,25 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
     if (old_key == NULL) goto done;
     node = load_node(c, old_key, InternalType, s_load_internal);
     if (node == NULL) goto done;
-    if ((hashes_t = tuple_attr(node, s_hashes, SLOTS)) == NULL || (versions_t = tuple_attr(node, s_versions, SLOTS)) == NULL ||
-        (counts_t = tuple_attr(node, s_counts, SLOTS)) == NULL || (mask_obj = PyObject_GetAttr(node, s_bucket_mask)) == NULL)
+    if ((encoded = PyObject_GetAttr(node, s_encoded)) == NULL) goto done;
+    if (!PyBytes_CheckExact(encoded) || PyBytes_GET_SIZE(encoded) != INTERNAL_SIZE || PyBytes_AS_STRING(encoded)[0] != 'I') {
+        PyErr_SetString(PyExc_TypeError, "malformed state tree internal node");
         goto done;
-    unsigned long mask = PyLong_AsUnsignedLong(mask_obj);
-    if (mask == (unsigned long)-1 && PyErr_Occurred()) goto done;
-    for (int s = 0; s < SLOTS; s++) {
-        hashes[s] = PyTuple_GET_ITEM(hashes_t, s);
-        versions[s] = PyTuple_GET_ITEM(versions_t, s);
-        counts[s] = PyTuple_GET_ITEM(counts_t, s);
-        Py_INCREF(hashes[s]);
-        Py_INCREF(versions[s]);
-        Py_INCREF(counts[s]);
     }
-    filled = 1;
-    for (int s = 0; s < SLOTS; s++) {
-        if (!PyBytes_CheckExact(hashes[s]) || PyBytes_GET_SIZE(hashes[s]) != 32) {
-            PyErr_SetString(PyExc_TypeError, "malformed state tree internal node");
-            goto done;
-        }
-        version_of[s] = PyLong_AsUnsignedLongLong(versions[s]);
-        count_of[s] = PyLong_AsUnsignedLongLong(counts[s]);
-        if (PyErr_Occurred()) goto done;
-    }
+    /* The new node starts as a copy of the old one; changed slots are patched in place. */
+    if ((new_encoded = PyBytes_FromStringAndSize(PyBytes_AS_STRING(encoded), INTERNAL_SIZE)) == NULL) goto done;
+    unsigned char *data = (unsigned char *)PyBytes_AS_STRING(new_encoded);
+    unsigned int mask = (unsigned int)get_be(data + MASK_AT, 2);
     int changed = 0;
     Py_ssize_t i = lo;
     while (i < hi) {
         int s = nibble_of(item_kh(c, i), depth);
         Py_ssize_t j = i + 1;
         while (j < hi && nibble_of(item_kh(c, j), depth) == s) j++;
+        uint64_t child_version = get_be(data + VERSIONS_AT + 8 * s, 8);
+        uint64_t child_count = get_be(data + COUNTS_AT + 4 * s, 4);
         PyObject *r;
-        if (count_of[s] == 0) { /* new keys into an empty slot: job.fresh */
+        if (child_count == 0) { /* new keys into an empty slot: job.fresh */
             PyObject *d = PyLong_FromLong(depth + 1), *a = PyLong_FromSsize_t(i), *b = PyLong_FromSsize_t(j);
             r = NULL;
             if (d != NULL && a != NULL && b != NULL) {
@@ -500,35 +469,24 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
             Py_XDECREF(b);
             if (r != NULL && r != SAME && check_written(r) < 0) Py_CLEAR(r);
         } else if (mask >> s & 1) {
-            r = bucket_grow(c, version_of[s], depth + 1, i, j);
+            r = bucket_grow(c, child_version, depth + 1, i, j);
         } else {
-            r = internal_grow(c, version_of[s], depth + 1, i, j);
+            r = internal_grow(c, child_version, depth + 1, i, j);
         }
         if (r == NULL) goto done;
         if (r != SAME) {
-            PyObject *h = PyTuple_GET_ITEM(r, 0), *v = PyTuple_GET_ITEM(r, 1), *n = PyTuple_GET_ITEM(r, 2);
-            uint64_t vu = PyLong_AsUnsignedLongLong(v), nu = PyLong_AsUnsignedLongLong(n);
-            if (PyErr_Occurred()) {
+            uint64_t vu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 1));
+            uint64_t nu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 2));
+            int is_bucket = PyErr_Occurred() ? -1 : PyObject_IsTrue(PyTuple_GET_ITEM(r, 3));
+            if (is_bucket < 0 || nu > 0xFFFFFFFFULL) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "a state tree child holds more than 2**32 keys");
                 Py_DECREF(r);
                 goto done;
             }
-            Py_INCREF(h);
-            Py_SETREF(hashes[s], h);
-            Py_INCREF(v);
-            Py_SETREF(versions[s], v);
-            Py_INCREF(n);
-            Py_SETREF(counts[s], n);
-            version_of[s] = vu;
-            count_of[s] = nu;
-            int is_bucket = PyObject_IsTrue(PyTuple_GET_ITEM(r, 3));
-            if (is_bucket < 0) {
-                Py_DECREF(r);
-                goto done;
-            }
-            if (is_bucket)
-                mask |= 1UL << s;
-            else
-                mask &= ~(1UL << s);
+            memcpy(data + 1 + 32 * s, PyBytes_AS_STRING(PyTuple_GET_ITEM(r, 0)), 32);
+            put_be(data + VERSIONS_AT + 8 * s, vu, 8);
+            put_be(data + COUNTS_AT + 4 * s, nu, 4);
+            mask = is_bucket ? (mask | (1U << s)) : (mask & ~(1U << s));
             changed = 1;
         }
         Py_DECREF(r);
@@ -539,62 +497,30 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
         result = SAME;
         goto done;
     }
+    put_be(data + MASK_AT, mask, 2);
     if (PyList_Append(c->stale, old_key) < 0) goto done;
     {
-        PyObject *new_key = NULL, *encoded = NULL, *th = NULL, *tv = NULL, *tc = NULL, *new_mask = NULL, *internal = NULL,
-                 *digest = NULL, *total_obj = NULL;
+        PyObject *new_key = NULL, *internal = NULL, *digest = NULL, *total_obj = NULL;
         uint64_t total = 0;
-        int fits = 1;
-        for (int s = 0; s < SLOTS; s++) {
-            total += count_of[s];
-            if (count_of[s] > 0xFFFFFFFFULL) fits = 0;
-        }
-        if (!fits) {
-            PyErr_SetString(PyExc_OverflowError, "a state tree child holds more than 2**32 keys");
-            goto done;
-        }
+        for (int s = 0; s < SLOTS; s++) total += get_be(data + COUNTS_AT + 4 * s, 4);
         if ((new_key = make_node_key(c->version_u64, kh0, depth)) != NULL &&
-            (encoded = PyBytes_FromStringAndSize(NULL, INTERNAL_SIZE)) != NULL) {
-            unsigned char *p = (unsigned char *)PyBytes_AS_STRING(encoded);
-            *p++ = 'I';
-            for (int s = 0; s < SLOTS; s++, p += 32) memcpy(p, PyBytes_AS_STRING(hashes[s]), 32);
-            for (int s = 0; s < SLOTS; s++, p += 8) put_be(p, version_of[s], 8);
-            for (int s = 0; s < SLOTS; s++, p += 4) put_be(p, count_of[s], 4);
-            put_be(p, mask, 2);
-            if (append_pair(c->new_nodes, new_key, encoded) == 0 && (th = tuple_of(hashes, SLOTS)) != NULL &&
-                (tv = tuple_of(versions, SLOTS)) != NULL && (tc = tuple_of(counts, SLOTS)) != NULL &&
-                (new_mask = PyLong_FromUnsignedLong(mask)) != NULL &&
-                (internal = PyObject_CallFunctionObjArgs(InternalType, th, tv, tc, new_mask, NULL)) != NULL &&
-                PyDict_SetItem(c->decoded, new_key, internal) == 0 &&
-                (digest = hash_buffer(InnerHasher, PyBytes_AS_STRING(encoded) + 1, SLOTS * 32)) != NULL &&
-                (total_obj = PyLong_FromUnsignedLongLong(total)) != NULL) {
-                result = PyTuple_Pack(4, digest, c->version, total_obj, Py_False);
-            }
+            append_pair(c->new_nodes, new_key, new_encoded) == 0 &&
+            (internal = PyObject_CallOneArg(InternalType, new_encoded)) != NULL &&
+            PyDict_SetItem(c->decoded, new_key, internal) == 0 &&
+            (digest = hash_buffer(InnerHasher, (const char *)data + 1, SLOTS * 32)) != NULL &&
+            (total_obj = PyLong_FromUnsignedLongLong(total)) != NULL) {
+            result = PyTuple_Pack(4, digest, c->version, total_obj, Py_False);
         }
         Py_XDECREF(new_key);
-        Py_XDECREF(encoded);
-        Py_XDECREF(th);
-        Py_XDECREF(tv);
-        Py_XDECREF(tc);
-        Py_XDECREF(new_mask);
         Py_XDECREF(internal);
         Py_XDECREF(digest);
         Py_XDECREF(total_obj);
     }
 done:
-    if (filled) {
-        for (int s = 0; s < SLOTS; s++) {
-            Py_DECREF(hashes[s]);
-            Py_DECREF(versions[s]);
-            Py_DECREF(counts[s]);
-        }
-    }
     Py_XDECREF(old_key);
     Py_XDECREF(node);
-    Py_XDECREF(hashes_t);
-    Py_XDECREF(versions_t);
-    Py_XDECREF(counts_t);
-    Py_XDECREF(mask_obj);
+    Py_XDECREF(encoded);
+    Py_XDECREF(new_encoded);
     return result;
 }
 
@@ -781,10 +707,6 @@ PyMODINIT_FUNC PyInit__treecore(void) {
     INTERN(s_digest, "digest");
     INTERN(s_joined, "joined");
     INTERN(s_encoded, "encoded");
-    INTERN(s_hashes, "hashes");
-    INTERN(s_versions, "versions");
-    INTERN(s_counts, "counts");
-    INTERN(s_bucket_mask, "bucket_mask");
     INTERN(s_load_bucket, "load_bucket");
     INTERN(s_load_internal, "load_internal");
     INTERN(s_fresh, "fresh");

@@ -80,6 +80,9 @@ _TAG_BUCKET = 0x42  # "B"
 _TAG_INTERNAL = 0x49  # "I"
 _META = struct.Struct(">16Q16I")  # child versions, child key counts
 _INTERNAL_SIZE_BYTES = 1 + 16 * 32 + _META.size + 2
+_VERSIONS, _VERSIONS_AT = struct.Struct(">16Q"), 1 + 16 * 32
+_COUNTS, _COUNTS_AT = struct.Struct(">16I"), _VERSIONS_AT + 16 * 8
+_U64, _U32 = struct.Struct(">Q"), struct.Struct(">I")
 _HEX = {c: int(c, 16) for c in "0123456789abcdef"}
 _PAIR_SIZE_BYTES = 64
 _VERSION_PACK = struct.Struct(">Q").pack
@@ -209,32 +212,57 @@ class Bucket(msgspec.Struct, gc=False):
 
 
 class Internal(msgspec.Struct, gc=False):
-    """16 child slots as parallel tuples (hash or EMPTY_CHILD, version, key count) plus a bit mask
-    of the children that are buckets. Untracked by the garbage collector, as ``Bucket``."""
+    """16 child slots (hash or EMPTY_CHILD, version, key count) and a bit mask of the children that
+    are buckets, held flat in the stored form: ``"I" || 16 hashes || 16 x u64 versions || 16 x u32
+    counts || u16 mask`` (``_INTERNAL_SIZE_BYTES``). Flat for the reason ``Bucket`` is; the slots
+    as tuples are unpacked on demand. Untracked by the garbage collector, as ``Bucket``."""
 
-    hashes: tuple[bytes, ...]
-    versions: tuple[int, ...]
-    counts: tuple[int, ...]
-    bucket_mask: int
+    encoded: bytes
+
+    @classmethod
+    def of(
+        cls, hashes: Sequence[bytes], versions: Sequence[int], counts: Sequence[int], mask: int
+    ) -> Internal:
+        meta = _META.pack(*versions, *counts)
+        return cls(bytes((_TAG_INTERNAL,)) + b"".join(hashes) + meta + mask.to_bytes(2, "big"))
+
+    @property
+    def hashes(self) -> tuple[bytes, ...]:
+        data = self.encoded
+        return tuple([data[1 + 32 * i : 33 + 32 * i] for i in range(16)])
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        return _VERSIONS.unpack_from(self.encoded, _VERSIONS_AT)
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return _COUNTS.unpack_from(self.encoded, _COUNTS_AT)
+
+    @property
+    def bucket_mask(self) -> int:
+        return int.from_bytes(self.encoded[-2:], "big")
 
     def child(self, slot: int) -> ChildRef | None:
-        if not self.counts[slot]:
+        data = self.encoded
+        count: int = _U32.unpack_from(data, _COUNTS_AT + 4 * slot)[0]
+        if not count:
             return None
         return ChildRef(
-            self.hashes[slot], self.versions[slot], self.counts[slot], bool(self.bucket_mask >> slot & 1)
+            data[1 + 32 * slot : 33 + 32 * slot],
+            _U64.unpack_from(data, _VERSIONS_AT + 8 * slot)[0],
+            count,
+            bool(self.bucket_mask >> slot & 1),
         )
 
     @property
     def hash(self) -> bytes:
-        return internal_hash_joined(b"".join(self.hashes))
+        h = _inner_hasher.copy()
+        h.update(memoryview(self.encoded)[1:_VERSIONS_AT])
+        return h.digest()
 
     def encode(self) -> bytes:
-        return (
-            bytes((_TAG_INTERNAL,))
-            + b"".join(self.hashes)
-            + _META.pack(*self.versions, *self.counts)
-            + self.bucket_mask.to_bytes(2, "big")
-        )
+        return self.encoded
 
 
 Node = Bucket | Internal
@@ -266,9 +294,7 @@ def decode_node(data: bytes) -> Node:
             pairs.append(h.digest() + value_hash_of(value))
         return Bucket(b"".join(pairs), bytes(data))
     invariant(tag == _TAG_INTERNAL and len(data) == _INTERNAL_SIZE_BYTES, "malformed state tree node")
-    hashes = tuple([data[1 + 32 * i : 33 + 32 * i] for i in range(16)])
-    meta = _META.unpack_from(data, 513)
-    return Internal(hashes, meta[:16], meta[16:], int.from_bytes(data[-2:], "big"))
+    return Internal(bytes(data))
 
 
 def encode_root(ref: ChildRef | None) -> bytes:
@@ -445,10 +471,11 @@ class StateTree:
             if type(node) is not Internal:
                 fail_invariant("a state tree node marked internal is not one")
             slot = nibble(kh, depth)
-            if not node.counts[slot]:
+            data = node.encoded
+            if not _U32.unpack_from(data, _COUNTS_AT + 4 * slot)[0]:
                 return None
-            node_version = node.versions[slot]
-            is_bucket = bool(node.bucket_mask >> slot & 1)
+            node_version = _U64.unpack_from(data, _VERSIONS_AT + 8 * slot)[0]
+            is_bucket = bool(int.from_bytes(data[-2:], "big") >> slot & 1)
             depth += 1
 
     def items(self, version: int) -> Iterator[tuple[bytes, bytes]]:
@@ -655,20 +682,9 @@ class _Apply:
 
     def write_internal(self, node: Internal, path_hash: bytes, depth: int, count: int) -> _Written:
         key = self.prefix + encode_path(path_hash, depth)
-        joined = b"".join(node.hashes)
-        self.new_nodes.append(
-            (
-                key,
-                b"I"
-                + joined
-                + _META.pack(*node.versions, *node.counts)
-                + node.bucket_mask.to_bytes(2, "big"),
-            )
-        )
+        self.new_nodes.append((key, node.encoded))
         self.decoded[key] = node
-        h = _inner_hasher.copy()
-        h.update(joined)
-        return (h.digest(), self.version, count, False)
+        return (node.hash, self.version, count, False)
 
     # -- the lean path: updates without deletions (every transfer, most blocks) --
     #
@@ -701,14 +717,10 @@ class _Apply:
             return _SAME
         self.stale.append(old_key)
         key = self.prefix + path
-        joined = b"".join(hashes)
-        self.new_nodes.append(
-            (key, b"I" + joined + _META.pack(*versions, *counts) + mask.to_bytes(2, "big"))
-        )
-        self.decoded[key] = Internal(tuple(hashes), tuple(versions), tuple(counts), mask)
-        h = _inner_hasher.copy()
-        h.update(joined)
-        return (h.digest(), self.version, sum(counts), False)
+        node = Internal.of(hashes, versions, counts, mask)
+        self.new_nodes.append((key, node.encoded))
+        self.decoded[key] = node
+        return (node.hash, self.version, sum(counts), False)
 
     def bucket_growing(self, version: int, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         path = encode_path(items[lo][0], depth)
@@ -827,7 +839,7 @@ class _Apply:
             counts[s] = c
             start = end
         return self.write_internal(
-            Internal(tuple(hashes), tuple(versions), tuple(counts), mask), pairs[lo], depth, hi - lo
+            Internal.of(hashes, versions, counts, mask), pairs[lo], depth, hi - lo
         )
 
     def internal(self, old: _Written, depth: int, items: list[_Item], lo: int, hi: int) -> object:
@@ -899,7 +911,7 @@ class _Apply:
                 hashes[s], versions[s], _, _ = r  # type: ignore[misc]
                 mask &= ~(1 << s)
         return self.write_internal(
-            Internal(tuple(hashes), tuple(versions), tuple(counts), mask), path_hash, depth, total
+            Internal.of(hashes, versions, counts, mask), path_hash, depth, total
         )
 
 
