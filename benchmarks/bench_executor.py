@@ -18,6 +18,9 @@ the cores. Report wall-clock figures as the result; the CPU figure helps compare
 machine. ``finalize_ms_median`` and ``commit_ms_median`` split a block's time between
 ``finalize_block`` (execution and the state-tree update) and ``commit`` (the store's write and fsync).
 
+``tree_core`` says which state-tree update path ran: ``c`` (the compiled core, built by ``pip install
+-e .`` when a C compiler is present) or ``python`` (``ALLIANCE_TREE_CORE=python``, or not built).
+
 ``--rounds N`` runs each account count N times (a fresh store each) and reports the fastest run,
 with every run's ``tx_per_s`` in ``tx_per_s_rounds``: other load on a shared machine only ever
 slows a run down.
@@ -48,6 +51,7 @@ from alliance.ledger.genesis import ChainParams, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator
 from alliance.node.service import tune_garbage_collector
+from alliance.state.tree import TREE_CORE
 from alliance.storage.lmdb_store import ChainStore
 
 CHAIN_ID = "bench"
@@ -208,10 +212,14 @@ def main() -> None:
         r["tx_per_s_rounds"] = [done["tx_per_s"] for done in rounds]
         results.append(r)
         if not args.json:
-            print(json.dumps(r), flush=True)
+            print(json.dumps({"tree_core": TREE_CORE, **r}), flush=True)
     if args.json:
         json.dump(
-            {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "results": results},
+            {
+                "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+                "tree_core": TREE_CORE,
+                "results": results,
+            },
             sys.stdout,
         )
         print()

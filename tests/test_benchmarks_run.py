@@ -4,6 +4,7 @@ timing is asserted here), and refuse bad options with a one-line usage error."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,11 @@ def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
         "--senders", "50", "--versions-kept", "2", "--no-sync", "--rounds", "2", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    (result,) = json.loads(done.stdout)["results"]
+    report = json.loads(done.stdout)
+    # The compiled tree core is built and used (decision 007), unless explicitly turned off.
+    turned_off = os.environ.get("ALLIANCE_TREE_CORE", "") == "python"
+    assert report["tree_core"] == ("python" if turned_off else "c")
+    (result,) = report["results"]
     assert result["accounts"] == 300 and result["txs"] == 600 and result["versions_kept"] == 2
     assert result["tx_per_s"] > 0
     assert result["finalize_ms_median"] > 0 and result["commit_ms_median"] > 0

@@ -178,21 +178,73 @@ def test_sorted_items_match_the_python_loop(updates: dict[bytes, bytes | None]) 
     core = tree_module._CORE
     assert core is not None
     expected = sorted((key_hash_of(k), key_hash_of(k).hex(), k, v) for k, v in updates.items())
-    assert core.sorted_items(updates, tree_module._key_hasher, 256, 1024) == expected
+    assert expected == tree_module._sorted_items(updates)
+    assert core.sorted_items(updates, 256, 1024) == expected
 
 
 def test_sorted_items_leave_out_of_bounds_updates_to_the_python_loop() -> None:
     core = tree_module._CORE
     assert core is not None
-    hasher = tree_module._key_hasher
-    assert core.sorted_items({b"": b"v"}, hasher, 256, 1024) is None
-    assert core.sorted_items({b"k" * 257: b"v"}, hasher, 256, 1024) is None
-    assert core.sorted_items({b"k": b"v" * 1025}, hasher, 256, 1024) is None
-    assert core.sorted_items({b"k": "text"}, hasher, 256, 1024) is None
+    assert core.sorted_items({b"": b"v"}, 256, 1024) is None
+    assert core.sorted_items({b"k" * 257: b"v"}, 256, 1024) is None
+    assert core.sorted_items({b"k": b"v" * 1025}, 256, 1024) is None
+    assert core.sorted_items({b"k": "text"}, 256, 1024) is None
     for compiled in (True, False):
         tree = StateTree(MemoryNodeStore(), compiled=compiled)
         with pytest.raises(InvariantViolation, match="state key of 257 bytes"):
             tree.apply(None, 1, {b"k" * 257: b"v"})
+
+
+def test_byte_like_values_that_are_not_bytes_stay_on_the_python_path() -> None:
+    pair = Pair(2)
+    pair.apply({bytes([i]): b"v" for i in range(20)})
+    results = [tree.apply(1, 2, {b"\x03": bytearray(b"new")}) for tree in pair.trees]  # type: ignore[dict-item]
+    assert results[0].root_hash == results[1].root_hash
+    assert results[0].new_nodes == results[1].new_nodes
+
+
+def test_the_compiled_core_is_configured_once() -> None:
+    core = tree_module._CORE
+    assert core is not None
+    with pytest.raises(RuntimeError, match="configured once"):
+        core.configure(object, object, object(), None, None, None)
+
+
+def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -> None:
+    class Meddling(tree_module._Apply):
+        """Clears the caller's items list at every node load (the compiled path works on its own
+        snapshot of the items, so the result must not change)."""
+
+        items: list[tuple[bytes, str, bytes, bytes | None]] = []
+
+        def load_bucket(self, key: bytes) -> tree_module.Bucket:
+            self.items.clear()
+            return super().load_bucket(key)
+
+        def load_internal(self, key: bytes) -> tree_module.Internal:
+            self.items.clear()
+            return super().load_internal(key)
+
+    rng = random.Random(11)
+    pair = Pair(2, cache_nodes_max=1)  # nothing stays cached: every load goes through Python
+    keys = [rng.randbytes(6) for _ in range(200)]
+    pair.apply(dict.fromkeys(keys, b"v"))
+    updates = {k: rng.randbytes(9) for k in keys[:40]}
+    expected = pair.trees[1].apply(1, 2, updates)
+    tree = pair.trees[0]
+    items = tree_module._sorted_items(updates)
+    job = Meddling(tree, 2)
+    Meddling.items = items
+    ref = tree.root_ref(1)
+    assert ref is not None
+    core = tree_module._CORE
+    assert core is not None
+    result = core.internal_growing(
+        job, tree._cache, (ref.hash, ref.version, ref.count, ref.is_bucket), 0, items, 0, len(items)
+    )
+    assert items == []
+    assert result[0] == expected.root_hash
+    assert sorted(job.new_nodes) == expected.new_nodes
 
 
 def test_compiled_true_without_the_module_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,14 +36,17 @@
 #define DEPTH_MAX 64
 #define INTERNAL_SIZE (1 + SLOTS * 32 + SLOTS * 8 + SLOTS * 4 + 2)
 
-static PyObject *BucketType, *InternalType, *SAME, *LeafHasher, *InnerHasher;
+/* Set once by configure (a second call is refused, so these never change under a running call). */
+static PyObject *BucketType, *InternalType, *SAME, *LeafHasher, *InnerHasher, *KeyHasher;
 static PyObject *s_copy, *s_update, *s_digest, *s_joined, *s_encoded, *s_load_bucket, *s_load_internal, *s_fresh, *s_build,
     *s_version, *s_new_nodes, *s_stale, *s_decoded, *s_bmax;
 
 typedef struct {
     PyObject *job;       /* the _Apply object (borrowed) */
     PyObject *cache;     /* the tree's dict of decoded nodes (borrowed) */
-    PyObject *items;     /* list of (key hash, hex, key, value), sorted (borrowed) */
+    PyObject *items;     /* a tuple snapshot of the caller's sorted (key hash, hex, key, value) list
+                            (owned): whatever a Python callback does to that list, the items and
+                            the bytes this code points into stay alive and unchanged */
     PyObject *new_nodes; /* job.new_nodes (owned) */
     PyObject *stale;     /* job.stale (owned) */
     PyObject *decoded;   /* job.decoded (owned) */
@@ -52,7 +55,7 @@ typedef struct {
     Py_ssize_t bmax;
 } Ctx;
 
-static inline PyObject *item_at(Ctx *c, Py_ssize_t i) { return PyList_GET_ITEM(c->items, i); }
+static inline PyObject *item_at(Ctx *c, Py_ssize_t i) { return PyTuple_GET_ITEM(c->items, i); }
 
 static inline const unsigned char *item_kh(Ctx *c, Py_ssize_t i) {
     return (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(item_at(c, i), 0));
@@ -100,6 +103,11 @@ static PyObject *hash_buffer(PyObject *prepared, const char *buf, Py_ssize_t len
     Py_DECREF(r);
     PyObject *digest = PyObject_CallMethodNoArgs(h, s_digest);
     Py_DECREF(h);
+    if (digest != NULL && (!PyBytes_CheckExact(digest) || PyBytes_GET_SIZE(digest) != 32)) {
+        Py_DECREF(digest);
+        PyErr_SetString(PyExc_TypeError, "state tree hasher must give 32-byte digests");
+        return NULL;
+    }
     return digest;
 }
 
@@ -249,14 +257,16 @@ static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo,
     }
     const unsigned char *old_pairs = (const unsigned char *)PyBytes_AS_STRING(joined);
     const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(encoded);
-    const unsigned char *end = base + PyBytes_GET_SIZE(encoded), *at = base + 2;
+    const unsigned char *end = base + PyBytes_GET_SIZE(encoded), *at = base;
     Py_ssize_t n = PyBytes_GET_SIZE(joined) / PAIR_SIZE;
     offsets = PyMem_Malloc(sizeof(Py_ssize_t) * 4 * (size_t)(n + 1));
     if (offsets == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    int ok = PyBytes_GET_SIZE(encoded) >= 2 && base[0] == 'B' && base[1] == 0x92 && read_array_header(&at, end) == n;
+    int ok = PyBytes_GET_SIZE(encoded) >= 2 && base[0] == 'B' && base[1] == 0x92;
+    at = base + 2;
+    ok = ok && read_array_header(&at, end) == n;
     for (Py_ssize_t i = 0; ok && i < n; i++) ok = read_bin(&at, end, base, &offsets[4 * i], &offsets[4 * i + 1]) == 0;
     ok = ok && read_array_header(&at, end) == n;
     for (Py_ssize_t i = 0; ok && i < n; i++) ok = read_bin(&at, end, base, &offsets[4 * i + 2], &offsets[4 * i + 3]) == 0;
@@ -324,21 +334,27 @@ static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo,
         size += bin_header_size(key_len) + key_len + bin_header_size(value_len) + value_len;
     }
     if (count > c->bmax) { /* outgrown: job.build splits it into an internal node, from lists */
-        PyObject *lp = PyList_New(count), *lk = PyList_New(count), *lv = PyList_New(count);
-        int filled = lp != NULL && lk != NULL && lv != NULL;
+        PyObject *lp = NULL, *lk = NULL, *lv = NULL;
+        int filled = (lp = PyList_New(count)) != NULL && (lk = PyList_New(count)) != NULL &&
+                     (lv = PyList_New(count)) != NULL;
         const char *pairs_at = PyBytes_AS_STRING(new_joined);
         for (Py_ssize_t k = 0; filled && k < count; k++) {
             Entry *e = &out[k];
-            PyObject *p = PyBytes_FromStringAndSize(pairs_at + k * PAIR_SIZE, PAIR_SIZE), *key, *value;
-            if (e->old >= 0)
-                key = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old], offsets[4 * e->old + 1]);
-            else
-                key = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 2));
-            if (e->item >= 0)
-                value = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 3));
-            else
-                value = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old + 2], offsets[4 * e->old + 3]);
-            if (p == NULL || key == NULL || value == NULL) {
+            PyObject *p = PyBytes_FromStringAndSize(pairs_at + k * PAIR_SIZE, PAIR_SIZE), *key = NULL, *value = NULL;
+            if (p != NULL) {
+                if (e->old >= 0)
+                    key = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old], offsets[4 * e->old + 1]);
+                else
+                    key = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 2));
+            }
+            if (key != NULL) {
+                if (e->item >= 0)
+                    value = Py_NewRef(PyTuple_GET_ITEM(item_at(c, e->item), 3));
+                else
+                    value = PyBytes_FromStringAndSize((const char *)base + offsets[4 * e->old + 2],
+                                                      offsets[4 * e->old + 3]);
+            }
+            if (value == NULL) {
                 Py_XDECREF(p);
                 Py_XDECREF(key);
                 Py_XDECREF(value);
@@ -350,8 +366,9 @@ static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo,
             PyList_SET_ITEM(lv, k, value);
         }
         if (filled) {
-            PyObject *z = PyLong_FromLong(0), *nn = PyLong_FromSsize_t(count), *d = PyLong_FromLong(depth);
-            if (z != NULL && nn != NULL && d != NULL) {
+            PyObject *z = NULL, *nn = NULL, *d = NULL;
+            if ((z = PyLong_FromLong(0)) != NULL && (nn = PyLong_FromSsize_t(count)) != NULL &&
+                (d = PyLong_FromLong(depth)) != NULL) {
                 PyObject *args[] = {c->job, lp, lk, lv, z, nn, d};
                 result = PyObject_VectorcallMethod(s_build, args, 7, NULL);
                 if (result != NULL && check_written(result) < 0) Py_CLEAR(result);
@@ -458,9 +475,10 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
         uint64_t child_count = get_be(data + COUNTS_AT + 4 * s, 4);
         PyObject *r;
         if (child_count == 0) { /* new keys into an empty slot: job.fresh */
-            PyObject *d = PyLong_FromLong(depth + 1), *a = PyLong_FromSsize_t(i), *b = PyLong_FromSsize_t(j);
+            PyObject *d = NULL, *a = NULL, *b = NULL;
             r = NULL;
-            if (d != NULL && a != NULL && b != NULL) {
+            if ((d = PyLong_FromLong(depth + 1)) != NULL && (a = PyLong_FromSsize_t(i)) != NULL &&
+                (b = PyLong_FromSsize_t(j)) != NULL) {
                 PyObject *args[] = {c->job, d, c->items, a, b};
                 r = PyObject_VectorcallMethod(s_fresh, args, 5, NULL);
             }
@@ -475,8 +493,8 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
         }
         if (r == NULL) goto done;
         if (r != SAME) {
-            uint64_t vu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 1));
-            uint64_t nu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 2));
+            uint64_t vu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 1)), nu = 0;
+            if (!PyErr_Occurred()) nu = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(r, 2));
             int is_bucket = PyErr_Occurred() ? -1 : PyObject_IsTrue(PyTuple_GET_ITEM(r, 3));
             if (is_bucket < 0 || nu > 0xFFFFFFFFULL) {
                 if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "a state tree child holds more than 2**32 keys");
@@ -528,8 +546,8 @@ done:
 
 typedef struct {
     unsigned char kh[KEY_HASH_SIZE];
-    PyObject *key;   /* borrowed from the updates dict */
-    PyObject *value; /* borrowed; Py_None deletes */
+    PyObject *key;   /* a strong reference */
+    PyObject *value; /* a strong reference; Py_None deletes */
 } Update;
 
 static int compare_updates(const void *a, const void *b) {
@@ -537,41 +555,51 @@ static int compare_updates(const void *a, const void *b) {
 }
 
 PyDoc_STRVAR(sorted_items_doc,
-             "sorted_items(updates, key_hasher, key_size_max, value_size_max)\n\n"
+             "sorted_items(updates, key_size_max, value_size_max)\n\n"
              "As StateTree.apply's first loop: [(key hash, its hex, key, value or None)] sorted by key\n"
              "hash. None when a key or value is out of bounds or not bytes: the Python loop then\n"
              "raises its own error.");
 
 static PyObject *sorted_items(PyObject *module, PyObject *args) {
-    PyObject *updates, *key_hasher, *result = NULL;
+    PyObject *updates, *result = NULL;
     Py_ssize_t key_max, value_max;
-    if (!PyArg_ParseTuple(args, "O!Onn", &PyDict_Type, &updates, &key_hasher, &key_max, &value_max)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyDict_Type, &updates, &key_max, &value_max)) return NULL;
+    if (KeyHasher == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_treecore.configure was not called");
+        return NULL;
+    }
     Py_ssize_t n = PyDict_GET_SIZE(updates), pos = 0, k = 0;
     Update *all = PyMem_Malloc(sizeof(Update) * (size_t)(n + 1));
     if (all == NULL) return PyErr_NoMemory();
     PyObject *key, *value;
+    int out_of_bounds = 0;
     while (PyDict_Next(updates, &pos, &key, &value)) {
+        if (k >= n) { /* only if hashing ran code that grew the dict */
+            PyErr_SetString(PyExc_RuntimeError, "state updates changed during sorted_items");
+            goto done;
+        }
         if (!PyBytes_CheckExact(key) || PyBytes_GET_SIZE(key) == 0 || PyBytes_GET_SIZE(key) > key_max ||
             (value != Py_None && (!PyBytes_CheckExact(value) || PyBytes_GET_SIZE(value) > value_max))) {
-            PyMem_Free(all);
-            Py_RETURN_NONE;
+            out_of_bounds = 1;
+            goto done;
         }
-        PyObject *kh = hash_buffer(key_hasher, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
-        if (kh == NULL) goto done;
-        memcpy(all[k].kh, PyBytes_AS_STRING(kh), KEY_HASH_SIZE);
-        Py_DECREF(kh);
-        all[k].key = key;
-        all[k].value = value;
+        /* Strong references first: hashing may run other code (a collection's finalizers). */
+        all[k].key = Py_NewRef(key);
+        all[k].value = Py_NewRef(value);
         k++;
+        PyObject *kh = hash_buffer(KeyHasher, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+        if (kh == NULL) goto done;
+        memcpy(all[k - 1].kh, PyBytes_AS_STRING(kh), KEY_HASH_SIZE);
+        Py_DECREF(kh);
     }
     qsort(all, (size_t)k, sizeof(Update), compare_updates);
     result = PyList_New(k);
     if (result == NULL) goto done;
     for (Py_ssize_t i = 0; i < k; i++) {
         static const char digits[] = "0123456789abcdef";
-        PyObject *kh = PyBytes_FromStringAndSize((const char *)all[i].kh, KEY_HASH_SIZE);
-        PyObject *hex = PyUnicode_New(2 * KEY_HASH_SIZE, 127);
-        if (kh == NULL || hex == NULL) {
+        PyObject *kh = NULL, *hex = NULL, *item = NULL;
+        if ((kh = PyBytes_FromStringAndSize((const char *)all[i].kh, KEY_HASH_SIZE)) == NULL ||
+            (hex = PyUnicode_New(2 * KEY_HASH_SIZE, 127)) == NULL || (item = PyTuple_New(4)) == NULL) {
             Py_XDECREF(kh);
             Py_XDECREF(hex);
             Py_CLEAR(result);
@@ -582,13 +610,6 @@ static PyObject *sorted_items(PyObject *module, PyObject *args) {
             h[2 * b] = (Py_UCS1)digits[all[i].kh[b] >> 4];
             h[2 * b + 1] = (Py_UCS1)digits[all[i].kh[b] & 0x0F];
         }
-        PyObject *item = PyTuple_New(4);
-        if (item == NULL) {
-            Py_DECREF(kh);
-            Py_DECREF(hex);
-            Py_CLEAR(result);
-            goto done;
-        }
         PyTuple_SET_ITEM(item, 0, kh);
         PyTuple_SET_ITEM(item, 1, hex);
         PyTuple_SET_ITEM(item, 2, Py_NewRef(all[i].key));
@@ -596,23 +617,34 @@ static PyObject *sorted_items(PyObject *module, PyObject *args) {
         PyList_SET_ITEM(result, i, item);
     }
 done:
+    for (Py_ssize_t i = 0; i < k; i++) {
+        Py_DECREF(all[i].key);
+        Py_DECREF(all[i].value);
+    }
     PyMem_Free(all);
+    if (out_of_bounds) Py_RETURN_NONE;
     return result;
 }
 
 /* --- module functions ---------------------------------------------------------------------- */
 
 PyDoc_STRVAR(configure_doc,
-             "configure(bucket_type, internal_type, same, leaf_hasher, inner_hasher)\n\n"
-             "Set the node types, the unchanged sentinel and the prepared hashers (once, at import).");
+             "configure(bucket_type, internal_type, same, leaf_hasher, inner_hasher, key_hasher)\n\n"
+             "Set the node types, the unchanged sentinel and the prepared hashers, once (at import).");
 
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *b, *in, *same, *leaf, *inner;
-    if (!PyArg_ParseTuple(args, "OOOOO", &b, &in, &same, &leaf, &inner)) return NULL;
+    PyObject *b, *in, *same, *leaf, *inner, *key;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &b, &in, &same, &leaf, &inner, &key)) return NULL;
+    if (BucketType != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_treecore is configured once");
+        return NULL;
+    }
     if (!PyType_Check(b) || !PyType_Check(in)) {
         PyErr_SetString(PyExc_TypeError, "node types expected");
         return NULL;
     }
+    Py_INCREF(key);
+    Py_XSETREF(KeyHasher, key);
     Py_INCREF(b);
     Py_XSETREF(BucketType, b);
     Py_INCREF(in);
@@ -632,39 +664,42 @@ PyDoc_STRVAR(internal_growing_doc,
              "child tuple) after ``items[lo:hi]`` (no deletions), or the unchanged sentinel.");
 
 static PyObject *internal_growing(PyObject *module, PyObject *args) {
-    PyObject *job, *cache, *old, *items, *bmax_obj = NULL;
+    PyObject *job, *cache, *old, *items_list, *items = NULL, *bmax_obj = NULL, *result = NULL;
     int depth;
     Py_ssize_t lo, hi;
+    Ctx c = {0};
     if (!PyArg_ParseTuple(args, "OO!O!iO!nn", &job, &PyDict_Type, &cache, &PyTuple_Type, &old, &depth, &PyList_Type,
-                          &items, &lo, &hi))
+                          &items_list, &lo, &hi))
         return NULL;
     if (BucketType == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_treecore.configure was not called");
         return NULL;
     }
-    if (PyTuple_GET_SIZE(old) != 4 || lo < 0 || hi > PyList_GET_SIZE(items) || lo >= hi || depth < 0 ||
+    if (PyTuple_GET_SIZE(old) != 4 || lo < 0 || hi > PyList_GET_SIZE(items_list) || lo >= hi || depth < 0 ||
         depth >= DEPTH_MAX) {
         PyErr_SetString(PyExc_ValueError, "internal_growing: bad arguments");
         return NULL;
     }
+    if ((items = PyList_AsTuple(items_list)) == NULL) return NULL;
     for (Py_ssize_t i = lo; i < hi; i++) {
-        PyObject *item = PyList_GET_ITEM(items, i);
+        PyObject *item = PyTuple_GET_ITEM(items, i);
         if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 4 || !PyBytes_CheckExact(PyTuple_GET_ITEM(item, 0)) ||
             PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 0)) != KEY_HASH_SIZE || !PyBytes_CheckExact(PyTuple_GET_ITEM(item, 2)) ||
             !PyBytes_CheckExact(PyTuple_GET_ITEM(item, 3))) {
             PyErr_SetString(PyExc_TypeError, "internal_growing: items must be (key hash, hex, key, value bytes)");
-            return NULL;
+            goto done;
         }
-        if (i > lo && memcmp(PyBytes_AS_STRING(PyTuple_GET_ITEM(PyList_GET_ITEM(items, i - 1), 0)),
+        if (i > lo && memcmp(PyBytes_AS_STRING(PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i - 1), 0)),
                              PyBytes_AS_STRING(PyTuple_GET_ITEM(item, 0)), KEY_HASH_SIZE) >= 0) {
             PyErr_SetString(PyExc_ValueError, "internal_growing: items must be sorted by key hash, without repeats");
-            return NULL;
+            goto done;
         }
     }
     uint64_t old_version = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(old, 1));
-    if (PyErr_Occurred()) return NULL;
-    Ctx c = {.job = job, .cache = cache, .items = items};
-    PyObject *result = NULL;
+    if (PyErr_Occurred()) goto done;
+    c.job = job;
+    c.cache = cache;
+    c.items = items;
     if ((c.new_nodes = PyObject_GetAttr(job, s_new_nodes)) == NULL || (c.stale = PyObject_GetAttr(job, s_stale)) == NULL ||
         (c.decoded = PyObject_GetAttr(job, s_decoded)) == NULL || (c.version = PyObject_GetAttr(job, s_version)) == NULL ||
         (bmax_obj = PyObject_GetAttr(job, s_bmax)) == NULL)
@@ -675,10 +710,12 @@ static PyObject *internal_growing(PyObject *module, PyObject *args) {
         goto done;
     }
     c.version_u64 = PyLong_AsUnsignedLongLong(c.version);
+    if (PyErr_Occurred()) goto done;
     c.bmax = PyLong_AsSsize_t(bmax_obj);
     if (PyErr_Occurred()) goto done;
     result = internal_grow(&c, old_version, depth, lo, hi);
 done:
+    Py_XDECREF(items);
     Py_XDECREF(c.new_nodes);
     Py_XDECREF(c.stale);
     Py_XDECREF(c.decoded);

@@ -2,7 +2,12 @@
 from typing import Any
 
 def configure(
-    bucket_type: type, internal_type: type, same: object, leaf_hasher: Any, inner_hasher: Any
+    bucket_type: type,
+    internal_type: type,
+    same: object,
+    leaf_hasher: Any,
+    inner_hasher: Any,
+    key_hasher: Any,
 ) -> None: ...
 def internal_growing(
     job: Any,
@@ -14,5 +19,5 @@ def internal_growing(
     hi: int,
 ) -> object: ...
 def sorted_items(
-    updates: dict[bytes, bytes | None], key_hasher: Any, key_size_max: int, value_size_max: int
+    updates: dict[bytes, bytes | None], key_size_max: int, value_size_max: int
 ) -> list[tuple[bytes, str, bytes, bytes | None]] | None: ...

@@ -505,23 +505,14 @@ class StateTree:
         and then calls ``committed``."""
         invariant(base_version is None or version > base_version, "tree versions must increase")
         items: list[_Item] | None = None
-        if self._core is not None and type(updates) is dict:
-            # None when a key or value is out of bounds: the loop below then names it.
-            items = self._core.sorted_items(
-                updates, _key_hasher, STATE_KEY_SIZE_BYTES_MAX, STATE_VALUE_SIZE_BYTES_MAX
-            )
+        core = self._core
+        if core is not None and type(updates) is dict:
+            # None when a key or value is out of bounds or not bytes: the loop below then names
+            # it, and the update stays on the Python path (the compiled one takes bytes only).
+            items = core.sorted_items(updates, STATE_KEY_SIZE_BYTES_MAX, STATE_VALUE_SIZE_BYTES_MAX)
         if items is None:
-            items = []
-            for key, value in updates.items():
-                if len(key) > STATE_KEY_SIZE_BYTES_MAX or not key:
-                    fail_invariant(f"state key of {len(key)} bytes outside 1..{STATE_KEY_SIZE_BYTES_MAX}")
-                if value is not None and len(value) > STATE_VALUE_SIZE_BYTES_MAX:
-                    fail_invariant(f"state value of {len(value)} bytes over {STATE_VALUE_SIZE_BYTES_MAX}")
-                h = _key_hasher.copy()
-                h.update(key)
-                kh = h.digest()
-                items.append((kh, kh.hex(), key, value))
-            items.sort()
+            core = None
+            items = _sorted_items(updates)
         root = self.root_ref(base_version) if base_version is not None else None
         job = _Apply(self, version)
         new_root: ChildRef | None = root
@@ -529,8 +520,8 @@ class StateTree:
             old = (root.hash, root.version, root.count, root.is_bucket) if root is not None else None
             if old is not None and not old[3] and all(item[3] is not None for item in items):
                 # No deletion: no subtree can shrink into a bucket, so the lean path applies.
-                if self._core is not None:
-                    result = self._core.internal_growing(job, self._cache, old, 0, items, 0, len(items))
+                if core is not None:
+                    result = core.internal_growing(job, self._cache, old, 0, items, 0, len(items))
                 else:
                     result = job.internal_growing(old, 0, items, 0, len(items))
             else:
@@ -575,6 +566,23 @@ class StateTree:
         levels: list[list[bytes]] = []
         bucket = self._bucket_on_path(version, key_hash_of(key), levels)
         return StateProof(levels=levels, bucket=list(bucket.pairs) if bucket is not None else [])
+
+
+def _sorted_items(updates: Mapping[bytes, bytes | None]) -> list[_Item]:
+    """``(key hash, its hex, key, value)`` for each update, sorted by key hash, with each key and
+    value checked against its bound (``_treecore.sorted_items`` is the compiled equivalent)."""
+    items: list[_Item] = []
+    for key, value in updates.items():
+        if len(key) > STATE_KEY_SIZE_BYTES_MAX or not key:
+            fail_invariant(f"state key of {len(key)} bytes outside 1..{STATE_KEY_SIZE_BYTES_MAX}")
+        if value is not None and len(value) > STATE_VALUE_SIZE_BYTES_MAX:
+            fail_invariant(f"state value of {len(value)} bytes over {STATE_VALUE_SIZE_BYTES_MAX}")
+        h = _key_hasher.copy()
+        h.update(key)
+        kh = h.digest()
+        items.append((kh, kh.hex(), key, value))
+    items.sort()
+    return items
 
 
 def _update_in_place(
@@ -927,7 +935,7 @@ def _load_core() -> tuple[ModuleType | None, str]:
         from alliance.state import _treecore  # noqa: PLC0415  # optional: built only with a C compiler
     except ImportError as exc:
         return None, f"not built ({exc}); reinstall with a C compiler (pip install -e .)"
-    _treecore.configure(Bucket, Internal, _SAME, _leaf_hasher, _inner_hasher)
+    _treecore.configure(Bucket, Internal, _SAME, _leaf_hasher, _inner_hasher, _key_hasher)
     return _treecore, ""
 
 
