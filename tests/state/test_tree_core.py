@@ -247,6 +247,32 @@ def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -
     assert sorted(job.new_nodes) == expected.new_nodes
 
 
+def test_compiled_bucket_lookup_matches_the_python_one() -> None:
+    rng = random.Random(13)
+    pair = Pair(BUCKET_ENTRIES_MAX)
+    keys = [rng.randbytes(21) for _ in range(3_000)]
+    sizes = [0, 5, 40, 300]
+    pair.apply({k: rng.randbytes(70_000 if i % 500 == 0 else rng.choice(sizes)) for i, k in enumerate(keys)})
+    tree = pair.trees[0]
+    buckets = [n for n in tree._cache.values() if isinstance(n, tree_module.Bucket)]
+    assert len(buckets) > 50
+    for bucket in buckets:
+        pairs, _, values = bucket.parts()
+        for entry, value in zip(pairs, values, strict=True):
+            assert bucket.value_of(entry[:32]) == bucket.value_of_reference(entry[:32]) == value
+        absent = key_hash_of(rng.randbytes(9))
+        assert bucket.value_of(absent) is None and bucket.value_of_reference(absent) is None
+    core = tree_module._CORE
+    assert core is not None
+    bucket = buckets[0]
+    kh = bucket.joined[:32]
+    for broken in (bucket.encoded[:-1], b"B\x93" + bucket.encoded[2:], b"", b"B"):
+        with pytest.raises(ValueError, match="malformed"):
+            core.bucket_value(bucket.joined, broken, kh)
+    with pytest.raises(ValueError):
+        core.bucket_value(bucket.joined[:-1], bucket.encoded, kh)
+
+
 def test_compiled_true_without_the_module_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tree_module, "_CORE", None)
     with pytest.raises(UsageError, match="compiled state tree core"):

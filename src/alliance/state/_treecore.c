@@ -626,6 +626,51 @@ done:
     return result;
 }
 
+/* --- reading one key of a bucket --------------------------------------------------------------- */
+
+PyDoc_STRVAR(bucket_value_doc,
+             "bucket_value(joined, encoded, key_hash)\n\n"
+             "The value stored under key_hash in a flat bucket (its joined entries and stored bytes),\n"
+             "or None: a binary search over the entries, then a walk over the stored headers.");
+
+static PyObject *bucket_value(PyObject *module, PyObject *args) {
+    const unsigned char *joined, *encoded, *kh;
+    Py_ssize_t joined_len, encoded_len, kh_len;
+    if (!PyArg_ParseTuple(args, "y#y#y#", &joined, &joined_len, &encoded, &encoded_len, &kh, &kh_len)) return NULL;
+    if (kh_len != KEY_HASH_SIZE || joined_len % PAIR_SIZE != 0) {
+        PyErr_SetString(PyExc_ValueError, "bucket_value: a 32-byte key hash and 64-byte entries expected");
+        return NULL;
+    }
+    Py_ssize_t n = joined_len / PAIR_SIZE, lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (memcmp(joined + mid * PAIR_SIZE, kh, KEY_HASH_SIZE) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= n || memcmp(joined + lo * PAIR_SIZE, kh, KEY_HASH_SIZE) != 0) Py_RETURN_NONE;
+    const unsigned char *end = encoded + encoded_len, *at = encoded;
+    Py_ssize_t offset = 0, len = 0, value_offset = 0, value_len = 0;
+    int ok = encoded_len >= 2 && encoded[0] == 'B' && encoded[1] == 0x92;
+    at = encoded + 2;
+    ok = ok && read_array_header(&at, end) == n;
+    for (Py_ssize_t i = 0; ok && i < n; i++) ok = read_bin(&at, end, encoded, &offset, &len) == 0; /* keys */
+    ok = ok && read_array_header(&at, end) == n;
+    for (Py_ssize_t i = 0; ok && i < n; i++) { /* values: the whole node is checked, as a decode would */
+        ok = read_bin(&at, end, encoded, &offset, &len) == 0;
+        if (i == lo) {
+            value_offset = offset;
+            value_len = len;
+        }
+    }
+    if (!ok || at != end) {
+        PyErr_SetString(PyExc_ValueError, "malformed state tree bucket");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)encoded + value_offset, value_len);
+}
+
 /* --- module functions ---------------------------------------------------------------------- */
 
 PyDoc_STRVAR(configure_doc,
@@ -728,6 +773,7 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, configure_doc},
     {"internal_growing", internal_growing, METH_VARARGS, internal_growing_doc},
     {"sorted_items", sorted_items, METH_VARARGS, sorted_items_doc},
+    {"bucket_value", bucket_value, METH_VARARGS, bucket_value_doc},
     {NULL, NULL, 0, NULL},
 };
 

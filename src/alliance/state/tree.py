@@ -51,6 +51,7 @@ bucket at a path holds every key under it).
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from bisect import bisect_left
@@ -83,6 +84,14 @@ _INTERNAL_SIZE_BYTES = 1 + 16 * 32 + _META.size + 2
 _VERSIONS, _VERSIONS_AT = struct.Struct(">16Q"), 1 + 16 * 32
 _COUNTS, _COUNTS_AT = struct.Struct(">16I"), _VERSIONS_AT + 16 * 8
 _U64, _U32 = struct.Struct(">Q"), struct.Struct(">I")
+_HASHES = struct.Struct("32s" * 16)  # an internal node's child hashes, in one call
+
+
+@functools.cache
+def _pairs_struct(entries: int) -> struct.Struct:
+    """Splits a bucket's joined entries in one call (one struct per bucket size, at most the
+    proof bound's 1,024 of them)."""
+    return struct.Struct(f"{_PAIR_SIZE_BYTES}s" * entries)
 _HEX = {c: int(c, 16) for c in "0123456789abcdef"}
 _PAIR_SIZE_BYTES = 64
 _VERSION_PACK = struct.Struct(">Q").pack
@@ -180,7 +189,8 @@ class Bucket(msgspec.Struct, gc=False):
     @property
     def pairs(self) -> tuple[bytes, ...]:
         joined = self.joined
-        return tuple([joined[i : i + _PAIR_SIZE_BYTES] for i in range(0, len(joined), _PAIR_SIZE_BYTES)])
+        pairs: tuple[bytes, ...] = _pairs_struct(len(joined) >> 6).unpack(joined)
+        return pairs
 
     def parts(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
         """``(pairs, keys, values)``: the entries as sorted parallel tuples."""
@@ -200,6 +210,17 @@ class Bucket(msgspec.Struct, gc=False):
                 hi = mid
         at = lo << 6
         return lo if joined[at : at + 32] == kh else -1
+
+    def value_of(self, kh: bytes) -> bytes | None:
+        """The value under key hash ``kh``, or None: compiled when the tree core is built."""
+        if _CORE is not None:
+            value: bytes | None = _CORE.bucket_value(self.joined, self.encoded, kh)
+            return value
+        return self.value_of_reference(kh)
+
+    def value_of_reference(self, kh: bytes) -> bytes | None:
+        i = self.find(kh)
+        return None if i < 0 else _bucket_payload.decode(memoryview(self.encoded)[1:])[1][i]
 
     @property
     def hash(self) -> bytes:
@@ -228,8 +249,8 @@ class Internal(msgspec.Struct, gc=False):
 
     @property
     def hashes(self) -> tuple[bytes, ...]:
-        data = self.encoded
-        return tuple([data[1 + 32 * i : 33 + 32 * i] for i in range(16)])
+        hashes: tuple[bytes, ...] = _HASHES.unpack_from(self.encoded, 1)
+        return hashes
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -421,23 +442,29 @@ class StateTree:
         """The bucket on ``kh``'s path at ``version`` (None: an empty slot), recording the
         internal nodes' child hashes into ``levels`` when given."""
         ref = self.root_ref(version)
+        if ref is None:
+            return None
+        node_version, is_bucket = ref.version, ref.is_bucket
         depth = 0
-        while ref is not None:
-            node = self._load(node_key(ref.version, encode_path(kh, depth)))
-            if ref.is_bucket:
+        while True:
+            node = self._load(node_key(node_version, encode_path(kh, depth)))
+            if is_bucket:
                 if type(node) is not Bucket:
                     fail_invariant("a state tree node marked a bucket is not one")
                 return node
             if type(node) is not Internal:
                 fail_invariant("a state tree node marked internal is not one")
             slot = nibble(kh, depth)
+            data = node.encoded
             if levels is not None:
-                level = list(node.hashes)
+                level = list(_HASHES.unpack_from(data, 1))
                 level[slot] = b""
                 levels.append(level)
-            ref = node.child(slot)
+            if not _U32.unpack_from(data, _COUNTS_AT + 4 * slot)[0]:
+                return None
+            node_version = _U64.unpack_from(data, _VERSIONS_AT + 8 * slot)[0]
+            is_bucket = bool(int.from_bytes(data[-2:], "big") >> slot & 1)
             depth += 1
-        return None
 
     def get(self, version: int, key: bytes) -> bytes | None:
         """The value of ``key`` at ``version`` (None: absent). The executor reads current state
@@ -466,8 +493,7 @@ class StateTree:
             if is_bucket:
                 if type(node) is not Bucket:
                     fail_invariant("a state tree node marked a bucket is not one")
-                i = node.find(kh)
-                return node.parts()[2][i] if i >= 0 else None
+                return node.value_of(kh)
             if type(node) is not Internal:
                 fail_invariant("a state tree node marked internal is not one")
             slot = nibble(kh, depth)
