@@ -4,16 +4,20 @@
  * -------------------
  * This module does, in C, exactly what the pure-Python methods _Apply.internal_growing and
  * _Apply.bucket_growing do: apply sorted updates without deletions to a version of the tree,
- * rewriting each internal node and bucket on the updated keys' paths. The Python code stays the
- * reference: the tests run both on the same updates and require identical node keys, node bytes,
- * decoded nodes, stale lists and roots. Nothing here decides a hash or a layout on its own; it
- * reproduces the ones tree.py documents:
+ * rewriting each internal node and bucket on the updated keys' paths. Two helpers go with it:
+ * sorted_items (StateTree.apply's hashing and sorting of a block's updates) and bucket_value (one
+ * key's value in a bucket, for reads). The Python code stays the reference: the tests run both on
+ * the same updates and require identical node keys, node bytes, decoded nodes, stale lists and
+ * roots. Nothing here decides a hash or a layout on its own; it reproduces the ones tree.py
+ * documents, over the nodes' flat in-memory form (a Bucket holds `joined` and `encoded`, an
+ * Internal holds `encoded`):
  *   node key   = version (8 bytes, big endian) || depth byte || first depth nibbles of key hash
  *   bucket     = "B" || msgpack [[keys...], [values...]]      hash H(STATE_LEAF, kh||vh ...)
  *   internal   = "I" || 16 hashes || 16 x u64 versions || 16 x u32 counts || u16 bucket mask
  *                                                             hash H(STATE_INNER, 16 hashes)
- * Why: at 1M keys a block of 5,000 transfers rewrites ~13,000 nodes, and each costs ~11-16 us of
- * interpreted work against ~2-3 us here (docs/decisions/006).
+ * Why: at 1M keys a block of 5,000 transfers rewrites ~13,000 nodes, and each cost ~11-16 us of
+ * interpreted work against ~4-5 us here, most of it now allocation and cache misses
+ * (docs/decisions/006 and 007).
  *
  * What stays in Python, called back through the _Apply object: loading a node that is not in the
  * tree's cache (the store read and decode), a fresh subtree in an empty slot (job.fresh) and a
@@ -21,9 +25,11 @@
  * implementation of the shape rules. Hashing goes through the hashlib objects tree.py prepared
  * (OpenSSL, with the domain tag already fed), so no second SHA-256 implementation exists.
  *
- * Memory: every object made here is either returned, stored in the job's lists and dict, or
- * released before return, on success and on error alike. No state is kept between calls except
- * the configuration set once at import (the node types, the sentinel and the two hashers).
+ * Safety: the items are copied into a tuple on entry, so a callback cannot change what this code
+ * points into; every digest is checked to be 32 bytes; stored bytes are parsed with every length
+ * checked against the end. Every object made here is either returned, stored in the job's lists
+ * and dict, or released before return, on success and on error alike. No state is kept between
+ * calls except the configuration set once at import (node types, sentinel, three hashers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

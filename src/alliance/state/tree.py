@@ -20,10 +20,18 @@ changes 10,000 random keys of 1M rewrote ~30,000 nodes with one leaf per key; wi
 to 32 it rewrites ~9,300 buckets and ~4,000 internal nodes (~4,800 nodes in all at 100k keys), and
 a bucket rewrite is a few C-level sequence and bytes operations (docs/decisions/002).
 
-Decoded nodes are immutable msgspec structs of tuples declared ``gc=False``: the cache holds
-hundreds of thousands of them (the latest version's, and older ones' recently read), and the cyclic
-garbage collector must not walk them. Roots of versions, once read or committed, are remembered too
-(a stored root never changes; whether a version is pruned is checked on every read).
+Decoded nodes are immutable msgspec structs declared ``gc=False`` that hold their content flat: a
+bucket is its joined ``kh || vh`` entries plus its stored bytes, an internal node its stored bytes
+(tuples are unpacked on demand). The cache holds hundreds of thousands of them (the latest
+version's, and older ones' recently read); the cyclic garbage collector must not walk them, and an
+update should touch a few contiguous strings per node, not dozens of small objects.
+
+Updates without deletions (every block of transfers) take a compiled path when ``_treecore`` is
+built (docs/decisions/007): the same rewrite in C, byte for byte the nodes of the Python methods
+below, which stay the reference and the fallback.
+
+Roots of versions, once read or committed, are remembered too (a stored root never changes;
+whether a version is pruned is checked on every read).
 
 Versions: every node is stored under a *node key* ``version (8 bytes, big endian) || path`` and is
 never modified. Applying the updates of version v writes new nodes with prefix v and reports the
@@ -85,13 +93,6 @@ _VERSIONS, _VERSIONS_AT = struct.Struct(">16Q"), 1 + 16 * 32
 _COUNTS, _COUNTS_AT = struct.Struct(">16I"), _VERSIONS_AT + 16 * 8
 _U64, _U32 = struct.Struct(">Q"), struct.Struct(">I")
 _HASHES = struct.Struct("32s" * 16)  # an internal node's child hashes, in one call
-
-
-@functools.cache
-def _pairs_struct(entries: int) -> struct.Struct:
-    """Splits a bucket's joined entries in one call (one struct per bucket size, at most the
-    proof bound's 1,024 of them)."""
-    return struct.Struct(f"{_PAIR_SIZE_BYTES}s" * entries)
 _HEX = {c: int(c, 16) for c in "0123456789abcdef"}
 _PAIR_SIZE_BYTES = 64
 _VERSION_PACK = struct.Struct(">Q").pack
@@ -100,6 +101,12 @@ _DEPTH_BYTE = [bytes((d,)) for d in range(NIBBLES_MAX + 1)]
 _HIGH_NIBBLE = [bytes((b & 0xF0,)) for b in range(256)]
 _bucket_payload = msgspec.msgpack.Decoder(tuple[tuple[bytes, ...], tuple[bytes, ...]])
 _encode_payload = msgspec.msgpack.Encoder().encode
+
+
+@functools.cache
+def _pairs_struct(entries: int) -> struct.Struct:
+    """Splits a bucket's joined entries in one call (one struct per bucket size met)."""
+    return struct.Struct(f"{_PAIR_SIZE_BYTES}s" * entries)
 
 
 def key_hash_of(key: bytes) -> bytes:
@@ -724,7 +731,8 @@ class _Apply:
     #
     # Without deletions no subtree shrinks, so nothing collapses and every rewritten child can be
     # written at once (no floating buckets). A bucket child that takes one update, the common
-    # case, is rebuilt by slicing its tuples; its keys tuple is shared when the key was present.
+    # case, is rebuilt by slicing its unpacked tuples. ``_treecore.internal_growing`` is this path
+    # compiled; tests/state/test_tree_core.py holds the two to the same nodes.
 
     def internal_growing(self, old: _Written, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         path = encode_path(items[lo][0], depth)
