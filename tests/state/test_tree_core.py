@@ -207,7 +207,7 @@ def test_the_compiled_core_is_configured_once() -> None:
     core = tree_module._CORE
     assert core is not None
     with pytest.raises(RuntimeError, match="configured once"):
-        core.configure(object, object, object(), None, None, None)
+        core.configure(object, object, object(), None, None, None, b"", b"", b"")
 
 
 def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -> None:

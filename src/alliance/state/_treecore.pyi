@@ -1,6 +1,8 @@
 # Types of the compiled lean update path (_treecore.c); see alliance.state.tree.
 from typing import Any
 
+OPENSSL: bool  # hashing through OpenSSL's EVP interface (else through hashlib's objects)
+
 def configure(
     bucket_type: type,
     internal_type: type,
@@ -8,6 +10,9 @@ def configure(
     leaf_hasher: Any,
     inner_hasher: Any,
     key_hasher: Any,
+    leaf_tag: bytes,
+    inner_tag: bytes,
+    key_tag: bytes,
 ) -> None: ...
 def internal_growing(
     job: Any,

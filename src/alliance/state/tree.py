@@ -969,7 +969,17 @@ def _load_core() -> tuple[ModuleType | None, str]:
         from alliance.state import _treecore  # noqa: PLC0415  # optional: built only with a C compiler
     except ImportError as exc:
         return None, f"not built ({exc}); reinstall with a C compiler (pip install -e .)"
-    _treecore.configure(Bucket, Internal, _SAME, _leaf_hasher, _inner_hasher, _key_hasher)
+    _treecore.configure(
+        Bucket,
+        Internal,
+        _SAME,
+        _leaf_hasher,
+        _inner_hasher,
+        _key_hasher,
+        Domain.STATE_LEAF.value,
+        Domain.STATE_INNER.value,
+        Domain.STATE_KEY.value,
+    )
     return _treecore, ""
 
 
