@@ -96,3 +96,4 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+	rm -f src/alliance/state/_treecore*.so
