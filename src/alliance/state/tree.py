@@ -124,11 +124,16 @@ def value_hash_of(value: bytes) -> bytes:
     return h.digest()
 
 
+def bucket_hash_joined(joined: bytes) -> bytes:
+    """Hash of a bucket from its sorted ``key_hash || value_hash`` entries, joined."""
+    h = _leaf_hasher.copy()
+    h.update(joined)
+    return h.digest()
+
+
 def bucket_hash(pairs: Sequence[bytes]) -> bytes:
     """Hash of a bucket from its sorted ``key_hash || value_hash`` entries."""
-    h = _leaf_hasher.copy()
-    h.update(b"".join(pairs))
-    return h.digest()
+    return bucket_hash_joined(b"".join(pairs))
 
 
 def internal_hash_joined(joined: bytes) -> bytes:
@@ -231,9 +236,7 @@ class Bucket(msgspec.Struct, gc=False):
 
     @property
     def hash(self) -> bytes:
-        h = _leaf_hasher.copy()
-        h.update(self.joined)
-        return h.digest()
+        return bucket_hash_joined(self.joined)
 
     def encode(self) -> bytes:
         return self.encoded
@@ -717,9 +720,7 @@ class _Apply:
         key = self.prefix + encode_path(joined[:32], depth)
         self.new_nodes.append((key, bucket.encoded))
         self.decoded[key] = bucket
-        h = _leaf_hasher.copy()
-        h.update(joined)
-        return (h.digest(), self.version, len(joined) >> 6, True)
+        return (bucket.hash, self.version, len(joined) >> 6, True)
 
     def write_internal(self, node: Internal, path_hash: bytes, depth: int, count: int) -> _Written:
         key = self.prefix + encode_path(path_hash, depth)
@@ -803,9 +804,7 @@ class _Apply:
         bucket = Bucket.of(pairs, keys, values)
         self.new_nodes.append((key_of_node, bucket.encoded))
         self.decoded[key_of_node] = bucket
-        h = _leaf_hasher.copy()
-        h.update(bucket.joined)
-        return (h.digest(), self.version, n, True)
+        return (bucket.hash, self.version, n, True)
 
     def fresh(self, depth: int, items: list[_Item], lo: int, hi: int) -> object:
         """New keys into an empty slot: one bucket, or an internal node over several."""
