@@ -67,6 +67,10 @@ class Pair:
         for key, node in compiled.decoded.items():
             assert node == reference.decoded[key]
             assert encode_node(node) == dict(compiled.new_nodes)[key]
+        # Both paths drop what they replace from the cache as they go (``_Apply.retire``), so
+        # ``committed`` only adds the new nodes.
+        for tree in self.trees:
+            assert not set(compiled.stale_node_keys) & set(tree._cache)
         for store, tree, update in zip(self.stores, self.trees, results, strict=True):
             store.persist(update)
             tree.committed(update)

@@ -175,6 +175,16 @@ static PyObject *load_node(Ctx *c, PyObject *key, PyObject *type, PyObject *meth
     return node;
 }
 
+/* job.retire(key) compiled: the node goes on the stale list and leaves the cache now, while its
+ * entry is hot (the caller still holds its own reference to the node). */
+static int retire(Ctx *c, PyObject *key) {
+    if (PyList_Append(c->stale, key) < 0) return -1;
+    if (PyDict_DelItem(c->cache, key) == 0) return 0;
+    if (!PyErr_ExceptionMatches(PyExc_KeyError)) return -1;
+    PyErr_Clear(); /* loaded through a cache too small to keep it */
+    return 0;
+}
+
 static int append_pair(PyObject *list, PyObject *a, PyObject *b) {
     PyObject *t = PyTuple_Pack(2, a, b);
     if (t == NULL) return -1;
@@ -358,7 +368,7 @@ static PyObject *bucket_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t lo,
         result = SAME;
         goto done;
     }
-    if (PyList_Append(c->stale, old_key) < 0) goto done;
+    if (retire(c, old_key) < 0) goto done;
 
     /* The new entries, flat: pairs, and the stored form's size. */
     PyObject *new_joined = PyBytes_FromStringAndSize(NULL, count * PAIR_SIZE);
@@ -562,7 +572,7 @@ static PyObject *internal_grow(Ctx *c, uint64_t version, int depth, Py_ssize_t l
         goto done;
     }
     put_be(data + MASK_AT, mask, 2);
-    if (PyList_Append(c->stale, old_key) < 0) goto done;
+    if (retire(c, old_key) < 0) goto done;
     {
         PyObject *new_key = NULL, *internal = NULL, *digest = NULL, *total_obj = NULL;
         uint64_t total = 0;

@@ -582,14 +582,11 @@ class StateTree:
     def committed(self, update: TreeUpdate) -> None:
         """Tell the tree ``update`` is durable, so its decoded nodes and root may be cached.
 
-        The nodes it made stale leave the cache: they serve only reads of older versions (which
-        load them again from the store), and kept they would fill the cache with superseded
-        versions, ~12 MB a block at 1M keys, until the bound evicts in bulk."""
+        The nodes it made stale left the cache when ``apply`` replaced them (``_Apply.retire``):
+        kept, they would fill it with superseded versions, ~12 MB a block at 1M keys, until the
+        bound evicts in bulk; dropped while hot, they cost no second pass over the cache."""
         self._remember_root(update.version, decode_root(update.root))
         cache = self._cache
-        pop = cache.pop
-        for key in update.stale_node_keys:
-            pop(key, None)
         if len(cache) + len(update.decoded) >= self._cache_nodes_max:
             for key, node in update.decoded.items():
                 self._remember(key, node)
@@ -702,6 +699,15 @@ class _Apply:
         self.new_nodes: list[tuple[bytes, bytes]] = []
         self.stale: list[bytes] = []
         self.decoded: dict[bytes, Node] = {}
+        self.evict = tree._cache.pop
+
+    def retire(self, key: bytes) -> None:
+        """Record that the node under ``key`` goes stale at this version, and drop it from the cache
+        now, while it is hot: a stale node serves only reads of older versions, which load it
+        again. (If the update is never committed, the cache merely lacks a node that is still
+        valid, and a read loads it.) ``_treecore`` does the same for the nodes it replaces."""
+        self.stale.append(key)
+        self.evict(key, None)
 
     def load_bucket(self, key: bytes) -> Bucket:
         node = self.load(key)
@@ -758,7 +764,7 @@ class _Apply:
                 changed = True
         if not changed:
             return _SAME
-        self.stale.append(old_key)
+        self.retire(old_key)
         key = self.prefix + path
         node = Internal.of(hashes, versions, counts, mask)
         self.new_nodes.append((key, node.encoded))
@@ -796,7 +802,7 @@ class _Apply:
             if merged is None:
                 return _SAME
             pairs, keys, values = tuple(merged[0]), tuple(merged[1]), tuple(merged[2])
-        self.stale.append(old_key)
+        self.retire(old_key)
         n = len(pairs)
         if n > self.bmax:
             return self.build(list(pairs), list(keys), list(values), 0, n, depth)
@@ -837,7 +843,7 @@ class _Apply:
         if not changed:
             return _SAME
         if old is not None:
-            self.stale.append(old_key)
+            self.retire(old_key)
         n = len(pairs)
         if n == 0:
             return None
@@ -900,7 +906,7 @@ class _Apply:
                 results[s] = r
         if not results:
             return _SAME
-        self.stale.append(old_key)
+        self.retire(old_key)
         counts = list(old_counts)
         for s, r in results.items():
             if r is None:
@@ -927,7 +933,7 @@ class _Apply:
                         old_versions[s], encode_path(set_nibble(path_hash, depth, s), depth + 1)
                     )
                     b = self.load_bucket(child_key)
-                    self.stale.append(child_key)
+                    self.retire(child_key)
                 elif type(r) is Bucket:
                     b = r
                 else:
