@@ -280,6 +280,28 @@ def test_admissions_finish_in_begin_order_and_only_once(make_pool: PoolFactory) 
         pool.finish_admission(first)
 
 
+def test_senders_verified_at_screening_are_cached_before_the_finish(
+    make_pool: PoolFactory, spy: SpySuite
+) -> None:
+    """With the answers in hand at screening (an inline verifier), the senders are in the signature
+    cache before ``finish_admission``: a proposal checked in between (the node runs consensus
+    there) finds them and does not verify the transactions again."""
+    sigcache = SignatureCache()
+    pool = make_pool(sigcache=sigcache)
+    good = [decode_tx(make_raw(KEYS[i])) for i in range(3)]
+    victim = decode_tx(make_raw(KEYS[3]))
+    forged = Transaction(body=victim.body, signature=KEYS[1].sign_digest(tx_hash(victim)))
+    pending = pool.begin_admission([*map(codec.encode, good), codec.encode(forged)], HEIGHT)
+    assert spy.verified == 4
+    for i, tx in enumerate(good):
+        assert sigcache.get(tx_hash(tx), tx.signature) == KEYS[i].address
+    assert sigcache.get(tx_hash(forged), forged.signature) is None
+    results = pool.finish_admission(pending)
+    assert [type(r) for r in results] == [Accepted, Accepted, Accepted, BadSignature]
+    assert spy.verified == 4  # the finish verified nothing again
+    assert len(pool) == 3
+
+
 def test_two_halves_on_worker_processes_match_admit_batch(committed: Committed) -> None:
     raws = [make_raw(KEYS[i % len(KEYS)]) for i in range(600)]
     with BatchVerifier("processes", workers=2) as verifier:

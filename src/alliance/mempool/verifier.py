@@ -275,6 +275,12 @@ class PendingBatch:
 
         return cls(verifier, count, None, gather)
 
+    @property
+    def answered(self) -> bool:
+        """Whether the answers are in hand already (verified in the caller's thread), so
+        ``result()`` returns without waiting."""
+        return self._done is not None
+
     def result(self) -> Answers:
         if self._done is None:
             gather = self._gather
