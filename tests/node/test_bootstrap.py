@@ -19,9 +19,11 @@ from alliance.node.bootstrap import (
     VALIDATOR_POWER,
     add_node,
     add_org,
+    co_located_mempool,
     create_alliance,
     load_alliance,
 )
+from alliance.node.config import MempoolSection
 from alliance.node.service import tls_files
 from alliance.p2p.tls import load_and_verify
 
@@ -67,6 +69,7 @@ def test_layout_is_complete_and_consistent(tmp_path: Path) -> None:
         assert config.genesis_hash == genesis.hash().hex()
         assert (config.name, config.org, config.chain_id) == (node.name, node.org, "test-chain")
         assert (config.p2p_port, config.api_port) == (node.p2p_port, node.api_port)
+        assert config.mempool == co_located_mempool(3)  # three nodes share this machine
         assert mode(home.node_key_path) == 0o600
         assert mode(home.tls_dir / "node-tls-key.pem") == 0o600
         node_id = load_node_key(home.node_key_path).node_id
@@ -83,6 +86,15 @@ def test_layout_is_complete_and_consistent(tmp_path: Path) -> None:
             if other.name in peers:
                 assert peers[other.name].node_id == node_ids[other.name].hex()
                 assert peers[other.name].p2p_port == other.p2p_port
+
+
+def test_co_located_nodes_verify_in_their_own_thread_until_each_has_two_cores() -> None:
+    for nodes, cores in [(4, 2), (2, 2), (1, 1), (4, 4), (4, 7)]:
+        section = co_located_mempool(nodes, cores)
+        assert (section.verifier, section.verifier_workers) == ("inline", 0), (nodes, cores)
+    assert co_located_mempool(1, 2) == MempoolSection(verifier="processes", verifier_workers=2)
+    assert co_located_mempool(4, 8) == MempoolSection(verifier="processes", verifier_workers=2)
+    assert co_located_mempool(4, 13) == MempoolSection(verifier="processes", verifier_workers=3)
 
 
 def test_two_alliances_get_different_ports_and_chains(tmp_path: Path) -> None:
