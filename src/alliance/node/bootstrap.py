@@ -206,12 +206,12 @@ def co_located_mempool(nodes: int, cores: int | None = None) -> MempoolSection:
     """The signature verifier for one of ``nodes`` nodes that share this machine's ``cores``.
 
     A node on a machine of its own verifies on a worker process per core (``MempoolSection``'s
-    default). Nodes of a local alliance share the cores: with as many nodes as cores or more, each
-    core is already some node's, and worker processes would only add hand-offs (pickling each
-    batch there and back) and context switches between three times as many processes; the node's
-    own thread verifies (``inline``). 4 nodes on 2 cores committed 0.56-0.62 of the signature
-    ceiling so, against 0.47-0.53 with the workers (docs/benchmarks.md). With two cores or more for
-    each node, each node gets its share of them as workers."""
+    default). The nodes of a local alliance share the cores. With fewer than two cores for each
+    node, worker processes only add hand-offs (each batch pickled there and back) and context
+    switches between three times as many busy processes, so the node's own thread verifies
+    (``inline``): in A/B runs, 4 nodes on 2 cores committed 0.50-0.62 of the signature ceiling
+    so, against 0.47-0.53 with the workers (docs/benchmarks.md). With two cores or more for each
+    node, each node gets its share of them as workers."""
     cores = cores if cores is not None else os.cpu_count() or 1
     share = cores // nodes
     if share < 2:
