@@ -8,9 +8,10 @@ is set up as a node's is: the garbage collector tuned by ``tune_garbage_collecto
 collections, start-up objects frozen).
 
 Pruning: a node keeps the last ``--versions-kept`` state versions (the executor's default, 100)
-and from then on deletes one version's stale nodes with each commit. A short run never reaches
-that; ``--versions-kept 2`` prunes from the third block on, so the figures include the steady
-state's pruning.
+and from then on deletes the stale nodes of ``--prune-batch`` versions (default 2) together in every
+other commit. A short run never reaches that; ``--versions-kept 2`` prunes from the fourth block
+on (the third with ``--prune-batch 1``), so the figures include the steady state's pruning.
+``commit_ms_mean`` and ``commit_ms_max`` show what batching trades: a lower mean, a higher peak.
 
 ``tx_per_s`` is wall-clock time (fsync waits included); ``tx_per_s_cpu`` divides by this process's
 CPU time over the same calls (fsync waits excluded), which moves less when other processes share
@@ -26,7 +27,7 @@ with every run's ``tx_per_s`` in ``tx_per_s_rounds``: other load on a shared mac
 slows a run down.
 
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
-[--versions-kept N] [--rounds N] [--json]
+[--versions-kept N] [--prune-batch N] [--rounds N] [--json]
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ import time
 
 from alliance import codec
 from alliance.crypto.keys import AccountKey, NodeKey
-from alliance.execution.executor import STATE_VERSIONS_KEPT_DEFAULT, Executor
+from alliance.execution.executor import (
+    STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
+    STATE_VERSIONS_KEPT_DEFAULT,
+    Executor,
+)
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import Block, Header, tx_root
 from alliance.ledger.genesis import ChainParams, make_genesis
@@ -65,6 +70,7 @@ def run(
     seed: int,
     sync: bool,
     versions_kept: int = STATE_VERSIONS_KEPT_DEFAULT,
+    prune_batch: int = STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
@@ -80,7 +86,11 @@ def run(
     workdir = tempfile.mkdtemp(prefix="alliance-bench-")
     gc_thresholds = gc.get_threshold()
     t0 = time.perf_counter()
-    executor = Executor(ChainStore(workdir, sync=sync), state_versions_kept=versions_kept)
+    executor = Executor(
+        ChainStore(workdir, sync=sync),
+        state_versions_kept=versions_kept,
+        state_prune_batch_versions=prune_batch,
+    )
     executor.init_chain(genesis)
     setup_s = time.perf_counter() - t0
     recipients = [a for a, _ in funded]
@@ -152,6 +162,7 @@ def run(
         "block_txs": block_txs,
         "fsync_per_block": sync,
         "versions_kept": versions_kept,
+        "prune_batch_versions": prune_batch,
         "setup_s": round(setup_s, 1),
         "tx_per_s": round(txs_total / exec_s),
         "tx_per_s_median_block": round(statistics.median(per_block)),
@@ -161,6 +172,8 @@ def run(
         # write and fsync, the tree's cache and the hot values).
         "finalize_ms_median": round(statistics.median(finalize_ms), 1),
         "commit_ms_median": round(statistics.median(commit_ms), 1),
+        "commit_ms_mean": round(statistics.fmean(commit_ms), 1),
+        "commit_ms_max": round(max(commit_ms), 1),
     }
 
 
@@ -182,7 +195,13 @@ def main() -> None:
         "--versions-kept",
         type=int,
         default=STATE_VERSIONS_KEPT_DEFAULT,
-        help="state versions kept (2: prune with every commit from the third block on)",
+        help="state versions kept (2 with --prune-batch 1: prune with every commit from the third block on)",
+    )
+    parser.add_argument(
+        "--prune-batch",
+        type=int,
+        default=STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
+        help="state versions pruned together, once that many have aged out",
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="runs per account count; the result is the fastest"
@@ -191,6 +210,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.versions_kept < 1:
         parser.error("--versions-kept must be at least 1")
+    if args.prune_batch < 1:
+        parser.error("--prune-batch must be at least 1")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     results = []
@@ -204,6 +225,7 @@ def main() -> None:
                 args.seed,
                 not args.no_sync,
                 args.versions_kept,
+                args.prune_batch,
             )
             for _ in range(args.rounds)
         ]

@@ -27,6 +27,7 @@ BALANCE = 5_000
 OUTSIDERS = 20
 TXS_PER_BLOCK = 20
 STATE_VERSIONS_KEPT = 4  # small, so crashes also land in the middle of pruning
+STATE_PRUNE_BATCH_VERSIONS = 2  # every other block prunes two versions in one write
 
 
 def keys() -> list[AccountKey]:
@@ -55,7 +56,13 @@ def block_txs(height: int, ks: list[AccountKey], others: list[bytes]) -> list[by
 
 def main() -> None:
     ks, others = keys(), outsiders()
-    node = ch.open_node(sys.argv[1], genesis(), sync=True, state_versions_kept=STATE_VERSIONS_KEPT)
+    node = ch.open_node(
+        sys.argv[1],
+        genesis(),
+        sync=True,
+        state_versions_kept=STATE_VERSIONS_KEPT,
+        state_prune_batch_versions=STATE_PRUNE_BATCH_VERSIONS,
+    )
     print("ready", node.height(), flush=True)
     while True:
         height = node.height() + 1

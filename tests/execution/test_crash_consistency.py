@@ -151,8 +151,10 @@ def check_store(store_dir: Path, previous_height: int | None, acknowledged: int 
         # Conservation: transfers only move coins.
         assert sum(decode_balance(tree.get(h, account_key(a))) for a in addresses) == total
         assert sum(decode_balance(v) for k, v in tree.items(h) if k.startswith(b"acct/")) == total
-        # Pruning never runs ahead of the kept window.
-        assert store.oldest_version() <= max(0, h - child.STATE_VERSIONS_KEPT)
+        # Pruning never runs ahead of the kept window, nor more than a batch behind it.
+        behind = h - child.STATE_VERSIONS_KEPT - store.oldest_version()
+        assert behind < child.STATE_PRUNE_BATCH_VERSIONS
+        assert behind >= 0 or store.oldest_version() == 0
         return h
     finally:
         store.close()

@@ -16,12 +16,13 @@ import pytest
 from alliance import codec
 from alliance.consensus.ready import PrepareProposal
 from alliance.crypto.keys import AccountKey, load_account_key
-from alliance.errors import InvalidMessage
+from alliance.errors import InvalidMessage, VersionPruned
+from alliance.execution.executor import VALIDATORS_KEY
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import CommitCertificate
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.mempool.pool import Accepted
-from alliance.node.config import save_config
+from alliance.node.config import StateSection, save_config
 from alliance.node.runtime import NodeRuntime
 from alliance.node.service import Node
 from alliance.node.testing import alliance_homes, running_nodes
@@ -256,5 +257,32 @@ def test_a_proposal_request_the_chain_moved_past_is_dropped_not_prepared(tmp_pat
                 assert runtime._pending_prepare is None
             await commit_transfers(runtime, dev_key(tmp_path), bob, [3])  # and the node goes on
             assert runtime.balance(bob) == 3
+
+    run(scenario())
+
+
+def test_a_node_keeps_and_prunes_state_versions_as_its_config_says(tmp_path: Path) -> None:
+    """``[state]``: two versions kept back from the head, older ones pruned three at a time."""
+    (home,) = alliance_homes(tmp_path, 1)
+    config = home.load_config()
+    save_config(
+        home.config_path,
+        msgspec.structs.replace(
+            config,
+            consensus=msgspec.structs.replace(config.consensus, empty_block_interval_ms=20),
+            state=StateSection(versions_kept=2, prune_batch_versions=3),
+        ),
+    )
+
+    async def scenario() -> None:
+        async with running_nodes([home]) as (node,):
+            runtime = node.runtime
+            await eventually(lambda: runtime.height >= 9, "nine blocks")
+            height, oldest = runtime.store.last_height() or 0, runtime.store.oldest_version()
+            # Versions height-2..height stay; at most two more wait for the next batch of three.
+            assert height - 2 - 3 < oldest <= height - 2
+            runtime.executor.query(VALIDATORS_KEY, height=height - 2)
+            with pytest.raises(VersionPruned):
+                runtime.executor.query(VALIDATORS_KEY, height=oldest - 1)
 
     run(scenario())

@@ -140,11 +140,13 @@ def test_a_failed_commit_writes_nothing(tmp_path: Path) -> None:
     store.close()
 
 
-def build_chain(path: Path, blocks: int, *, kept: int | None = None, seed: int = 1) -> dict[str, object]:
+def build_chain(
+    path: Path, blocks: int, *, kept: int | None = None, prune_batch: int = 1, seed: int = 1
+) -> dict[str, object]:
     """Run ``blocks`` blocks of transfers and return what was committed, for checks after reopen."""
     keys = ch.account_keys(20, seed)
     genesis = ch.genesis_for(keys, 1_000)
-    node = ch.open_node(path, genesis, state_versions_kept=kept)
+    node = ch.open_node(path, genesis, state_versions_kept=kept, state_prune_batch_versions=prune_batch)
     rnd = random.Random(seed)
     balances = {k.address: 1_000 for k in keys}
     history: list[dict[bytes, int]] = [dict(balances)]
@@ -295,15 +297,45 @@ KEPT = 3
 BLOCKS = 10
 
 
-def test_pruning_keeps_the_last_versions_and_drops_older_ones(tmp_path: Path) -> None:
-    run = build_chain(tmp_path, BLOCKS, kept=KEPT)
+def oldest_after(blocks: int, kept: int, batch: int) -> int:
+    """The model of pruning: after each block, versions older than ``height - kept`` go, but only
+    once ``batch`` of them have aged out since the last prune."""
+    oldest = 0
+    for height in range(1, blocks + 1):
+        if height - kept - oldest >= batch:
+            oldest = height - kept
+    return oldest
+
+
+def test_the_pruning_model_keeps_the_last_versions_and_at_most_a_batch_more() -> None:
+    assert oldest_after(BLOCKS, KEPT, 1) == BLOCKS - KEPT
+    assert oldest_after(BLOCKS, KEPT, 3) == 6  # pruned after blocks 6 (to 3) and 9 (to 6)
+    assert oldest_after(KEPT + 2, KEPT, 3) == 0
+    for blocks in range(30):
+        for batch in (1, 2, 3, 4):
+            oldest = oldest_after(blocks, KEPT, batch)
+            assert blocks - KEPT - batch < oldest <= max(0, blocks - KEPT)
+
+
+def test_pruning_parameters_below_one_are_refused(tmp_path: Path) -> None:
+    store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    for options in ({"state_versions_kept": 0}, {"state_prune_batch_versions": 0}):
+        with pytest.raises(UsageError, match="at least 1"):
+            Executor(store, **options)
+    store.close()
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_pruning_keeps_the_last_versions_and_drops_older_ones(tmp_path: Path, batch: int) -> None:
+    run = build_chain(tmp_path, BLOCKS, kept=KEPT, prune_batch=batch)
     node: ch.Node = run["node"]  # type: ignore[assignment]
     history: list[dict[bytes, int]] = run["history"]  # type: ignore[assignment]
     app_hashes: list[bytes] = run["app_hashes"]  # type: ignore[assignment]
     executor = node.executor
+    oldest = oldest_after(BLOCKS, KEPT, batch)
+    assert 0 < oldest <= BLOCKS - KEPT
 
     def check(executor: Executor) -> None:
-        oldest = BLOCKS - KEPT
         assert executor.store.oldest_version() == oldest
         for version in range(BLOCKS + 1):
             address = next(iter(history[version]))
@@ -324,30 +356,43 @@ def test_pruning_keeps_the_last_versions_and_drops_older_ones(tmp_path: Path) ->
                 assert decode_balance(q.value) == amount
                 assert verify_state_proof(app_hashes[version], q.key, q.value, q.proof)  # type: ignore[arg-type]
 
-    # The last KEPT versions (and the one they are counted back from) stay readable.
+    # The last KEPT versions (and the one they are counted back from) stay readable, and with
+    # batches the versions not yet pruned.
     check(executor)
-    kept_versions = range(BLOCKS - KEPT, BLOCKS + 1)
-    assert len(kept_versions) >= KEPT
+    kept_versions = range(oldest, BLOCKS + 1)
+    assert len(kept_versions) >= KEPT + 1
     node.close()
 
     # After a reopen: the same, read cold from disk, and the nodes table holds exactly what the
     # kept versions reach (pruning deleted the rest and nothing still reachable).
     store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES)
-    check(Executor(store, state_versions_kept=KEPT))
+    check(Executor(store, state_versions_kept=KEPT, state_prune_batch_versions=batch))
     reachable: set[bytes] = set()
     for version in kept_versions:
         reachable |= reachable_nodes(store, version)
     store.close()
     assert all_keys(tmp_path, b"nodes") == reachable
-    assert all(int.from_bytes(k[:8], "big") > BLOCKS - KEPT for k in all_keys(tmp_path, b"stale"))
+    assert all(int.from_bytes(k[:8], "big") > oldest for k in all_keys(tmp_path, b"stale"))
     assert {int.from_bytes(k, "big") for k in all_keys(tmp_path, b"roots")} == set(kept_versions)
 
-    # The chain continues on the reopened, pruned store and keeps pruning.
-    node = ch.open_node(tmp_path, run["genesis"], state_versions_kept=KEPT)  # type: ignore[arg-type]
-    keys = run["keys"]
-    ch.run_block(node, [ch.transfer(keys[0], keys[1].address, 1, valid_until=BLOCKS + 3, nonce=b"m" * 16)])  # type: ignore[index]
-    assert node.store.oldest_version() == BLOCKS + 1 - KEPT
+    # The chain continues on the reopened, pruned store and keeps pruning as the model says.
+    node = ch.open_node(
+        tmp_path,
+        run["genesis"],
+        state_versions_kept=KEPT,
+        state_prune_batch_versions=batch,  # type: ignore[arg-type]
+    )
+    keys: list[ch.AccountKey] = run["keys"]  # type: ignore[assignment]
+    next_prune_height = oldest + KEPT + batch  # when a whole batch more has aged out
+    for height in range(BLOCKS + 1, next_prune_height + 1):
+        transfer = ch.transfer(
+            keys[0], keys[1].address, 1, valid_until=height + 2, nonce=height.to_bytes(16, "big")
+        )
+        ch.run_block(node, [transfer])
+        expected = oldest if height < next_prune_height else oldest + batch
+        assert node.store.oldest_version() == expected == oldest_after(height, KEPT, batch)
+    pruned_to = node.store.oldest_version()
     with pytest.raises(VersionPruned):
-        node.executor.tree.root_hash(BLOCKS - KEPT)
-    assert node.executor.tree.root_hash(BLOCKS + 1 - KEPT) == app_hashes[BLOCKS + 1 - KEPT]
+        node.executor.tree.root_hash(pruned_to - 1)
+    assert node.executor.tree.root_hash(pruned_to) == app_hashes[pruned_to]
     node.close()

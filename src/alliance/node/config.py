@@ -25,6 +25,7 @@ import msgspec
 import tomli_w
 
 from alliance.errors import UsageError
+from alliance.execution.executor import STATE_PRUNE_BATCH_VERSIONS_DEFAULT, STATE_VERSIONS_KEPT_DEFAULT
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -63,6 +64,13 @@ class MempoolSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """The node's own thread verifies too, sharing the work with the workers by stealing."""
 
 
+class StateSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    versions_kept: Positive = STATE_VERSIONS_KEPT_DEFAULT
+    """State versions before the current one that stay readable and provable (queries at a height)."""
+    prune_batch_versions: Positive = STATE_PRUNE_BATCH_VERSIONS_DEFAULT
+    """Older versions are deleted this many at a time, in one block's commit (decision 008)."""
+
+
 class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     name: str
     chain_id: str
@@ -74,6 +82,7 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     peers: list[PeerConfig] = []
     consensus: ConsensusSection = ConsensusSection()
     mempool: MempoolSection = MempoolSection()
+    state: StateSection = StateSection()
     store_sync: bool = True  # fsync each block commit; benchmarks may turn it off and say so
 
 

@@ -138,7 +138,12 @@ class Node:
                 caller_verifies=config.mempool.verifier_caller_verifies,
             )
             stack.callback(verifier.close)
-            executor = Executor(store, verify_batch=verifier.verify_batch)
+            executor = Executor(
+                store,
+                verify_batch=verifier.verify_batch,
+                state_versions_kept=config.state.versions_kept,
+                state_prune_batch_versions=config.state.prune_batch_versions,
+            )
 
             def make_mempool(executor: Executor) -> Mempool:
                 return Mempool(
