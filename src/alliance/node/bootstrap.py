@@ -209,8 +209,8 @@ def co_located_mempool(nodes: int, cores: int | None = None) -> MempoolSection:
     default). The nodes of a local alliance share the cores. With fewer than two cores for each
     node, worker processes only add hand-offs (each batch pickled there and back) and context
     switches between three times as many busy processes, so the node's own thread verifies
-    (``inline``): in A/B runs, 4 nodes on 2 cores committed 0.50-0.62 of the signature ceiling
-    so, against 0.47-0.53 with the workers (docs/benchmarks.md). With two cores or more for each
+    (``inline``): in A/B runs, 4 nodes on 2 cores committed 0.50-0.62 of the signature ceiling,
+    against 0.47-0.53 with the workers (docs/benchmarks.md). With two cores or more for each
     node, each node gets its share of them as workers."""
     cores = cores if cores is not None else os.cpu_count() or 1
     share = cores // nodes
