@@ -50,13 +50,25 @@ def test_governance_routes_and_event_fields(tmp_path: Path) -> None:
             assert account["balance"] > 0 and account["address"] == to_checksum_address(admin.address)
 
             overview = (await client.get("/v1/gov")).json()
-            assert overview.keys() == {"members", "nodes", "access", "frozen", "proposals"}
+            assert overview.keys() == {
+                "members",
+                "nodes",
+                "access",
+                "frozen",
+                "proposals",
+                "height",
+                "validators",
+            }
             [member] = overview["members"]
             assert (
                 member["org"] == "org0" and member["weight"] == 1 and bytes.fromhex(member["ca_certificate"])
             )
             status = (await client.get("/v1/status")).json()
             assert overview["nodes"] == [{"node_id": status["node_id"], "org": "org0", "name": "node0"}]
+            # The validator set the ledger records, named from the node records, at the height read.
+            assert overview["validators"] == status["validators"]
+            assert overview["validators"][0]["name"] == "node0" and overview["validators"][0]["power"] > 0
+            assert 0 <= overview["height"] <= status["height"]  # 0: genesis, before the first block
             assert overview["frozen"] == [] and overview["proposals"] == 0
             assert (await client.get("/v1/gov/proposals")).json() == []
 

@@ -25,7 +25,7 @@ from alliance.crypto.keys import AccountKey, to_checksum_address
 from alliance.execution.modules import governance as gov
 from alliance.ledger.genesis import ChainParams
 from alliance.node.bootstrap import add_org
-from alliance.sdk import AsyncClient, Client, ProposalOutcome, TxView
+from alliance.sdk import AsyncClient, Client, ProposalOutcome, TxView, views
 
 BLOCK_WAIT_S = 20.0
 
@@ -96,6 +96,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert params.value is not None and codec.decode(ChainParams, params.value).block_txs_max == 4321
 
             raw = await get_json(http, "/v1/gov/proposals/1")
+            assert views.proposal_json(view) == raw  # the view prints back as the node's answer
             assert raw == {
                 "id": 1,
                 "kind": "set-param",
@@ -140,13 +141,17 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert [b.org for b in view.votes] == ["org0", "org1", "org3"]  # the refused vote left no ballot
             raw_add = await get_json(http, "/v1/gov/proposals/2")
             expected = {"org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None}
-            assert raw_add["action"] == expected
+            assert raw_add["action"] == expected and views.proposal_json(view) == raw_add
 
             after = await client.governance()
             assert after.proposals == 2 and [m.org for m in after.members][-1] == "org4"
             assert after.members[-1].ca_certificate == der
             raw_gov = await get_json(http, "/v1/gov")
             assert raw_gov["proposals"] == 2
+            # Read a little later, so perhaps at a later height; everything else is the same.
+            assert after.height <= raw_gov["height"]
+            assert views.governance_json(after) == {**raw_gov, "height": after.height}
+            assert sorted((v.name, v.power) for v in after.validators) == [(f"node{k}", 10) for k in range(4)]
             assert {"org": "org4", "weight": 1, "ca_certificate": der.hex()} in raw_gov["members"]
             assert raw_gov["nodes"][0].keys() == {"node_id", "org", "name"}
             assert {"module": "gov", "method": "vote", "roles": ["admin"]} in raw_gov["access"]

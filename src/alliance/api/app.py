@@ -19,7 +19,8 @@ once) and answers with msgspec-encoded JSON: it is the load path and builds no m
 transaction.
 
 Governance routes (``/v1/gov...``) are reads of committed state through the facade, for audit:
-the members, nodes, access rules and freezes, and every proposal with its votes and outcome.
+the members, nodes, validators, access rules and freezes (with the height they were read at), and
+every proposal with its votes and outcome. The CLI's ``gov`` views print exactly these answers.
 
 The stream sends one JSON message per committed block. Each send has a deadline; a subscriber
 that cannot take a message within it is closed with 1013 and may resume from the last height it
@@ -53,6 +54,7 @@ from alliance.api.errors import (
 from alliance.api.metrics import RequestMetricsMiddleware, make_registry
 from alliance.crypto.keys import parse_address
 from alliance.errors import AllianceError, DecodeError, NotFound, UsageError
+from alliance.execution.modules import governance as gov
 from alliance.mempool.pool import Accepted
 from alliance.node.facade import NodeFacade
 
@@ -194,7 +196,8 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
 def _add_governance_routes(app: FastAPI, node: NodeFacade) -> None:
     @app.get("/v1/gov", response_model=s.GovernanceModel, tags=["governance"])
     async def governance() -> s.GovernanceModel:
-        return s.governance_model(node.governance())
+        # Both reads in one step of the loop (no await between): the same committed height.
+        return s.governance_model(node.governance(), node.query(gov.VALIDATORS_KEY))
 
     @app.get("/v1/gov/proposals", response_model=list[s.ProposalModel], tags=["governance"])
     async def proposals(

@@ -31,6 +31,7 @@ from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import TransferEvent
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
 from alliance.ledger.transaction import decode_tx, is_address_type, tx_hash_of_canonical
+from alliance.ledger.validators import ValidatorSet
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus
 
 HASH_HEX_LENGTH = 64
@@ -207,6 +208,10 @@ class GovernanceModel(BaseModel):
     access: list[AccessRuleModel]
     frozen: list[FrozenAccountModel]
     proposals: int
+    # Added after the first five; all read at ``height``. ``validators``: the set the ledger records
+    # there (it votes from two blocks after the block that changed it), named from ``nodes``.
+    height: int
+    validators: list[ValidatorModel]
 
 
 class BallotModel(BaseModel):
@@ -454,7 +459,11 @@ def account_model(info: AccountInfo, height: int) -> AccountModel:
     )
 
 
-def governance_model(view: GovernanceView) -> GovernanceModel:
+def governance_model(view: GovernanceView, validators: QueryResult) -> GovernanceModel:
+    """``validators``: the state's ``VALIDATORS_KEY``, read at the same height as ``view``."""
+    raw = validators.value
+    recorded = ValidatorSet([]) if raw is None else codec.decode_trusted(ValidatorSet, raw)
+    names = {n.node_id: n.name for n in view.nodes}
     return GovernanceModel(
         members=[
             MemberModel(org=m.org, weight=m.weight, ca_certificate=m.ca_certificate.hex())
@@ -472,6 +481,11 @@ def governance_model(view: GovernanceView) -> GovernanceModel:
             for f in view.frozen
         ],
         proposals=view.proposals_count,
+        height=validators.height,
+        validators=[
+            ValidatorModel(node_id=v.node_id.hex(), name=names.get(v.node_id), power=v.power)
+            for v in recorded.validators
+        ],
     )
 
 

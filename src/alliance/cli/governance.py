@@ -18,10 +18,13 @@ receipt is refused by the chain: ``TransactionFailed`` (exit status 1) with the 
 one line. Arguments are checked locally first by encoding and decoding them exactly as the node
 will (``_checked``), so a malformed one is a usage error (exit 2) rather than a spent transaction.
 
-Reading (``gov show``, ``gov list``, ``gov members``) queries the ``gov/`` state keys through the
-API's state route and decodes them with the module's own Structs; a proposal still open after its
-deadline reads as ``expired`` (``Proposal.status_at`` at the height of the read). Bytes appear as
-hex and addresses EIP-55 checksummed.
+Reading (``gov show``, ``gov list``, ``gov members``) goes through the SDK's governance reads,
+that is the API's governance routes, and ``--json`` prints the node's answer as the API gives it
+(``sdk.views.proposal_json``/``governance_json``: the same fields and encodings, bytes as hex and
+addresses EIP-55 checksummed by declared type): the CLI has no renderer of ledger data of its own,
+so it cannot disagree with the API. A proposal still open after its deadline reads as ``expired``
+(judged, as the API does, at the next height: no vote can enter it any more). The text output is
+drawn from that same JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 import typer
 from cryptography.hazmat.primitives import serialization
 
@@ -39,21 +41,19 @@ from alliance import codec
 from alliance.cli import keyring, localnet
 from alliance.crypto.certificates import load_certificate
 from alliance.crypto.keys import AccountKey, load_node_key, to_checksum_address
-from alliance.errors import DecodeError, NotFound, OperationalError, UsageError
+from alliance.errors import DecodeError, OperationalError, UsageError
 from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import sign_tx
-from alliance.ledger.validators import ValidatorSet
 from alliance.node.bootstrap import AllianceLayout, add_node, add_org, load_alliance
 from alliance.sdk import Client
-from alliance.sdk.views import TxView
+from alliance.sdk.views import TxView, governance_json, proposal_json
 
 T = TypeVar("T")
 
 # The same default as ``alliance.cli``'s (which imports this module, so it cannot be imported here).
 DEFAULT_DIR = ".alliance"
 WAIT_S = 30.0  # a governance transaction that has not committed by then is reported, not waited for
-PROPOSALS_LISTED_MAX = 200  # ``gov list`` shows the newest ones; ``gov show ID`` reaches any
-ADDRESS_SIZE_BYTES = 20
+PROPOSALS_LISTED_MAX = 200  # ``gov list`` shows the newest ones (one API page); ``gov show ID`` reaches any
 NODE_ID_HEX_LENGTH = 64
 
 
@@ -144,24 +144,6 @@ def _event(view: TxView, name: str, kind: type[T]) -> T:
     raise OperationalError(f"transaction {view.hash.hex()} committed without a {name!r} event")
 
 
-def _read(client: Client, key: bytes, kind: type[T], height: int | None = None) -> tuple[T | None, int]:
-    """The value of state ``key`` decoded as ``kind`` (None when absent), and the height read at."""
-    state = client.query(key, height)
-    if state.value is None:
-        return None, state.height
-    try:
-        return codec.decode(kind, state.value), state.height
-    except DecodeError as exc:
-        raise OperationalError(f"state key {key!r} holds no {kind.__name__}: {exc.message}") from None
-
-
-def read_proposal(client: Client, proposal_id: int, height: int | None = None) -> tuple[gov.Proposal, int]:
-    proposal, at = _read(client, gov.proposal_key(proposal_id), gov.Proposal, height)
-    if proposal is None:
-        raise NotFound(f"there is no proposal {proposal_id} (at height {at})")
-    return proposal, at
-
-
 # --- ledger: proposals, votes, freezes ------------------------------------------------------------------
 
 
@@ -170,9 +152,8 @@ def propose(client: Client, key: AccountKey, action: gov.Action, voting_blocks: 
     kind = gov.kind_of(action)
     view = send_call(client, key, "propose", args, what=f"proposal {kind}")
     event = _event(view, "proposed", gov.ProposalEvent)
-    proposal, height = read_proposal(client, event.id)
     return {
-        "proposal": event.id, "kind": kind, "status": proposal.status_at(height),
+        "proposal": event.id, "kind": kind, "status": client.proposal(event.id).status,
         "hash": view.hash.hex(), "height": view.height,
     }
 
@@ -180,9 +161,8 @@ def propose(client: Client, key: AccountKey, action: gov.Action, voting_blocks: 
 def vote(client: Client, key: AccountKey, proposal_id: int, yes: bool) -> dict[str, Any]:
     args = _checked(gov.VoteArgs, gov.VoteArgs(proposal=proposal_id, yes=yes))
     view = send_call(client, key, "vote", args, what=f"vote on proposal {proposal_id}")
-    proposal, height = read_proposal(client, proposal_id)
     return {
-        "proposal": proposal_id, "status": proposal.status_at(height),
+        "proposal": proposal_id, "status": client.proposal(proposal_id).status,
         "hash": view.hash.hex(), "height": view.height,
     }
 
@@ -194,76 +174,25 @@ def freeze(client: Client, key: AccountKey, account: bytes, reason: str) -> dict
     return {"account": who, "hash": view.hash.hex(), "height": view.height, "status": view.status}
 
 
-def plain(value: Any) -> Any:
-    """JSON data: Structs as objects, addresses checksummed, other bytes as hex."""
-    if isinstance(value, msgspec.Struct):
-        return {name: plain(getattr(value, name)) for name in value.__struct_fields__}
-    if isinstance(value, bytes):
-        return to_checksum_address(value) if len(value) == ADDRESS_SIZE_BYTES else value.hex()
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
-
-
-def proposal_json(proposal: gov.Proposal, height: int) -> dict[str, Any]:
-    return {
-        "id": proposal.id,
-        "kind": gov.kind_of(proposal.action),
-        "status": proposal.status_at(height),
-        "proposer": to_checksum_address(proposal.proposer),
-        "proposer_org": proposal.proposer_org,
-        "created_height": proposal.created_height,
-        "deadline_height": proposal.deadline_height,
-        "decided_height": proposal.decided_height or None,
-        "threshold": f"{proposal.threshold_num}/{proposal.threshold_den}",
-        "votes": [plain(ballot) for ballot in proposal.votes],
-        "action": plain(proposal.action),
-        "error": proposal.error,
-    }
-
-
 def show(client: Client, proposal_id: int) -> dict[str, Any]:
-    proposal, height = read_proposal(client, proposal_id)
-    return proposal_json(proposal, height)
+    """``GET /v1/gov/proposals/{id}``'s answer (``NotFound`` when there is no such proposal)."""
+    return proposal_json(client.proposal(proposal_id))
 
 
 def list_proposals(client: Client) -> list[dict[str, Any]]:
-    """The newest proposals, oldest first, all read at one height so they agree with each other."""
-    next_id, height = _read(client, gov.NEXT_PROPOSAL_KEY, int)
-    if next_id is None:
+    """The newest proposals, oldest first, as ``GET /v1/gov/proposals`` answers them: one page, so
+    they were all read at one height (one made meanwhile may be missing: the next list shows it)."""
+    count = client.governance().proposals
+    if count == 0:
         return []
-    first = max(1, next_id - PROPOSALS_LISTED_MAX)
-    return [proposal_json(read_proposal(client, i, height)[0], height) for i in range(first, next_id)]
+    first = max(1, count - PROPOSALS_LISTED_MAX + 1)
+    return [proposal_json(p) for p in client.proposals(first, PROPOSALS_LISTED_MAX)]
 
 
 def members(client: Client) -> dict[str, Any]:
-    """Members with weights, known nodes and the validator set, access rules, frozen accounts."""
-    found, height = _read(client, gov.MEMBERS_KEY, gov.Members)
-    member_list = found or gov.Members([])
-    nodes = _read(client, gov.NODES_KEY, gov.Nodes, height)[0] or gov.Nodes([])
-    validators = _read(client, gov.VALIDATORS_KEY, ValidatorSet, height)[0] or ValidatorSet([])
-    acl = _read(client, gov.ACL_KEY, gov.AccessTable, height)[0] or gov.AccessTable([])
-    frozen = _read(client, gov.FROZEN_KEY, gov.FrozenAccounts, height)[0] or gov.FrozenAccounts([])
-    names = {n.node_id: n.name for n in nodes.nodes}
-    return {
-        "height": height,
-        "members": [
-            {"org": m.org, "weight": m.weight, "ca_sha256": hashlib.sha256(m.ca_certificate).hexdigest()}
-            for m in member_list.members
-        ],
-        "total_weight": member_list.total_weight,
-        "nodes": [
-            {"name": n.name, "org": n.org, "node_id": n.node_id.hex(),
-             "power": validators.power_of(n.node_id)}
-            for n in nodes.nodes
-        ],
-        "validators": [
-            {"node": names.get(v.node_id, v.node_id.hex()), "node_id": v.node_id.hex(), "power": v.power}
-            for v in validators.validators
-        ],
-        "access": [plain(rule) for rule in acl.rules],
-        "frozen": [plain(entry) for entry in frozen.accounts],
-    }
+    """``GET /v1/gov``'s answer: members, nodes, validators, access rules and frozen accounts, at
+    one height."""
+    return governance_json(client.governance())
 
 
 # --- building actions from the local directory ------------------------------------------------------------
@@ -591,11 +520,23 @@ def members_command(
         result = members(client)
     if _emit(result, as_json):
         return
-    print(f"at height {result['height']}, total weight {result['total_weight']}")
+    _print_members(result)
+
+
+def _print_members(result: dict[str, Any]) -> None:
+    """``GET /v1/gov``'s answer for people: a node's power is its entry in ``validators`` (0: none)."""
+    total = sum(m["weight"] for m in result["members"])
+    print(f"at height {result['height']}, total weight {total}, {result['proposals']} proposals made")
     for m in result["members"]:
-        print(f"member {m['org']}  weight {m['weight']}")
+        ca_sha256 = hashlib.sha256(bytes.fromhex(m["ca_certificate"])).hexdigest()
+        print(f"member {m['org']}  weight {m['weight']}  CA sha256 {ca_sha256[:16]}")
+    powers = {v["node_id"]: v["power"] for v in result["validators"]}
     for n in result["nodes"]:
-        print(f"node {n['name']} of {n['org']}  power {n['power']}  id {n['node_id'][:16]}")
+        print(f"node {n['name']} of {n['org']}  power {powers.get(n['node_id'], 0)}  id {n['node_id'][:16]}")
+    named = {n["node_id"] for n in result["nodes"]}
+    for v in result["validators"]:
+        if v["node_id"] not in named:  # a validator with no node record
+            print(f"validator {v['name'] or '?'}  power {v['power']}  id {v['node_id'][:16]}")
     for rule in result["access"]:
         print(f"access {rule['module']}.{rule['method']}: {', '.join(rule['roles']) or 'everyone'}")
     for entry in result["frozen"]:

@@ -10,6 +10,10 @@ A proposal's action comes back as the governance module's own Action struct (``S
 ``AddMember``, ...), rebuilt from its JSON fields by the struct's declared types (a field of
 exactly 20 bytes is an address, other bytes are hex) and validated by a round trip through the
 canonical codec, so a view never holds an action the chain itself would refuse to decode.
+
+``proposal_json``, ``governance_json`` and ``action_json`` go the other way: a view back to the
+API's JSON, field for field, for callers that show the node's answer as it is (the CLI's ``gov``
+views) without a renderer of their own.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import msgspec
 import msgspec.inspect
 
 from alliance import codec
-from alliance.crypto.keys import parse_address
+from alliance.crypto.keys import parse_address, to_checksum_address
 from alliance.errors import OperationalError, UsageError
 from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import is_address_type
@@ -222,6 +226,8 @@ class GovernanceView(View, frozen=True):
     access: tuple[AccessRuleView, ...]
     frozen: tuple[FrozenAccountView, ...]
     proposals: int  # how many proposals were ever made: ids 1..proposals
+    height: int  # the committed height all of the above was read at
+    validators: tuple[ValidatorView, ...]  # the set the ledger records at ``height``
 
 
 class BallotView(View, frozen=True):
@@ -465,6 +471,11 @@ def governance(d: Any) -> GovernanceView:
             for f in d["frozen"]
         ),
         proposals=d["proposals"],
+        height=d["height"],
+        validators=tuple(
+            ValidatorView(node_id=_hex(v["node_id"]), name=v["name"], power=v["power"])
+            for v in d["validators"]
+        ),
     )
 
 
@@ -517,3 +528,74 @@ def proposal(d: Any) -> ProposalView:
 
 def proposals(d: Any) -> list[ProposalView]:
     return [proposal(p) for p in d]
+
+
+# --- back to the API's JSON -----------------------------------------------------------------------
+# The inverse of the parsers above, for callers that show a view as the API's own JSON (the CLI's
+# ``gov`` views): the same field names and encodings as the node's answer, so that a view and the
+# answer it was parsed from print alike (tests compare the two). Addresses are told from other
+# bytes by the field, as the API does, never by a value's length.
+
+
+def action_json(value: gov.Action) -> dict[str, Any]:
+    """An action's fields as the API shows them (its ``struct_json``): by each field's declared type,
+    addresses checksummed and other bytes hex."""
+    info = msgspec.inspect.type_info(type(value))
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{type(value).__name__} is not a msgspec Struct")
+    out: dict[str, Any] = {}
+    for field in info.fields:
+        item = getattr(value, field.name)
+        if isinstance(item, bytes):
+            out[field.name] = to_checksum_address(item) if is_address_type(field.type) else item.hex()
+        elif isinstance(item, list):
+            out[field.name] = list(item)
+        else:
+            out[field.name] = item
+    return out
+
+
+def proposal_json(view: ProposalView) -> dict[str, Any]:
+    """``view`` as ``GET /v1/gov/proposals/{id}`` answered it."""
+    return {
+        "id": view.id,
+        "kind": view.kind,
+        "status": view.status,
+        "action": action_json(view.action),
+        "proposer": to_checksum_address(view.proposer),
+        "proposer_org": view.proposer_org,
+        "created_height": view.created_height,
+        "deadline_height": view.deadline_height,
+        "threshold": view.threshold,
+        "votes": [
+            {"org": b.org, "voter": to_checksum_address(b.voter), "yes": b.yes, "height": b.height}
+            for b in view.votes
+        ],
+        "decided_height": view.decided_height,
+        "error": view.error,
+    }
+
+
+def governance_json(view: GovernanceView) -> dict[str, Any]:
+    """``view`` as ``GET /v1/gov`` answered it."""
+    return {
+        "members": [
+            {"org": m.org, "weight": m.weight, "ca_certificate": m.ca_certificate.hex()} for m in view.members
+        ],
+        "nodes": [{"node_id": n.node_id.hex(), "org": n.org, "name": n.name} for n in view.nodes],
+        "access": [{"module": r.module, "method": r.method, "roles": list(r.roles)} for r in view.access],
+        "frozen": [
+            {
+                "address": to_checksum_address(f.address),
+                "reason": f.reason,
+                "by": to_checksum_address(f.by),
+                "height": f.height,
+            }
+            for f in view.frozen
+        ],
+        "proposals": view.proposals,
+        "height": view.height,
+        "validators": [
+            {"node_id": v.node_id.hex(), "name": v.name, "power": v.power} for v in view.validators
+        ],
+    }
