@@ -5,12 +5,14 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from alliance import codec
 from alliance.crypto.certificates import load_certificate, load_certificates, org_of, verify_chain
 from alliance.crypto.keys import AccountKey, load_account_key, load_node_key, save_account_key
 from alliance.errors import UsageError
+from alliance.execution.executor import STATE_PRUNE_BATCH_VERSIONS_MAX
 from alliance.execution.modules.governance import ADMIN, SUPERVISOR
 from alliance.ledger.genesis import Genesis
 from alliance.node.bootstrap import (
@@ -23,7 +25,7 @@ from alliance.node.bootstrap import (
     create_alliance,
     load_alliance,
 )
-from alliance.node.config import MempoolSection
+from alliance.node.config import MempoolSection, StateSection, save_config
 from alliance.node.service import tls_files
 from alliance.p2p.tls import load_and_verify
 
@@ -243,3 +245,23 @@ def test_a_failed_add_node_leaves_nothing_behind(tmp_path: Path) -> None:
         add_node(tmp_path, "org1", "node1")
     assert not (tmp_path / "nodes" / "node1").exists()
     assert (tmp_path / "alliance.toml").read_bytes() == before
+
+
+def test_a_node_config_bounds_its_state_section(tmp_path: Path) -> None:
+    """``[state]``: consensus reads the state two versions back, and one commit's pruning is bounded."""
+    layout = create_alliance(tmp_path, 1)
+    home = layout.home(layout.nodes[0])
+    config = home.load_config()
+    assert config.state == StateSection()  # the executor's defaults: 100 kept, batches of 2
+    too_big = STATE_PRUNE_BATCH_VERSIONS_MAX + 1
+    for bad, field in [
+        (StateSection(versions_kept=1), "versions_kept"),
+        (StateSection(prune_batch_versions=0), "prune_batch_versions"),
+        (StateSection(prune_batch_versions=too_big), "prune_batch_versions"),
+    ]:
+        save_config(home.config_path, msgspec.structs.replace(config, state=bad))  # Structs do not check
+        with pytest.raises(UsageError, match=rf"state\.{field}"):
+            home.load_config()
+    fine = StateSection(versions_kept=2, prune_batch_versions=7)
+    save_config(home.config_path, msgspec.structs.replace(config, state=fine))
+    assert home.load_config().state == fine

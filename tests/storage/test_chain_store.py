@@ -12,7 +12,7 @@ import pytest
 
 from alliance import codec
 from alliance.errors import InvariantViolation, NotFound, StoreFormatError, UsageError, VersionPruned
-from alliance.execution.executor import Executor
+from alliance.execution.executor import STATE_PRUNE_BATCH_VERSIONS_MAX, Executor
 from alliance.execution.modules.accounts import account_key, decode_balance
 from alliance.ledger.block import Block, CommitCertificate, CommitSig, Receipt, results_hash
 from alliance.ledger.transaction import tx_hash_of_canonical
@@ -317,12 +317,39 @@ def test_the_pruning_model_keeps_the_last_versions_and_at_most_a_batch_more() ->
             assert blocks - KEPT - batch < oldest <= max(0, blocks - KEPT)
 
 
-def test_pruning_parameters_below_one_are_refused(tmp_path: Path) -> None:
+def test_pruning_parameters_out_of_bounds_are_refused(tmp_path: Path) -> None:
     store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
-    for options in ({"state_versions_kept": 0}, {"state_prune_batch_versions": 0}):
-        with pytest.raises(UsageError, match="at least 1"):
+    for options in (
+        {"state_versions_kept": 0},
+        {"state_prune_batch_versions": 0},
+        {"state_prune_batch_versions": STATE_PRUNE_BATCH_VERSIONS_MAX + 1},
+    ):
+        with pytest.raises(UsageError, match="state_versions_kept must be at least 1"):
             Executor(store, **options)
     store.close()
+
+
+def test_a_pruning_backlog_drains_two_batches_a_commit(tmp_path: Path) -> None:
+    """A node restarted with fewer versions kept does not delete the whole backlog in one commit."""
+    run = build_chain(tmp_path, 12, kept=10, prune_batch=1)
+    node: ch.Node = run["node"]  # type: ignore[assignment]
+    assert node.store.oldest_version() == 2
+    node.close()
+    node = ch.open_node(tmp_path, run["genesis"], state_versions_kept=2, state_prune_batch_versions=1)  # type: ignore[arg-type]
+    keys: list[ch.AccountKey] = run["keys"]  # type: ignore[assignment]
+    oldest_seen = [node.store.oldest_version()]
+    for height in range(13, 21):
+        nonce = height.to_bytes(16, "big")
+        transfer = ch.transfer(keys[0], keys[1].address, 1, valid_until=height + 2, nonce=nonce)
+        ch.run_block(node, [transfer])
+        oldest = node.store.oldest_version()
+        assert oldest == min(height - 2, oldest_seen[-1] + 2)  # at most two batches of one a commit
+        assert node.executor.tree.root_hash(oldest) is not None
+        oldest_seen.append(oldest)
+    assert oldest_seen == [2, 4, 6, 8, 10, 12, 14, 16, 18]  # caught up with the window at height 20
+    with pytest.raises(VersionPruned):
+        node.executor.tree.root_hash(17)
+    node.close()
 
 
 @pytest.mark.parametrize("batch", [1, 3])

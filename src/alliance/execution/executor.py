@@ -90,6 +90,8 @@ leaves stale are spread over thousands of LMDB pages, and the first delete on a 
 transaction copies it, so versions deleted together share those copies: at 1M accounts the mean
 commit fell by ~15-20%, for a commit ~1.5 times the longest unbatched one every other block.
 Batches of four gained little more and doubled that peak."""
+STATE_PRUNE_BATCH_VERSIONS_MAX = 100
+"""A bound on one commit's pruning: at 1M accounts a version's stale nodes take ~10 ms to delete."""
 EMPTY_RESULTS_HASH = results_hash([])
 
 DECODED_ENTRIES_MAX = 200_000  # above the default mempool bound (100,000) with room for gossip
@@ -164,8 +166,11 @@ class Executor:
         self._frozen: dict[bytes, FrozenAccount] = {}
         self._acl_raw: bytes | None = None
         self._acl: dict[tuple[str, str], frozenset[str]] = {}
-        if state_versions_kept < 1 or state_prune_batch_versions < 1:
-            raise UsageError("state_versions_kept and state_prune_batch_versions must be at least 1")
+        if state_versions_kept < 1 or not 1 <= state_prune_batch_versions <= STATE_PRUNE_BATCH_VERSIONS_MAX:
+            raise UsageError(
+                "state_versions_kept must be at least 1 and state_prune_batch_versions between 1 and "
+                f"{STATE_PRUNE_BATCH_VERSIONS_MAX}"
+            )
         self._state_versions_kept = state_versions_kept
         self._prune_batch_versions = state_prune_batch_versions
         self._schedule = gas_schedule
@@ -382,13 +387,17 @@ class Executor:
     def _prune_below(self, height: int) -> int | None:
         """The oldest version to keep after ``height``, or None while too few have aged to prune.
 
-        Versions ``height - state_versions_kept`` to ``height`` always stay readable; older ones go
-        once ``state_prune_batch_versions`` of them have aged out, together in one block's commit.
+        Versions ``height - state_versions_kept`` to ``height`` stay readable (after a node raised
+        its ``state_versions_kept``, once the window has refilled); older ones go once
+        ``state_prune_batch_versions`` of them have aged out, together in one block's commit. One
+        commit prunes at most two batches, so a backlog (after ``state_versions_kept`` was lowered)
+        drains over several blocks rather than stalling one.
         """
         oldest_kept = height - self._state_versions_kept
-        if oldest_kept - self.store.oldest_version() < self._prune_batch_versions:
+        oldest = self.store.oldest_version()
+        if oldest_kept - oldest < self._prune_batch_versions:
             return None
-        return oldest_kept
+        return min(oldest_kept, oldest + 2 * self._prune_batch_versions)
 
     def commit(self) -> AppInfo:
         pending = self._pending

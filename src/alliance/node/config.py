@@ -25,7 +25,11 @@ import msgspec
 import tomli_w
 
 from alliance.errors import UsageError
-from alliance.execution.executor import STATE_PRUNE_BATCH_VERSIONS_DEFAULT, STATE_VERSIONS_KEPT_DEFAULT
+from alliance.execution.executor import (
+    STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
+    STATE_PRUNE_BATCH_VERSIONS_MAX,
+    STATE_VERSIONS_KEPT_DEFAULT,
+)
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -65,9 +69,12 @@ class MempoolSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
 
 
 class StateSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    versions_kept: Positive = STATE_VERSIONS_KEPT_DEFAULT
-    """State versions before the current one that stay readable and provable (queries at a height)."""
-    prune_batch_versions: Positive = STATE_PRUNE_BATCH_VERSIONS_DEFAULT
+    versions_kept: Annotated[int, msgspec.Meta(ge=2)] = STATE_VERSIONS_KEPT_DEFAULT
+    """State versions before the current one that stay readable and provable (queries at a height).
+    At least 2: consensus reads the validator set of the last height from the state two back."""
+    prune_batch_versions: Annotated[int, msgspec.Meta(ge=1, le=STATE_PRUNE_BATCH_VERSIONS_MAX)] = (
+        STATE_PRUNE_BATCH_VERSIONS_DEFAULT
+    )
     """Older versions are deleted this many at a time, in one block's commit (decision 008)."""
 
 

@@ -56,7 +56,7 @@ from alliance.consensus.messages import Proposal, Vote
 from alliance.consensus.ready import CommittedBlock, PrepareProposal, ProcessProposal, Ready
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner, verify_node_signature
-from alliance.errors import DecodeError, NotFound, PeerFault, VersionPruned
+from alliance.errors import DecodeError, NotFound, PeerFault
 from alliance.execution.executor import VALIDATORS_KEY, Executor
 from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import Account, account_key
@@ -223,11 +223,16 @@ class NodeRuntime:
         return height, block.hash(), block.header.time_ms
 
     def validators_at(self, height: int) -> ValidatorSet:
-        """The set that votes at ``height``: the state after block ``height - 2`` (updates act at h+2)."""
+        """The set that votes at ``height``: the state after block ``height - 2`` (updates act at h+2).
+
+        Past the last committed state the latest set is the best known. A pruned version is not
+        answered with another height's set (a certificate judged against the wrong set): nodes keep
+        at least two versions back (``[state] versions_kept``), which covers every height consensus
+        and block sync ask about, so ``VersionPruned`` here is a fault and propagates."""
         version = max(0, height - 2)
         try:
             raw = self.executor.query(VALIDATORS_KEY, height=version).value
-        except (NotFound, VersionPruned):
+        except NotFound:
             raw = self.executor.query(VALIDATORS_KEY).value
         invariant(raw is not None, "the validator set is always in state")
         return codec.decode_trusted(ValidatorSet, raw)  # type: ignore[arg-type]
