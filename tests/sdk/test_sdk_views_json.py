@@ -1,9 +1,11 @@
-"""A governance view prints back as the API's JSON it was parsed from (``views.*_json``).
+"""A view prints back as the API's JSON it was parsed from (``views.view_json`` and its typed
+``*_json`` forms).
 
-The CLI's ``gov`` views print these, so a view must round-trip to the node's answer field for
-field. The API builds those answers from the ledger's structs (``api.schemas``): the round trip is
-also checked from a struct, through the API's builder, to the view and back. Addresses are told
-from other bytes by a field's declared type: a 20-byte CA certificate stays hex.
+The CLI's ``block``, ``tx`` and ``gov`` views print these, so a view must round-trip to the node's
+answer field for field. The API builds the governance answers from the ledger's structs
+(``api.schemas``): that round trip is also checked from a struct, through the API's builder, to
+the view and back. Addresses are told from other bytes by a field's declared type: a 20-byte CA
+certificate, event data or transaction hash stays hex.
 """
 
 from __future__ import annotations
@@ -82,3 +84,57 @@ def test_a_governance_view_prints_back_as_the_api_answer() -> None:
     assert view.height == 12 and view.validators[1].name is None
     assert views.governance_json(view) == answer
 
+
+
+def event_answer(data: bytes) -> dict[str, Any]:
+    return {"emitter": "accounts", "name": "transfer", "data": data.hex(),
+            "fields": {"sender": to_checksum_address(ADDRESS), "to": to_checksum_address(ADDRESS),
+                       "amount": 7}}
+
+
+def tx_answer() -> dict[str, Any]:
+    """``GET /v1/txs/{hash}`` for a committed transaction whose event data is 20 bytes."""
+    return {
+        "hash": NODE_ID.hex(), "status": "ok", "ok": True, "height": 4, "index": 0, "gas_used": 21,
+        "error": "", "events": [event_answer(TWENTY_BYTES)], "sender": to_checksum_address(ADDRESS),
+        "target": "accounts", "method": "transfer", "valid_until": 90,
+    }
+
+
+def block_answer() -> dict[str, Any]:
+    """``GET /v1/blocks/4`` whose one listed transaction is 20 bytes (the view takes any length)."""
+    return {
+        "height": 4, "hash": NODE_ID.hex(), "time_ms": 1_700_000_000_000, "chain_id": "c1",
+        "proposer": NODE_ID.hex(), "prev_block_hash": NODE_ID.hex(), "app_hash": NODE_ID.hex(),
+        "tx_root": NODE_ID.hex(), "last_results_hash": NODE_ID.hex(), "validators_hash": NODE_ID.hex(),
+        "last_commit_hash": TWENTY_BYTES.hex(), "txs": [TWENTY_BYTES.hex(), NODE_ID.hex()],
+        "certificate": {"height": 4, "round": 0, "block_hash": NODE_ID.hex(),
+                        "signatures": [{"node_id": NODE_ID.hex(), "signature": TWENTY_BYTES.hex()}]},
+    }
+
+
+def test_twenty_bytes_of_a_tx_view_are_hex_but_its_sender_an_address() -> None:
+    shown = views.view_json(views.tx(tx_answer()))
+    assert shown["events"][0]["data"] == TWENTY_BYTES.hex()
+    assert shown["sender"] == to_checksum_address(ADDRESS)
+    # The node's answer, as it was; a receipt's event has no ``tx_hash`` (a stream event does).
+    expected = tx_answer()
+    expected["events"][0]["tx_hash"] = None
+    assert shown == expected
+
+
+def test_a_block_view_prints_back_as_the_api_answer_twenty_bytes_hex() -> None:
+    shown = views.view_json(views.block(block_answer()))
+    assert shown["txs"][0] == TWENTY_BYTES.hex() and shown["last_commit_hash"] == TWENTY_BYTES.hex()
+    assert shown == block_answer()
+
+
+def test_view_json_walks_optional_collections_and_plain_values() -> None:
+    assert views.view_json(views.TxView(hash=NODE_ID, status="pending", height=None))["sender"] is None
+    batch = views.BatchResult(accepted=1, rejected=(), hashes=(TWENTY_BYTES, None))
+    assert views.view_json(batch) == {"accepted": 1, "rejected": [], "hashes": [TWENTY_BYTES.hex(), None]}
+    frozen = views.Account(address=ADDRESS, balance=3, height=2,
+                           frozen=views.FrozenView(reason="why", by=ADDRESS, height=1))
+    assert views.view_json([frozen])[0]["frozen"]["by"] == to_checksum_address(ADDRESS)
+    assert views.view_json([frozen])[0]["address"] == to_checksum_address(ADDRESS)
+    assert views.view_json(views.event(event_answer(TWENTY_BYTES)))["data"] == TWENTY_BYTES.hex()

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
-import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -37,13 +36,13 @@ from alliance.cli.keyring import keys_list, keys_new
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import AllianceError, OperationalError, UsageError
 from alliance.node.bootstrap import create_alliance, load_alliance
+from alliance.sdk.views import view_json
 
 __all__ = ["app", "keys_list", "keys_new", "main", "run"]
 
 DEFAULT_DIR = ".alliance"
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
-ADDRESS_SIZE_BYTES = 20
 
 app = typer.Typer(
     name="alliance",
@@ -321,7 +320,7 @@ def query_block(
         raise UsageError(f"a block is 'latest' or a height, not {height!r}")
     with localnet.open_client(directory, api) as client:
         block = client.block("latest" if height == "latest" else int(height))
-    _print_view(jsonable(block), as_json)
+    _print_view(view_json(block), as_json)
 
 
 @query_app.command("tx")
@@ -337,7 +336,7 @@ def query_tx(
         raise UsageError(f"a transaction hash is 64 hex digits, not {tx_hash!r}")
     with localnet.open_client(directory, api) as client:
         view = client.tx(bytes.fromhex(text))
-    _print_view(jsonable(view), as_json)
+    _print_view(view_json(view), as_json)
 
 
 def _print_view(data: dict[str, Any], as_json: bool) -> None:
@@ -346,19 +345,6 @@ def _print_view(data: dict[str, Any], as_json: bool) -> None:
     for name, value in data.items():
         shown = json.dumps(value) if isinstance(value, list | dict) else _text(value)
         print(f"{name:>18}  {shown}")
-
-
-def jsonable(value: Any) -> Any:
-    """A view as JSON data: bytes as hex, 20-byte values (addresses) EIP-55 checksummed."""
-    if isinstance(value, msgspec.Struct):
-        return {name: jsonable(getattr(value, name)) for name in value.__struct_fields__}
-    if isinstance(value, bytes):
-        return to_checksum_address(value) if len(value) == ADDRESS_SIZE_BYTES else value.hex()
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return value
 
 
 # --- entry points ----------------------------------------------------------------------------------

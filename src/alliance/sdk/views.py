@@ -2,18 +2,20 @@
 
 Theory of operation: the API speaks hex strings; users of the SDK want bytes. Each view is a
 frozen msgspec Struct with the fields of spec/api.md's JSON, bytes as ``bytes`` and addresses as
-20-byte ``bytes``. ``parse_*`` functions build them from decoded JSON; a shape they do not expect
-(a node of another version, a proxy answering HTML) raises ``BadResponse``, an operational error,
-once, here, instead of a ``KeyError`` somewhere in the caller.
+20-byte ``bytes`` declared as such (the ledger's ``Bytes20``), so that the field, not a value's
+length, says what is an address. ``parse_*`` functions build them from decoded JSON; a shape they
+do not expect (a node of another version, a proxy answering HTML) raises ``BadResponse``, an
+operational error, once, here, instead of a ``KeyError`` somewhere in the caller.
 
 A proposal's action comes back as the governance module's own Action struct (``SetParam``,
 ``AddMember``, ...), rebuilt from its JSON fields by the struct's declared types (a field of
 exactly 20 bytes is an address, other bytes are hex) and validated by a round trip through the
 canonical codec, so a view never holds an action the chain itself would refuse to decode.
 
-``proposal_json``, ``governance_json`` and ``action_json`` go the other way: a view back to the
-API's JSON, field for field, for callers that show the node's answer as it is (the CLI's ``gov``
-views) without a renderer of their own.
+``view_json`` goes the other way: any view (or action) back to the API's JSON, field for field, by
+each field's declared type (addresses checksummed, other bytes hex), for callers that show the
+node's answer as it is (the CLI's ``block``, ``tx`` and ``gov`` views) without a renderer of their
+own; ``proposal_json``, ``governance_json`` and ``action_json`` are it, typed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from alliance import codec
 from alliance.crypto.keys import parse_address, to_checksum_address
 from alliance.errors import OperationalError, UsageError
 from alliance.execution.modules import governance as gov
-from alliance.ledger.transaction import is_address_type
+from alliance.ledger.transaction import Bytes20, is_address_type
 
 T = TypeVar("T")
 
@@ -85,12 +87,12 @@ class FrozenView(View, frozen=True):
     """Why, by whom and at which height an account was frozen."""
 
     reason: str
-    by: bytes
+    by: Bytes20
     height: int
 
 
 class Account(View, frozen=True):
-    address: bytes
+    address: Bytes20
     balance: int
     height: int
     org: str = ""  # "" for an account governance has never named
@@ -154,7 +156,7 @@ class TxView(View, frozen=True):
     gas_used: int | None = None
     error: str | None = None
     events: tuple[EventView, ...] = ()
-    sender: bytes | None = None
+    sender: Bytes20 | None = None
     target: str | None = None
     method: str | None = None
     valid_until: int | None = None
@@ -214,9 +216,9 @@ class AccessRuleView(View, frozen=True):
 
 
 class FrozenAccountView(View, frozen=True):
-    address: bytes
+    address: Bytes20
     reason: str
-    by: bytes
+    by: Bytes20
     height: int
 
 
@@ -232,7 +234,7 @@ class GovernanceView(View, frozen=True):
 
 class BallotView(View, frozen=True):
     org: str
-    voter: bytes
+    voter: Bytes20
     yes: bool
     height: int
 
@@ -242,7 +244,7 @@ class ProposalView(View, frozen=True):
     kind: str
     status: str  # "open", "passed", "rejected" or "expired"
     action: gov.Action
-    proposer: bytes
+    proposer: Bytes20
     proposer_org: str
     created_height: int
     deadline_height: int
@@ -532,70 +534,72 @@ def proposals(d: Any) -> list[ProposalView]:
 
 # --- back to the API's JSON -----------------------------------------------------------------------
 # The inverse of the parsers above, for callers that show a view as the API's own JSON (the CLI's
-# ``gov`` views): the same field names and encodings as the node's answer, so that a view and the
-# answer it was parsed from print alike (tests compare the two). Addresses are told from other
-# bytes by the field, as the API does, never by a value's length.
+# ``block``, ``tx`` and ``gov`` views): the same field names and encodings as the node's answer, so
+# that a view and the answer it was parsed from print alike (tests compare the two). Addresses are
+# told from other bytes by the field's declared type, as the API does, never by a value's length.
+
+
+@cache
+def _struct_fields(kind: type[msgspec.Struct]) -> tuple[tuple[str, msgspec.inspect.Type], ...]:
+    info = msgspec.inspect.type_info(kind)
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{kind.__name__} is not a msgspec Struct")
+    return tuple((field.name, field.type) for field in info.fields)
+
+
+def _item_type(container: msgspec.inspect.Type, index: int) -> msgspec.inspect.Type:
+    """The declared type of a collection's ``index``-th item (its values, for a dict)."""
+    if isinstance(container, msgspec.inspect.TupleType):
+        return container.item_types[index] if index < len(container.item_types) else msgspec.inspect.AnyType()
+    if isinstance(
+        container,
+        msgspec.inspect.ListType
+        | msgspec.inspect.VarTupleType
+        | msgspec.inspect.SetType
+        | msgspec.inspect.FrozenSetType,
+    ):
+        return container.item_type
+    if isinstance(container, msgspec.inspect.DictType):
+        return container.value_type
+    return msgspec.inspect.AnyType()
+
+
+def _json(value: Any, declared: msgspec.inspect.Type) -> Any:
+    """``value`` as the API's JSON, ``declared`` being the type of the field that holds it: the one
+    per-field rule (addresses checksummed, other bytes hex) of every view and action."""
+    if isinstance(value, bytes):
+        return to_checksum_address(value) if is_address_type(declared) else value.hex()
+    if isinstance(value, msgspec.Struct):
+        return {name: _json(getattr(value, name), kind) for name, kind in _struct_fields(type(value))}
+    if isinstance(declared, msgspec.inspect.UnionType):  # ``X | None`` holding an X: X's rule
+        others = [t for t in declared.types if not isinstance(t, msgspec.inspect.NoneType)]
+        declared = others[0] if len(others) == 1 else msgspec.inspect.AnyType()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json(item, _item_type(declared, i)) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _json(v, _item_type(declared, 0)) for k, v in value.items()}
+    return value
+
+
+def view_json(value: Any) -> Any:
+    """A view (or an action, or a list of them) as the API answered it: by each field's declared
+    type, addresses checksummed and other bytes hex, nested views likewise."""
+    return _json(value, msgspec.inspect.AnyType())
 
 
 def action_json(value: gov.Action) -> dict[str, Any]:
-    """An action's fields as the API shows them (its ``struct_json``): by each field's declared type,
-    addresses checksummed and other bytes hex."""
-    info = msgspec.inspect.type_info(type(value))
-    if not isinstance(info, msgspec.inspect.StructType):
-        raise TypeError(f"{type(value).__name__} is not a msgspec Struct")
-    out: dict[str, Any] = {}
-    for field in info.fields:
-        item = getattr(value, field.name)
-        if isinstance(item, bytes):
-            out[field.name] = to_checksum_address(item) if is_address_type(field.type) else item.hex()
-        elif isinstance(item, list):
-            out[field.name] = list(item)
-        else:
-            out[field.name] = item
-    return out
+    """An action's fields as the API shows them (its ``struct_json``)."""
+    shown: dict[str, Any] = view_json(value)
+    return shown
 
 
 def proposal_json(view: ProposalView) -> dict[str, Any]:
     """``view`` as ``GET /v1/gov/proposals/{id}`` answered it."""
-    return {
-        "id": view.id,
-        "kind": view.kind,
-        "status": view.status,
-        "action": action_json(view.action),
-        "proposer": to_checksum_address(view.proposer),
-        "proposer_org": view.proposer_org,
-        "created_height": view.created_height,
-        "deadline_height": view.deadline_height,
-        "threshold": view.threshold,
-        "votes": [
-            {"org": b.org, "voter": to_checksum_address(b.voter), "yes": b.yes, "height": b.height}
-            for b in view.votes
-        ],
-        "decided_height": view.decided_height,
-        "error": view.error,
-    }
+    shown: dict[str, Any] = view_json(view)
+    return shown
 
 
 def governance_json(view: GovernanceView) -> dict[str, Any]:
     """``view`` as ``GET /v1/gov`` answered it."""
-    return {
-        "members": [
-            {"org": m.org, "weight": m.weight, "ca_certificate": m.ca_certificate.hex()} for m in view.members
-        ],
-        "nodes": [{"node_id": n.node_id.hex(), "org": n.org, "name": n.name} for n in view.nodes],
-        "access": [{"module": r.module, "method": r.method, "roles": list(r.roles)} for r in view.access],
-        "frozen": [
-            {
-                "address": to_checksum_address(f.address),
-                "reason": f.reason,
-                "by": to_checksum_address(f.by),
-                "height": f.height,
-            }
-            for f in view.frozen
-        ],
-        "proposals": view.proposals,
-        "height": view.height,
-        "validators": [
-            {"node_id": v.node_id.hex(), "name": v.name, "power": v.power} for v in view.validators
-        ],
-    }
+    shown: dict[str, Any] = view_json(view)
+    return shown
