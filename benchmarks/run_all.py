@@ -5,6 +5,7 @@ Figures worth keeping go into docs/benchmarks.md with the command, the machine a
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ RUNS = [  # issue 2's criterion 6, as docs/benchmarks.md reports it
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help, and no options
     status = 0
     for script, *args in RUNS:
         path = HERE / script

@@ -287,6 +287,17 @@ def test_node_key_file_round_trip_with_mode_0600(tmp_path: Path) -> None:
     assert load_node_key(path) == key
 
 
+def test_key_files_take_plain_string_paths(tmp_path: Path) -> None:
+    """As the README's SDK example passes them: ``load_account_key(".alliance/keys/dev.key")``."""
+    account, node = AccountKey(bytes(range(2, 34))), NodeKey(b"\x07" * 32)
+    save_account_key(str(tmp_path / "a.key"), account)
+    save_node_key(str(tmp_path / "n.key"), node)
+    assert load_account_key(str(tmp_path / "a.key")) == account
+    assert load_node_key(str(tmp_path / "n.key")) == node
+    with pytest.raises(KeyFileError, match="cannot read key file"):
+        load_account_key(str(tmp_path / "missing.key"))
+
+
 def test_key_file_written_0600_whatever_the_umask(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
     path.write_text("old")

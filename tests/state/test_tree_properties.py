@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alliance import codec
 from alliance.errors import NotFound, VersionPruned
 from alliance.state.memory import MemoryNodeStore
 from alliance.state.tree import (
@@ -318,6 +319,26 @@ def test_inclusion_and_exclusion_proofs_verify(mapping: dict[bytes, bytes], abse
         assert verify_state_proof(root, key, None, proof)
         assert not verify_state_proof(root, key, b"", proof)
         assert not verify_state_proof(root, key, b"x", proof)
+
+
+@PROPERTY
+@given(mapping=nonempty_mappings_st, absent=keys_st, data=st.data())
+def test_proofs_verify_as_the_api_sends_them_canonical_bytes(
+    mapping: dict[bytes, bytes], absent: bytes, data: st.DataObject
+) -> None:
+    """A light client gets a proof as bytes (``codec.encode(StateProof)``) and checks those; bytes
+    that are not a canonical proof, or a flipped bit, prove nothing and never raise."""
+    v = built(mapping)
+    root = v.root()
+    key = data.draw(st.sampled_from(sorted(mapping)), label="key")
+    for k, value in ((key, mapping[key]), (absent, mapping.get(absent))):
+        raw = codec.encode(v.tree.prove(0, k))
+        assert verify_state_proof(root, k, value, raw)
+        assert not verify_state_proof(root, k, b"other", raw) or value == b"other"
+        bit = data.draw(st.integers(0, len(raw) * 8 - 1), label="bit")
+        assert verify_state_proof(root, k, value, flip_bit(raw, bit)) is False
+        assert verify_state_proof(root, k, value, raw + b"\x00") is False  # trailing bytes
+    assert verify_state_proof(root, key, mapping[key], b"") is False
 
 
 def test_exclusion_in_the_empty_tree_and_a_one_key_tree() -> None:

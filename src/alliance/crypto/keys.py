@@ -158,8 +158,9 @@ def verify_node_signature(node_id: bytes, message: bytes, signature: bytes) -> b
 KEY_FILE_MODE = 0o600
 
 
-def write_secret_file(path: Path, kind: str, secret: bytes) -> None:
+def write_secret_file(path: Path | str, kind: str, secret: bytes) -> None:
     """Write a secret with mode 0600, atomically (temporary file, fsync, rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, KEY_FILE_MODE)
@@ -172,8 +173,9 @@ def write_secret_file(path: Path, kind: str, secret: bytes) -> None:
     os.replace(tmp, path)
 
 
-def read_secret_file(path: Path, kind: str) -> bytes:
+def read_secret_file(path: Path | str, kind: str) -> bytes:
     """Read a secret written by ``write_secret_file``; refuse unsafe permissions or another kind."""
+    path = Path(path)
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
@@ -199,17 +201,17 @@ def read_secret_file(path: Path, kind: str) -> bytes:
     return secret
 
 
-def save_account_key(path: Path, key: AccountKey) -> None:
+def save_account_key(path: Path | str, key: AccountKey) -> None:
     write_secret_file(path, "secp256k1", key.secret)
 
 
-def load_account_key(path: Path) -> AccountKey:
+def load_account_key(path: Path | str) -> AccountKey:
     return AccountKey(read_secret_file(path, "secp256k1"))
 
 
-def save_node_key(path: Path, key: NodeKey) -> None:
+def save_node_key(path: Path | str, key: NodeKey) -> None:
     write_secret_file(path, "ed25519", key.seed)
 
 
-def load_node_key(path: Path) -> NodeKey:
+def load_node_key(path: Path | str) -> NodeKey:
     return NodeKey(read_secret_file(path, "ed25519"))

@@ -70,9 +70,9 @@ from typing import Annotated, Protocol
 
 import msgspec
 
-from alliance.codec import Struct
+from alliance.codec import Struct, decode
 from alliance.crypto.hashing import Domain, hash_domain, hasher_for
-from alliance.errors import NotFound, UsageError, VersionPruned
+from alliance.errors import DecodeError, NotFound, UsageError, VersionPruned
 from alliance.types import fail_invariant, invariant
 
 EMPTY_CHILD = b"\x00" * 32
@@ -1016,8 +1016,16 @@ def _shares_path(entry: bytes, kh: bytes, depth: int) -> bool:
     return depth % 2 == 0 or (entry[half] >> 4) == (kh[half] >> 4)
 
 
-def verify_state_proof(root: bytes, key: bytes, value: bytes | None, proof: StateProof) -> bool:
-    """True when ``proof`` shows ``key`` holding ``value`` (or absent, for None) under ``root``."""
+def verify_state_proof(root: bytes, key: bytes, value: bytes | None, proof: StateProof | bytes) -> bool:
+    """True when ``proof`` shows ``key`` holding ``value`` (or absent, for None) under ``root``.
+
+    ``proof`` may be a ``StateProof`` or its canonical bytes as the API and SDK return them; bytes
+    that do not decode to one prove nothing (False)."""
+    if not isinstance(proof, StateProof):
+        try:
+            proof = decode(StateProof, proof)
+        except DecodeError:
+            return False
     kh = key_hash_of(key)
     levels = proof.levels
     bucket = proof.bucket
