@@ -19,6 +19,10 @@ the cores. Report wall-clock figures as the result; the CPU figure helps compare
 machine. ``finalize_ms_median`` and ``commit_ms_median`` split a block's time between
 ``finalize_block`` (execution and the state-tree update) and ``commit`` (the store's write and fsync).
 
+History: a run starts with an empty transaction index unless ``--history-txs N`` puts N random
+hashes into it first, as a chain with that much history holds them (decision 005 says why that
+matters: each block's random-keyed puts then cost about a page write each).
+
 ``tree_core`` says which state-tree update path ran: ``c`` (the compiled core, built by ``pip install
 -e .`` when a C compiler is present) or ``python`` (``ALLIANCE_TREE_CORE=python``, or not built).
 
@@ -27,7 +31,7 @@ with every run's ``tx_per_s`` in ``tx_per_s_rounds``: other load on a shared mac
 slows a run down.
 
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
-[--versions-kept N] [--prune-batch N] [--rounds N] [--json]
+[--versions-kept N] [--prune-batch N] [--history-txs N] [--rounds N] [--json]
 """
 
 from __future__ import annotations
@@ -39,9 +43,12 @@ import os
 import random
 import shutil
 import statistics
+import struct
 import sys
 import tempfile
 import time
+
+import lmdb
 
 from alliance import codec
 from alliance.crypto.keys import AccountKey, NodeKey
@@ -57,7 +64,7 @@ from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator
 from alliance.node.service import tune_garbage_collector
 from alliance.state.tree import TREE_CORE
-from alliance.storage.lmdb_store import ChainStore
+from alliance.storage.lmdb_store import MAP_SIZE_BYTES_DEFAULT, ChainStore
 
 CHAIN_ID = "bench"
 
@@ -71,6 +78,7 @@ def run(
     sync: bool,
     versions_kept: int = STATE_VERSIONS_KEPT_DEFAULT,
     prune_batch: int = STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
+    history_txs: int = 0,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
@@ -86,6 +94,7 @@ def run(
     workdir = tempfile.mkdtemp(prefix="alliance-bench-")
     gc_thresholds = gc.get_threshold()
     t0 = time.perf_counter()
+    prefill_tx_index(workdir, history_txs, rng)
     executor = Executor(
         ChainStore(workdir, sync=sync),
         state_versions_kept=versions_kept,
@@ -163,6 +172,7 @@ def run(
         "fsync_per_block": sync,
         "versions_kept": versions_kept,
         "prune_batch_versions": prune_batch,
+        "history_txs": history_txs,
         "setup_s": round(setup_s, 1),
         "tx_per_s": round(txs_total / exec_s),
         "tx_per_s_median_block": round(statistics.median(per_block)),
@@ -175,6 +185,24 @@ def run(
         "commit_ms_mean": round(statistics.fmean(commit_ms), 1),
         "commit_ms_max": round(max(commit_ms), 1),
     }
+
+
+def prefill_tx_index(workdir: str, count: int, rng: random.Random) -> None:
+    """Put ``count`` random hashes into the store's transaction index before it opens, as a chain
+    with that much history holds them (only the index: blocks would not change the timed part)."""
+    if count == 0:
+        return
+    env = lmdb.open(workdir, map_size=MAP_SIZE_BYTES_DEFAULT, max_dbs=16)
+    try:
+        txs = env.open_db(b"txs")
+        for start in range(0, count, 200_000):
+            chunk = sorted(
+                (rng.randbytes(32), struct.pack(">QI", 0, 0)) for _ in range(min(200_000, count - start))
+            )
+            with env.begin(write=True) as txn:
+                txn.cursor(db=txs).putmulti(chunk)
+    finally:
+        env.close()
 
 
 def _rate(result: dict[str, object]) -> int:
@@ -204,6 +232,12 @@ def main() -> None:
         help="state versions pruned together, once that many have aged out",
     )
     parser.add_argument(
+        "--history-txs",
+        type=int,
+        default=0,
+        help="transactions already in the index, as on a chain with that much history",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=1, help="runs per account count; the result is the fastest"
     )
     parser.add_argument("--json", action="store_true")
@@ -212,6 +246,8 @@ def main() -> None:
         parser.error("--versions-kept must be at least 1")
     if args.prune_batch < 1:
         parser.error("--prune-batch must be at least 1")
+    if args.history_txs < 0:
+        parser.error("--history-txs must be at least 0")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     results = []
@@ -226,6 +262,7 @@ def main() -> None:
                 not args.no_sync,
                 args.versions_kept,
                 args.prune_batch,
+                args.history_txs,
             )
             for _ in range(args.rounds)
         ]

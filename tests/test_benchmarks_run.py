@@ -25,8 +25,8 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
     done = run_script(
         "bench_executor.py", "--accounts", "300", "--txs", "600", "--block-txs", "100",
-        "--senders", "50", "--versions-kept", "2", "--prune-batch", "2", "--no-sync", "--rounds", "2",
-        "--json",
+        "--senders", "50", "--versions-kept", "2", "--prune-batch", "2", "--history-txs", "1000",
+        "--no-sync", "--rounds", "2", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -35,7 +35,7 @@ def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
     assert report["tree_core"] == ("python" if turned_off else "c")
     (result,) = report["results"]
     assert result["accounts"] == 300 and result["txs"] == 600 and result["versions_kept"] == 2
-    assert result["prune_batch_versions"] == 2
+    assert result["prune_batch_versions"] == 2 and result["history_txs"] == 1000
     assert result["commit_ms_max"] >= result["commit_ms_mean"] > 0
     assert result["tx_per_s"] > 0
     assert result["finalize_ms_median"] > 0 and result["commit_ms_median"] > 0
