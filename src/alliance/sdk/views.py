@@ -15,7 +15,7 @@ canonical codec, so a view never holds an action the chain itself would refuse t
 ``view_json`` goes the other way: any view (or action) back to the API's JSON, field for field, by
 each field's declared type (addresses checksummed, other bytes hex), for callers that show the
 node's answer as it is (the CLI's ``block``, ``tx`` and ``gov`` views) without a renderer of their
-own; ``proposal_json``, ``governance_json`` and ``action_json`` are it, typed.
+own; ``proposal_json`` and ``governance_json`` are it, typed.
 """
 
 from __future__ import annotations
@@ -585,12 +585,6 @@ def view_json(value: Any) -> Any:
     """A view (or an action, or a list of them) as the API answered it: by each field's declared
     type, addresses checksummed and other bytes hex, nested views likewise."""
     return _json(value, msgspec.inspect.AnyType())
-
-
-def action_json(value: gov.Action) -> dict[str, Any]:
-    """An action's fields as the API shows them (its ``struct_json``)."""
-    shown: dict[str, Any] = view_json(value)
-    return shown
 
 
 def proposal_json(view: ProposalView) -> dict[str, Any]:
