@@ -427,6 +427,8 @@ def test_finalize_records_a_replayed_transaction_as_failed_and_commits(setup: Se
         DecodeError.code,
         DecodeError.code,
     ]
+    # Only the committed row is reported: the node's mempool drops and its waiters wake for these.
+    assert result.tx_hashes == [tx_hash_of_canonical(again)]
     s.node.executor.commit()
     assert s.node.height() == NEXT_HEIGHT
     assert s.node.store.tx_location(tx_hash_of_canonical(s.committed)) == (1, 0)
@@ -446,9 +448,11 @@ def test_finalized_malformed_bytes_do_not_block_the_real_transaction(setup: Setu
     assert not s.node.executor.process_proposal(block)
     result = ch.apply_block(s.node, block, check_proposal=False)
     assert [r.status for r in result.receipts] == [DecodeError.code]
+    assert result.tx_hashes == []  # nor does the node drop the real one from its mempool
     s.node.executor.check_tx(real)
     _, result = ch.run_block(s.node, [real])
     assert [r.status for r in result.receipts] == ["ok"]
+    assert result.tx_hashes == [tx_hash_of_canonical(real)]
 
 
 # --- process_proposal ----------------------------------------------------------------------------

@@ -286,3 +286,34 @@ def test_a_node_keeps_and_prunes_state_versions_as_its_config_says(tmp_path: Pat
                 runtime.executor.query(VALIDATORS_KEY, height=oldest - 1)
 
     run(scenario())
+
+
+def test_the_runtime_holds_only_timeouts_that_have_not_fired(tmp_path: Path) -> None:
+    """Each height schedules the core's timeouts, and most fire after the height was decided. A
+    fired handle is not "cancelled", so the runtime must drop each as it fires: before the fix every
+    timeout since start stayed in its set, and each firing rebuilt the whole set (memory and time
+    growing with the chain's age)."""
+    (home,) = alliance_homes(tmp_path, 1)
+    config = home.load_config()
+    consensus = msgspec.structs.replace(config.consensus, timeout_propose_ms=100, empty_block_interval_ms=20)
+    save_config(home.config_path, msgspec.structs.replace(config, consensus=consensus))
+    fired: list[object] = []
+
+    async def scenario() -> None:
+        async with running_nodes([home]) as (node,):
+            runtime = node.runtime
+            fire = runtime._fire
+
+            def counting_fire(*args: Any) -> None:
+                fired.append(args)
+                fire(*args)
+
+            runtime._fire = counting_fire  # type: ignore[method-assign]
+            await eventually(lambda: len(fired) >= 60, "sixty timeouts to fire")
+            loop = asyncio.get_running_loop()
+            pending = list(runtime._timers.values())
+            # Every handle left is still to fire (0.25 s of slack: a due one may wait its turn).
+            kept = [h for h in pending if h.cancelled() or h.when() <= loop.time() - 0.25]
+            assert not kept, f"{len(kept)} fired timeouts kept"
+
+    run(scenario())

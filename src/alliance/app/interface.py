@@ -56,6 +56,10 @@ class FinalizeResult:
     results_hash: bytes
     receipts: list[Receipt]
     validator_updates: list[Validator] = field(default_factory=list)
+    tx_hashes: list[bytes] = field(default_factory=list)
+    """The hashes of the transactions the block committed (every row that passed its checks,
+    whatever its execution status), in block order: what the node's mempool drops and its commit
+    waiters wake for. A refused row is not committed (its hash may be another transaction's)."""
 
 
 @dataclass(frozen=True, slots=True)

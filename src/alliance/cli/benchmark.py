@@ -23,7 +23,9 @@ Theory of operation
    seconds and reports its commit latency (p50, p99): the issue's latency target is at that load.
 
 The result is a dict (printed as JSON with ``--json``) with ``tps``, ``ceiling_tps``, ``ratio``,
-``latency_ms`` (half load), ``saturated_latency_ms`` and the run's parameters.
+``latency_ms`` (half load), ``saturated_latency_ms``, ``client_cpu_s`` (this process's CPU time
+during the saturated run: the client shares the machine with the nodes it measures) and the run's
+parameters.
 """
 
 from __future__ import annotations
@@ -285,10 +287,12 @@ async def _run(
         watcher.awaited.update(main_hashes)
 
         started = time.perf_counter()
+        client_cpu_started = time.process_time()
         sent_at, refused = await _submit_all(clients, main_raws, options)
         accepted_hashes = [h for h in main_hashes if h in sent_at]
         await _wait_committed(watcher, accepted_hashes, options.commit_timeout_s)
         elapsed_s = watcher.last_commit_at - started
+        client_cpu_s = time.process_time() - client_cpu_started
         committed = len(main_hashes) - watcher.pending(main_hashes)
         tps = committed / elapsed_s if elapsed_s > 0 else 0.0
         saturated = [watcher.committed_at[h] - sent_at[h] for h in accepted_hashes]
@@ -311,6 +315,7 @@ async def _run(
         "accounts": options.accounts,
         "recipients": options.recipients,
         "duration_s": round(elapsed_s, 3),
+        "client_cpu_s": round(client_cpu_s, 3),
         "tps": round(tps, 1),
         "ceiling_tps": round(ceiling_tps, 1),
         "ceiling_verifier": scheme,

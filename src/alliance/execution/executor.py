@@ -369,6 +369,7 @@ class Executor:
             results_hash=merkle.merkle_root(encoded_receipts),  # = results_hash(receipts)
             receipts=receipts,
             validator_updates=self._validator_updates(height, state.writes),
+            tx_hashes=[tx_hash for tx_hash, _ in tx_hashes],
         )
         write = BlockWrite(
             height=height,

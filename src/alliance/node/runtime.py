@@ -62,7 +62,6 @@ from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import Account, account_key
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import Genesis
-from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
 from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus, PeerStatus
@@ -158,7 +157,9 @@ class NodeRuntime:
         self._peer_txs: deque[list[bytes]] = deque()
         self._peer_txs_count = 0
         self._peer_txs_wake = asyncio.Event()
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        """The core's pending timeouts by a serial number; each leaves when it fires."""
+        self._timer_serial = 0
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._block_events: list[asyncio.Event] = []
         self._pending_prepare: PrepareProposal | None = None
@@ -276,7 +277,7 @@ class NodeRuntime:
         if self._closed:
             return
         self._closed = True
-        for handle in self._timers:
+        for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         if self._prepare_timer is not None:
@@ -339,8 +340,9 @@ class NodeRuntime:
         loop = asyncio.get_running_loop()
         for timer in ready.timers:
             event = TimeoutFired(timer.height, timer.round, timer.step)
-            handle = loop.call_later(timer.delay_ms / 1000, self._fire, event)
-            self._timers.add(handle)
+            self._timer_serial += 1
+            serial = self._timer_serial
+            self._timers[serial] = loop.call_later(timer.delay_ms / 1000, self._fire, serial, event)
         for request in ready.requests:
             answer = self._answer(request)
             if answer is not None:
@@ -351,8 +353,10 @@ class NodeRuntime:
         for answer in answers:
             self._step(answer)
 
-    def _fire(self, event: TimeoutFired) -> None:
-        self._timers = {h for h in self._timers if not h.cancelled() and h.when() > 0}
+    def _fire(self, serial: int, event: TimeoutFired) -> None:
+        # A fired handle stays "not cancelled", so only its own removal keeps the map to the
+        # timeouts still pending (a few per height), not every timeout since the node started.
+        self._timers.pop(serial, None)
         self._push(event)
 
     # --- applying blocks ----------------------------------------------------------------------------
@@ -364,7 +368,7 @@ class NodeRuntime:
         result = self.executor.finalize_block(block, certificate)
         self.executor.commit()
         height = block.header.height
-        hashes = [tx_hash_of_canonical(raw) for raw in block.txs]
+        hashes = result.tx_hashes
         self.mempool.update(height, hashes)
         if height % WAL_ROTATE_EVERY_BLOCKS == 0:
             self.wal.rotate(height + 1)
