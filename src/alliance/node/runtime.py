@@ -365,8 +365,11 @@ class NodeRuntime:
         return self._apply_block(committed.block, committed.certificate)
 
     def _apply_block(self, block: Block, certificate: CommitCertificate) -> BlockApplied:
+        started = time.perf_counter()
         result = self.executor.finalize_block(block, certificate)
+        executed = time.perf_counter()
         self.executor.commit()
+        stored = time.perf_counter()
         height = block.header.height
         hashes = result.tx_hashes
         self.mempool.update(height, hashes)
@@ -381,7 +384,14 @@ class NodeRuntime:
             members = ", ".join(sorted(self.org_ca_certificates))
             logger.info("membership changed at height %d: members %s", height, members)
             self.network.refresh_membership()
-        logger.info("committed %d: %d txs, app hash %s", height, len(hashes), result.app_hash.hex()[:16])
+        logger.info(
+            "committed %d: %d txs, app hash %s (executed in %.1f ms, stored in %.1f ms)",
+            height,
+            len(hashes),
+            result.app_hash.hex()[:16],
+            (executed - started) * 1000,
+            (stored - executed) * 1000,
+        )
         self._notify(height, hashes)
         updates = tuple(result.validator_updates)
         return BlockApplied(height=height, app_hash=result.app_hash, validator_updates=updates)
