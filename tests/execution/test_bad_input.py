@@ -436,6 +436,27 @@ def test_finalize_records_a_replayed_transaction_as_failed_and_commits(setup: Se
     assert ch.balance(s.node, s.keys[0].address) == BALANCE - 5 - 3
 
 
+def test_commit_forgets_the_cached_senders_of_the_transactions_it_committed(setup: Setup) -> None:
+    """A committed transaction never passes again, so its signature-cache entry goes at commit
+    (the cache would otherwise grow to its bound with dead entries); a transaction still waiting
+    keeps its entry."""
+    s = setup
+    ex = s.node.executor
+    paid, failed, waiting = s.tx(0, amount=1), s.tx(1, amount=AMOUNT_MAX), s.tx(2, amount=1)
+    block = ch.make_block(s.node, [paid, failed, s.committed], use_prepare=False)
+    ex.check_tx(waiting)
+    ex.finalize_block(block, None)  # verifies paid and failed, and caches them
+
+    def cached(raw: bytes) -> bool:
+        return ex.sigcache.get(tx_hash_of_canonical(raw), decode_tx(raw).signature) is not None
+
+    assert all(cached(raw) for raw in (paid, failed, waiting))
+    assert not cached(s.committed)  # forgotten when its own block committed (a duplicate row here)
+    ex.commit()
+    assert not cached(paid) and not cached(failed)  # committed, whatever their execution status
+    assert cached(waiting)
+
+
 def test_finalized_malformed_bytes_do_not_block_the_real_transaction(setup: Setup) -> None:
     """Undecodable bytes in a finalized block are not indexed. (When ``raw`` is a bare body, its
     raw hash equals the real transaction's hash; indexing it would let a proposer censor the real

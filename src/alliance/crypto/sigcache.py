@@ -6,9 +6,10 @@ transaction hash *and* the signature. The hash covers the sender's public key bu
 signature, so keying by the hash alone would let a copy of a verified transaction with a forged
 signature pass as verified on this node while failing on a node without the entry: a divergence.
 Proposal checks and execution look the pair up and verify only what is missing. Only successful
-verifications are cached, so a hit proves this node checked that very signature. Eviction is
-first-in first-out, which suits the access pattern (admitted, executed a few blocks later, then
-never again).
+verifications are cached, so a hit proves this node checked that very signature. The executor
+drops a transaction's entry once its block is committed (it can never pass again), so the cache
+holds about what the mempool holds; the first-in first-out bound is the backstop, for entries
+whose transactions expire in the mempool or never come back.
 """
 
 from __future__ import annotations

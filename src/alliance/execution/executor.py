@@ -136,11 +136,12 @@ class _AcceptedBlock:
 class _Pending:
     """A finalized block waiting for ``commit``."""
 
-    __slots__ = ("result", "write")
+    __slots__ = ("result", "rows", "write")
 
-    def __init__(self, write: BlockWrite, result: FinalizeResult) -> None:
+    def __init__(self, write: BlockWrite, result: FinalizeResult, rows: list[_Row]) -> None:
         self.write = write
         self.result = result
+        self.rows = rows
 
 
 class Executor:
@@ -382,7 +383,7 @@ class Executor:
             tree=update,
             prune_below=self._prune_below(height),
         )
-        self._pending = _Pending(write, result)
+        self._pending = _Pending(write, result, checked)
         return result
 
     def _prune_below(self, height: int) -> int | None:
@@ -406,6 +407,7 @@ class Executor:
         self.store.commit_block(pending.write)  # type: ignore[union-attr]
         self.tree.committed(pending.write.tree)  # type: ignore[union-attr]
         self._pending = None
+        self._forget_senders(pending.rows)  # type: ignore[union-attr]
         self._remember_hot(pending.write.height, pending.write.state)  # type: ignore[union-attr]
         result = pending.result  # type: ignore[union-attr]
         if PARAMS_KEY in pending.write.state:  # type: ignore[union-attr]
@@ -553,6 +555,15 @@ class Executor:
                     cache.add(txs[i][1], txs[i][0].signature, sender)
                     out[i] = sender
         return out
+
+    def _forget_senders(self, rows: list[_Row]) -> None:
+        """Drop the cached senders of the transactions a block committed: a committed transaction
+        never passes its checks again (it is a duplicate), so its entry would only take room until
+        the cache's bound pushed it out, and the cache stays about as large as the mempool."""
+        discard = self.sigcache.discard
+        for tx, tx_hash, _, error in rows:
+            if error is None:
+                discard(tx_hash, tx.signature)  # type: ignore[union-attr]
 
     def _checked_block_txs(self, block: Block) -> list[_Row]:
         height = block.header.height
