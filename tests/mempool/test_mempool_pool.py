@@ -28,6 +28,7 @@ from alliance.errors import (
 )
 from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash
 from alliance.mempool import Accepted, BatchVerifier, Mempool
+from alliance.mempool import pool as pool_module
 
 
 def only(results: list[object]) -> object:
@@ -394,6 +395,32 @@ def test_readmission_after_removal_and_expiry_bookkeeping(make_pool: PoolFactory
     assert len(pool) == 1
     pool.update(HEIGHT + 5, [])
     assert len(pool) == 0
+
+
+def test_expiry_buckets_forget_departed_transactions(
+    make_pool: PoolFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A committed transaction stays in its expiry bucket until its height passes, so without the
+    rebuild the buckets held every hash admitted within the replay window, whatever the pool's
+    bounds. They hold at most twice the pool plus the slack, and expiry still works after a rebuild."""
+    monkeypatch.setattr(pool_module, "EXPIRY_SLACK_HASHES", 4)
+    pool = make_pool()
+
+    def bucketed() -> int:
+        return sum(len(bucket) for bucket in pool._expiry.values())
+
+    kept: list[bytes] = []
+    for height in range(HEIGHT, HEIGHT + 8):
+        raws = [make_raw(KEYS[i % len(KEYS)], valid_until=height + 20 + i % 3) for i in range(12)]
+        hashes = [r.tx_hash for r in pool.admit_batch(raws, height)]  # type: ignore[union-attr]
+        kept.append(raws[0])
+        pool.update(height + 1, hashes[1:])  # all but one committed
+        assert bucketed() <= 2 * len(pool) + 4
+    assert pool.reap(100, 10**9, 10**12) == kept  # FIFO order survives the rebuilds
+    pool.update(HEIGHT + 26, [])  # every kept transaction's valid_until has passed but the last's
+    assert pool.reap(100, 10**9, 10**12) == kept[-1:]
+    pool.update(HEIGHT + 27, [])
+    assert len(pool) == 0 and pool.size_bytes == 0 and bucketed() == 0
 
 
 def test_remove_ignores_unknown_hashes(make_pool: PoolFactory) -> None:

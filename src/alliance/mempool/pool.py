@@ -30,8 +30,12 @@ test pins this against ``tx_hash``.
 The pool is a dict keyed by hash, which keeps insertion (FIFO) order; a value is a tuple of the
 raw bytes, gas limit and ``valid_until``, so ``reap`` reads precomputed numbers. Expiry is indexed
 by ``valid_until`` (buckets and a heap of their heights), so ``update`` after a commit touches only
-what leaves, not the whole pool. ``reap`` stops at the first transaction that does not fit: strict
-FIFO means a large transaction waits for the next block instead of being overtaken forever.
+what leaves, not the whole pool. A transaction that leaves before its height (committed, removed)
+stays in its bucket, so the buckets are rebuilt from the pool once they hold more than twice what
+the pool holds: otherwise they would keep every hash admitted within the replay window, far beyond
+the pool's bounds (a 1,000-block window of full blocks is millions of hashes). ``reap`` stops at
+the first transaction that does not fit: strict FIFO means a large transaction waits for the next
+block instead of being overtaken forever.
 
 Admission in two halves: ``begin_admission`` screens a batch and hands its signatures to the
 workers, returning at once; ``finish_admission`` waits for the answers and inserts. Between the
@@ -81,6 +85,9 @@ VERIFY_SLICE_TXS = 256
 """Survivors handed to the verifier at a time; small enough to overlap decoding with verifying."""
 VERIFY_FIRST_SLICE_TXS = 64
 """The first slice of a batch is smaller, so the workers start after 64 decodes, not 256."""
+EXPIRY_SLACK_HASHES = 4096
+"""Hashes of departed transactions the expiry buckets may hold beyond the pool's own count before a
+rebuild (so a small pool is not rebuilt after every block)."""
 
 _SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES  # bin8 header (0xc4, 0x40), then the signature
 
@@ -208,6 +215,7 @@ class Mempool:
         self._size_bytes = 0
         self._expiry: dict[int, list[bytes]] = {}
         self._expiry_heights: list[int] = []
+        self._expiry_hashes = 0  # in all buckets, departed transactions' included
         self._inflight: set[bytes] = set()
         self._reserved_txs = 0
         self._reserved_bytes = 0
@@ -258,14 +266,34 @@ class Mempool:
         heights = self._expiry_heights
         while heights and heights[0] < next_height:
             valid_until = heapq.heappop(heights)
-            for tx_hash in self._expiry.pop(valid_until, ()):
+            bucket = self._expiry.pop(valid_until, ())
+            self._expiry_hashes -= len(bucket)
+            for tx_hash in bucket:
                 entry = self._entries.get(tx_hash)
                 if entry is not None and entry[2] == valid_until:
                     self._drop(tx_hash)
+        self._bound_expiry()
 
     def remove(self, hashes: Iterable[bytes]) -> None:
         for tx_hash in hashes:
             self._drop(tx_hash)
+        self._bound_expiry()
+
+    def _bound_expiry(self) -> None:
+        """Rebuild the expiry buckets from the pool once departed hashes outnumber the pool's own
+        (amortised: a rebuild costs the pool's size, after at least as many departures)."""
+        if self._expiry_hashes <= 2 * len(self._entries) + EXPIRY_SLACK_HASHES:
+            return
+        expiry: dict[int, list[bytes]] = {}
+        for tx_hash, (_, _, valid_until) in self._entries.items():
+            bucket = expiry.get(valid_until)
+            if bucket is None:
+                expiry[valid_until] = [tx_hash]
+            else:
+                bucket.append(tx_hash)
+        self._expiry = expiry
+        self._expiry_heights = sorted(expiry)  # a sorted list is a heap
+        self._expiry_hashes = len(self._entries)
 
     def _drop(self, tx_hash: bytes) -> None:
         # The expiry bucket keeps the hash; the bucket is discarded whole when its height passes.
@@ -472,7 +500,7 @@ class Mempool:
             candidates.entries,
             candidates.outcomes,
         )
-        added_bytes = 0
+        added = added_bytes = 0
         released_bytes = 0
         for at in range(start, end):
             outcome = outcomes[at]
@@ -490,6 +518,7 @@ class Mempool:
                     continue
             entries[tx_hash] = entry
             added_bytes += len(entry[0])
+            added += 1
             bucket = expiry.get(entry[2])
             if bucket is None:
                 expiry[entry[2]] = [tx_hash]
@@ -497,6 +526,7 @@ class Mempool:
             else:
                 bucket.append(tx_hash)
             results[indices[at]] = Accepted(tx_hash, outcome)
+        self._expiry_hashes += added
         self._size_bytes += added_bytes
         self._reserved_txs -= end - start
         self._reserved_bytes -= released_bytes
