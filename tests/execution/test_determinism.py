@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import chain_helpers as ch
 import msgspec
@@ -23,6 +24,7 @@ import pytest
 from alliance import codec
 from alliance.crypto.keys import AccountKey
 from alliance.execution.modules.accounts import ACCOUNT_PREFIX, decode_balance
+from alliance.ledger.block import Block
 from alliance.ledger.transaction import Transaction, decode_tx
 
 SEED = 20240611
@@ -222,3 +224,38 @@ def test_a_block_changed_in_place_after_acceptance_is_checked_again(
     block.txs[0] = codec.encode(msgspec.structs.replace(decode_tx(txs[0]), signature=b"\x01" * 64))
     result = ch.apply_block(a, block, check_proposal=False)
     assert result.receipts[0].status == "bad_signature"
+
+
+def test_the_proposer_finalizes_its_prepared_block_with_the_checks_prepare_made(
+    workload: Workload, two_nodes: tuple[ch.Node, ch.Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consensus core never asks a node to check its own proposal, so ``prepare_proposal``
+    keeps its rows for ``finalize_block``: node a finalizes its prepared block without checking it
+    again, with the outcome of node b's cold checks. A different block decided at that height
+    (a forged signature in place of a prepared transaction) is checked, not taken from the memo."""
+    a, b = two_nodes
+    checked_again: list[int] = []
+    check = a.executor._checked_block_txs
+
+    def counting_check(block: Block) -> list[Any]:
+        checked_again.append(block.header.height)
+        return check(block)
+
+    monkeypatch.setattr(a.executor, "_checked_block_txs", counting_check)
+    for h in range(1, 3):
+        block = ch.make_block(a, workload.txs[(h - 1) * BLOCK_TXS : h * BLOCK_TXS])  # prepare_proposal
+        result_a = ch.apply_block(a, block, check_proposal=False)
+        result_b = ch.apply_block(b, block, check_proposal=False)
+        assert result_a.app_hash == result_b.app_hash
+        assert codec.encode(result_a.receipts) == codec.encode(result_b.receipts)
+    assert checked_again == []
+
+    txs = workload.txs[2 * BLOCK_TXS : 3 * BLOCK_TXS]
+    prepared = ch.make_block(a, txs)
+    forged = codec.encode(msgspec.structs.replace(decode_tx(prepared.txs[0]), signature=b"\x01" * 64))
+    decided = ch.make_block(a, [forged, *prepared.txs[1:]], use_prepare=False)
+    result_a = ch.apply_block(a, decided, check_proposal=False)
+    result_b = ch.apply_block(b, decided, check_proposal=False)
+    assert checked_again == [3]
+    assert result_a.receipts[0].status == result_b.receipts[0].status == "bad_signature"
+    assert result_a.app_hash == result_b.app_hash

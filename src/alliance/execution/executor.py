@@ -124,7 +124,7 @@ class _AcceptedBlock:
     __slots__ = ("block_hash", "height", "last_app_hash", "rows", "txs")
 
     def __init__(
-        self, height: int, last_app_hash: bytes, block_hash: bytes, txs: list[bytes], rows: list[_Row]
+        self, height: int, last_app_hash: bytes, block_hash: bytes | None, txs: list[bytes], rows: list[_Row]
     ) -> None:
         self.height = height
         self.last_app_hash = last_app_hash
@@ -272,7 +272,8 @@ class Executor:
                 decoded.append((raw, tx, tx_hash))
         senders = self._senders([(tx, h) for _, tx, h in decoded])
         params = self.params
-        for (raw, tx, _), sender in zip(decoded, senders, strict=True):
+        rows: list[_Row] = []
+        for (raw, tx, tx_hash), sender in zip(decoded, senders, strict=True):
             if sender is None:
                 continue
             if len(chosen) >= params.block_txs_max or size + len(raw) > params.block_bytes_max:
@@ -280,8 +281,13 @@ class Executor:
             if gas + tx.body.gas_limit > params.block_gas_max:
                 break
             chosen.append(raw)
+            rows.append((tx, tx_hash, sender, None))
             size += len(raw)
             gas += tx.body.gas_limit
+        # The consensus core does not ask to check its own node's proposal (the application built
+        # it), so the proposer keeps these rows for finalize_block, as process_proposal does: they
+        # hold for any block of exactly these transactions at this height and state.
+        self._accepted = _AcceptedBlock(height, info.last_app_hash, None, list(chosen), rows)
         return PreparedProposal(
             txs=chosen, app_hash=info.last_app_hash, last_results_hash=info.last_results_hash
         )
@@ -327,11 +333,14 @@ class Executor:
         return True
 
     def _accepted_rows(self, block: Block, last_app_hash: bytes) -> list[_Row] | None:
-        """The rows ``process_proposal`` checked for this very block at this very state, if any."""
+        """The rows ``process_proposal`` checked for this very block at this very state, or this
+        node's ``prepare_proposal`` for these very transactions at this very state, if any."""
         accepted, self._accepted = self._accepted, None
         if accepted is None or accepted.height != block.header.height:
             return None
-        if accepted.last_app_hash != last_app_hash or accepted.block_hash != block.hash():
+        if accepted.last_app_hash != last_app_hash:
+            return None
+        if accepted.block_hash is not None and accepted.block_hash != block.hash():
             return None
         # The header commits to the tx root, but a Block object's list is only bound to it by a
         # check; comparing is cheap (identical objects compare by identity first).
