@@ -65,17 +65,22 @@ class FrameDecoder:
         frames: list[bytes] = []
         offset = 0
         buffer = self._buffer
-        while len(buffer) - offset >= HEADER_SIZE_BYTES:
-            size = int.from_bytes(buffer[offset : offset + HEADER_SIZE_BYTES], "big")
-            if size > self.frame_size_bytes_max:
-                self._failure = f"frame of {size} bytes exceeds the bound of {self.frame_size_bytes_max}"
-                self._buffer = bytearray()
-                raise InvalidMessage(self._failure)
-            end = offset + HEADER_SIZE_BYTES + size
-            if end > len(buffer):
-                break
-            frames.append(bytes(buffer[offset + HEADER_SIZE_BYTES : end]))
-            offset = end
+        # Slices of a memoryview share the buffer, so ``bytes`` makes the payload's one copy (a
+        # bytearray slice would copy it once more). The view is released before the buffer shrinks.
+        with memoryview(buffer) as view:
+            while len(buffer) - offset >= HEADER_SIZE_BYTES:
+                size = int.from_bytes(view[offset : offset + HEADER_SIZE_BYTES], "big")
+                if size > self.frame_size_bytes_max:
+                    self._failure = f"frame of {size} bytes exceeds the bound of {self.frame_size_bytes_max}"
+                    break
+                end = offset + HEADER_SIZE_BYTES + size
+                if end > len(buffer):
+                    break
+                frames.append(bytes(view[offset + HEADER_SIZE_BYTES : end]))
+                offset = end
+        if self._failure is not None:
+            self._buffer = bytearray()
+            raise InvalidMessage(self._failure)
         if offset:
             del buffer[:offset]
         return frames
