@@ -1,7 +1,8 @@
 """Executor throughput: signed transfers applied and committed into LMDB with state-tree updates.
 
 What is timed: ``finalize_block`` (decode, replay and window checks, execution, tree update) and
-``commit`` (one fsynced LMDB write per block) for blocks of transfers, with the signature cache
+``commit`` (one fsynced LMDB write per block; it also drops the committed transactions' entries
+from the signature cache, as on a node) for blocks of transfers, with the signature cache
 already filled, as mempool admission leaves it on a running node. Signing, block building and the
 proposal checks are outside the timed part; ``process_proposal`` is timed separately. The process
 is set up as a node's is: the garbage collector tuned by ``tune_garbage_collector`` (rare

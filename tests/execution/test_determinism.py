@@ -250,12 +250,26 @@ def test_the_proposer_finalizes_its_prepared_block_with_the_checks_prepare_made(
         assert codec.encode(result_a.receipts) == codec.encode(result_b.receipts)
     assert checked_again == []
 
-    txs = workload.txs[2 * BLOCK_TXS : 3 * BLOCK_TXS]
+    # Another proposer's block accepted after this node prepared its own (a later round): the
+    # prepared block is still finalized from its memo, and the accepted one from its own.
+    for h, decide_prepared in ((3, True), (4, False)):
+        txs = workload.txs[(h - 1) * BLOCK_TXS : h * BLOCK_TXS]
+        prepared = ch.make_block(a, txs[: BLOCK_TXS // 2])
+        other = ch.make_block(a, txs[BLOCK_TXS // 2 :], use_prepare=False)
+        assert a.executor.process_proposal(other)
+        decided = prepared if decide_prepared else other
+        result_a = ch.apply_block(a, decided, check_proposal=False)
+        result_b = ch.apply_block(b, decided, check_proposal=False)
+        assert codec.encode(result_a.receipts) == codec.encode(result_b.receipts)
+        assert result_a.app_hash == result_b.app_hash
+    assert checked_again == []
+
+    txs = workload.txs[4 * BLOCK_TXS : 5 * BLOCK_TXS]
     prepared = ch.make_block(a, txs)
     forged = codec.encode(msgspec.structs.replace(decode_tx(prepared.txs[0]), signature=b"\x01" * 64))
     decided = ch.make_block(a, [forged, *prepared.txs[1:]], use_prepare=False)
     result_a = ch.apply_block(a, decided, check_proposal=False)
     result_b = ch.apply_block(b, decided, check_proposal=False)
-    assert checked_again == [3]
+    assert checked_again == [5]
     assert result_a.receipts[0].status == result_b.receipts[0].status == "bad_signature"
     assert result_a.app_hash == result_b.app_hash

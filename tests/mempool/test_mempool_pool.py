@@ -234,7 +234,8 @@ def test_room_reserved_in_flight_counts_until_finished(make_pool: PoolFactory) -
 
 
 def test_committed_while_in_flight_is_refused_at_finish(make_pool: PoolFactory, committed: Committed) -> None:
-    pool = make_pool()
+    cache = SignatureCache()
+    pool = make_pool(sigcache=cache)
     raw, other = make_raw(), make_raw(KEYS[1])
     pending = pool.begin_admission([raw, other], HEIGHT)
     committed.hashes.add(tx_hash(decode_tx(raw)))  # another node's block included it meanwhile
@@ -243,6 +244,9 @@ def test_committed_while_in_flight_is_refused_at_finish(make_pool: PoolFactory, 
     assert_refused(first, DuplicateTx, "committed while")
     assert isinstance(second, Accepted)
     assert pool.reap(10, 10**9, 10**12) == [other]
+    # The refused one's sender, cached when it was verified, is not kept: it is never asked again.
+    assert cache.get(tx_hash(decode_tx(raw)), decode_tx(raw).signature) is None
+    assert cache.get(tx_hash(decode_tx(other)), decode_tx(other).signature) == KEYS[1].address
 
 
 def test_expired_while_in_flight_is_refused_at_finish(make_pool: PoolFactory) -> None:
@@ -421,6 +425,28 @@ def test_expiry_buckets_forget_departed_transactions(
     assert pool.reap(100, 10**9, 10**12) == kept[-1:]
     pool.update(HEIGHT + 27, [])
     assert len(pool) == 0 and pool.size_bytes == 0 and bucketed() == 0
+
+
+def test_an_admission_in_flight_across_a_rebuild_still_expires_on_time(
+    make_pool: PoolFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch screened before a commit that rebuilds the expiry buckets is inserted after it: its
+    transactions must land in the rebuilt buckets and expire at their heights."""
+    monkeypatch.setattr(pool_module, "EXPIRY_SLACK_HASHES", 0)
+    pool = make_pool()
+    first = [make_raw(KEYS[i], valid_until=HEIGHT + 9) for i in range(4)]
+    hashes = [r.tx_hash for r in pool.admit_batch(first, HEIGHT)]  # type: ignore[union-attr]
+    late = make_raw(KEYS[5], valid_until=HEIGHT + 6)
+    pending = pool.begin_admission([late], HEIGHT)
+    before = pool._expiry
+    pool.update(HEIGHT + 1, hashes)  # all four leave: their hashes outnumber the pool, a rebuild
+    assert pool._expiry is not before
+    (accepted,) = pool.finish_admission(pending)
+    assert isinstance(accepted, Accepted)
+    pool.update(HEIGHT + 5, [])
+    assert pool.reap(10, 10**9, 10**12) == [late]
+    pool.update(HEIGHT + 6, [])
+    assert len(pool) == 0 and sum(len(b) for b in pool._expiry.values()) == 0
 
 
 def test_remove_ignores_unknown_hashes(make_pool: PoolFactory) -> None:

@@ -61,6 +61,20 @@ def test_frame_at_the_bound_is_accepted() -> None:
     ]
 
 
+def test_a_partial_frame_then_two_whole_ones_in_one_feed() -> None:
+    """The payloads are plain ``bytes`` copies (no view into the buffer survives the feed), and the
+    leftover partial frame stays buffered for the next feed."""
+    first, second, third = b"a" * 70_000, b"", b"c" * 5
+    wire = encode_frame(first) + encode_frame(second) + encode_frame(third)
+    decoder = FrameDecoder()
+    assert decoder.feed(wire[:1000]) == []
+    got = decoder.feed(wire[1000:-2])
+    assert got == [first, second] and all(type(p) is bytes for p in got)
+    assert decoder.buffered_size_bytes == HEADER_SIZE_BYTES + len(third) - 2
+    assert decoder.feed(wire[-2:]) == [third]
+    assert decoder.buffered_size_bytes == 0
+
+
 def test_partial_header_yields_nothing() -> None:
     decoder = FrameDecoder(10)
     assert decoder.feed(b"\x00\x00") == []

@@ -45,7 +45,7 @@ class NodeCollector(Collector):
             yield GaugeMetricFamily(name, doc, value=value)
         yield CounterMetricFamily(
             "alliance_txs_committed",
-            "Transactions this node committed since its process started",
+            "Transactions this node committed since its process started (a block's refused rows not counted)",
             value=status.txs_committed,
         )
 

@@ -55,11 +55,11 @@ class FinalizeResult:
     app_hash: bytes
     results_hash: bytes
     receipts: list[Receipt]
-    validator_updates: list[Validator] = field(default_factory=list)
-    tx_hashes: list[bytes] = field(default_factory=list)
+    tx_hashes: list[bytes]
     """The hashes of the transactions the block committed (every row that passed its checks,
     whatever its execution status), in block order: what the node's mempool drops and its commit
     waiters wake for. A refused row is not committed (its hash may be another transaction's)."""
+    validator_updates: list[Validator] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

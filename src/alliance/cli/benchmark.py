@@ -24,8 +24,8 @@ Theory of operation
 
 The result is a dict (printed as JSON with ``--json``) with ``tps``, ``ceiling_tps``, ``ratio``,
 ``latency_ms`` (half load), ``saturated_latency_ms``, ``client_cpu_s`` (this process's CPU time
-during the saturated run: the client shares the machine with the nodes it measures) and the run's
-parameters.
+from the first submission until it saw the last commit: the client shares the machine with the
+nodes it measures) and the run's parameters.
 """
 
 from __future__ import annotations

@@ -182,9 +182,12 @@ class Executor:
         self.suite: Suite = suite_by_name()
         self._verify_batch = verify_batch
         self._decoded: dict[bytes, tuple[Transaction, bytes]] = {}
-        # The last block ``process_proposal`` accepted, with its checked rows, so that finalizing
-        # that same block (the usual case) does not decode, check and look up every tx again.
+        # The last block ``process_proposal`` accepted, and the last block this node's
+        # ``prepare_proposal`` built, with their checked rows, so that finalizing either (the usual
+        # case) does not decode, check and look up every tx again. Two slots: preparing a proposal
+        # in a later round must not push out a block accepted earlier at that height.
         self._accepted: _AcceptedBlock | None = None
+        self._prepared: _AcceptedBlock | None = None
         self._hot: dict[bytes, bytes | None] = {}  # key -> value at the last committed height
         self._hot_height: int | None = None
         genesis_raw = store.genesis()
@@ -287,7 +290,7 @@ class Executor:
         # The consensus core does not ask to check its own node's proposal (the application built
         # it), so the proposer keeps these rows for finalize_block, as process_proposal does: they
         # hold for any block of exactly these transactions at this height and state.
-        self._accepted = _AcceptedBlock(height, info.last_app_hash, None, list(chosen), rows)
+        self._prepared = _AcceptedBlock(height, info.last_app_hash, None, list(chosen), rows)
         return PreparedProposal(
             txs=chosen, app_hash=info.last_app_hash, last_results_hash=info.last_results_hash
         )
@@ -335,7 +338,16 @@ class Executor:
     def _accepted_rows(self, block: Block, last_app_hash: bytes) -> list[_Row] | None:
         """The rows ``process_proposal`` checked for this very block at this very state, or this
         node's ``prepare_proposal`` for these very transactions at this very state, if any."""
-        accepted, self._accepted = self._accepted, None
+        memos = (self._accepted, self._prepared)
+        self._accepted = self._prepared = None
+        for memo in memos:
+            rows = self._memo_rows(memo, block, last_app_hash)
+            if rows is not None:
+                return rows
+        return None
+
+    @staticmethod
+    def _memo_rows(accepted: _AcceptedBlock | None, block: Block, last_app_hash: bytes) -> list[_Row] | None:
         if accepted is None or accepted.height != block.header.height:
             return None
         if accepted.last_app_hash != last_app_hash:

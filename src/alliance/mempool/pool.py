@@ -296,7 +296,8 @@ class Mempool:
         self._expiry_hashes = len(self._entries)
 
     def _drop(self, tx_hash: bytes) -> None:
-        # The expiry bucket keeps the hash; the bucket is discarded whole when its height passes.
+        # The expiry bucket keeps the hash; the bucket is discarded whole when its height passes,
+        # or rebuilt without it (``_bound_expiry``).
         entry = self._entries.pop(tx_hash, None)
         if entry is not None:
             self._size_bytes -= len(entry[0])
@@ -515,6 +516,9 @@ class Mempool:
                 refusal = self._refusal_since_screening(tx_hash, entry[2])
                 if refusal is not None:
                     results[indices[at]] = refusal
+                    # Its sender was cached when verified; committed or expired, it is never
+                    # looked up again (the executor forgot the committed ones already).
+                    self._sigcache.discard(tx_hash, entry[0][-SIGNATURE_SIZE_BYTES:])
                     continue
             entries[tx_hash] = entry
             added_bytes += len(entry[0])

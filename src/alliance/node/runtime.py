@@ -385,7 +385,7 @@ class NodeRuntime:
             logger.info("membership changed at height %d: members %s", height, members)
             self.network.refresh_membership()
         logger.info(
-            "committed %d: %d txs, app hash %s (executed in %.1f ms, stored in %.1f ms)",
+            "committed %d: %d txs, app hash %s (executed in %.1f ms, committed in %.1f ms)",
             height,
             len(hashes),
             result.app_hash.hex()[:16],
@@ -765,7 +765,7 @@ class NodeRuntime:
         try:
             return self.committed_tx(tx_hash)
         except NotFound:
-            return None  # committed as a refused row (not indexed): never findable
+            return None  # not expected: waiters wake only for the transactions a block indexed
 
     async def blocks_from(self, height: int) -> AsyncIterator[int]:
         """Heights from ``height`` on; stored ones first, then each as it commits. A slow reader

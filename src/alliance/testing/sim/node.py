@@ -206,9 +206,9 @@ class SimNode:
         if result.validator_updates:
             # Read back what state now holds (not the core's arithmetic): that is what an auditor sees.
             self.valset_history.record(height, self.validators_at(height + 2))
-        hashes = [tx_hash_of_canonical(raw) for raw in block.txs]
-        self.mempool.update(height, hashes)
+        self.mempool.update(height, result.tx_hashes)  # as the node runtime does
         self.wal.truncate_below(height)
+        hashes = [tx_hash_of_canonical(raw) for raw in block.txs]  # one per receipt, for the checkers
         self.host.on_commit(self, block, result.receipts, hashes)
         updates = tuple(result.validator_updates)
         return BlockApplied(height=height, app_hash=result.app_hash, validator_updates=updates)
