@@ -301,6 +301,9 @@ def test_metrics_count_requests_and_follow_the_node(tmp_path: Path) -> None:
             assert 'alliance_api_requests_total{route="/v1/txs",status="202"}' in text
             assert sample(text, "alliance_height") >= view["height"]
             assert sample(text, "alliance_txs_committed_total") >= before + 1
+            assert sample(text, "alliance_blocks_applied_total") >= 1
+            assert sample(text, "alliance_block_execute_seconds_total") > 0
+            assert sample(text, "alliance_block_commit_seconds_total") > 0
             assert re.search(r"^alliance_mempool_txs \S+$", text, re.M)
 
     run(scenario())

@@ -49,6 +49,9 @@ class NodeStatus:
     tx_window_blocks: int  # how far ahead ``valid_until`` may be
     syncing: bool
     txs_committed: int  # transactions this process committed since it started (a counter for metrics)
+    blocks_applied: int = 0  # blocks this process executed and committed (consensus or block sync)
+    block_execute_s_total: float = 0.0  # their finalize_block time, summed (wall clock)
+    block_commit_s_total: float = 0.0  # their commit time (the store's write and fsync, mostly), summed
 
 
 @dataclass(frozen=True, slots=True)

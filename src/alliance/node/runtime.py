@@ -168,6 +168,9 @@ class NodeRuntime:
         self._last_progress_at = time.monotonic()
         self._sync_in_flight: tuple[bytes, float] | None = None
         self.committed_txs_total = 0
+        self.blocks_applied = 0
+        self.block_execute_s_total = 0.0
+        self.block_commit_s_total = 0.0
         self.peer_faults = 0
         self._closed = False
         self._last_header = self._load_last_header()
@@ -380,6 +383,9 @@ class NodeRuntime:
         self._last_commit_at = now
         self._last_progress_at = now
         self.committed_txs_total += len(hashes)
+        self.blocks_applied += 1
+        self.block_execute_s_total += executed - started
+        self.block_commit_s_total += stored - executed
         if self._load_membership() and self.network is not None:
             members = ", ".join(sorted(self.org_ca_certificates))
             logger.info("membership changed at height %d: members %s", height, members)
@@ -681,6 +687,9 @@ class NodeRuntime:
             tx_window_blocks=self.executor.params.tx_window_blocks,
             syncing=self._sync_in_flight is not None,
             txs_committed=self.committed_txs_total,
+            blocks_applied=self.blocks_applied,
+            block_execute_s_total=self.block_execute_s_total,
+            block_commit_s_total=self.block_commit_s_total,
         )
 
     def block(self, height: int) -> tuple[Block, CommitCertificate | None]:
