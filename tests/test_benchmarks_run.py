@@ -7,7 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from alliance.cli.benchmark import _per_tx_per_node_us, processes_cpu_s
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -67,3 +70,28 @@ def test_bench_options_are_checked() -> None:
     done = run_script("bench_mempool.py", "--modes", "processes,gpu")
     assert done.returncode == 2
     assert "--modes takes some of" in done.stderr
+
+
+def test_alliance_bench_counts_the_cpu_of_node_processes_and_their_workers() -> None:
+    """``processes_cpu_s`` reads user and system time from /proc for the given processes and their
+    live children (a node's verifier workers); an unreadable process makes it answer None."""
+    burn = (
+        "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\ntime.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        own_before = processes_cpu_s([os.getpid()])
+        assert own_before is not None and own_before > 0
+        deadline = 20.0
+        while (processes_cpu_s([child.pid]) or 0.0) < 0.35 and deadline > 0:  # the child burns
+            time.sleep(0.1)
+            deadline -= 0.1
+        with_child = processes_cpu_s([os.getpid()])
+        assert with_child is not None and with_child - own_before >= 0.25  # the child's share
+    finally:
+        child.kill()
+        child.wait()
+    assert processes_cpu_s([child.pid]) is None  # gone
+    assert _per_tx_per_node_us(1.0, 3.0, 1000, 4) == 500.0
+    assert _per_tx_per_node_us(None, 3.0, 1000, 4) is None
+    assert _per_tx_per_node_us(1.0, 3.0, 0, 4) is None

@@ -222,12 +222,14 @@ def bench(
     localnet.up(directory, nodes, localnet.UP_WAIT_S)
     layout = load_alliance(directory)
     urls = [layout.api_url(entry) for entry in layout.nodes]
+    pids = [localnet.read_pid(layout.home(entry)) for entry in layout.nodes]
+    node_pids = [pid for pid in pids if pid is not None] if None not in pids else []
     funder = keyring.load_named_key(directory, "dev")
     if not as_json and sys.stderr.isatty():
         with Console(stderr=True).status("measuring the ceiling, funding, signing, then loading..."):
-            report = benchmark.run_bench_sync(urls, funder, options)
+            report = benchmark.run_bench_sync(urls, funder, options, node_pids)
     else:
-        report = benchmark.run_bench_sync(urls, funder, options)
+        report = benchmark.run_bench_sync(urls, funder, options, node_pids)
     if emit(report, as_json):
         return
     latency = report["latency_ms"]
@@ -245,6 +247,11 @@ def bench(
         f"commit latency at half load ({latency['load_tps']} tx/s): p50 {latency['p50']} ms, "
         f"p99 {latency['p99']} ms; saturated: p50 {saturated['p50']} ms, p99 {saturated['p99']} ms"
     )
+    if report["node_cpu_us_per_tx"] is not None:
+        console.print(
+            f"node CPU per transaction and node: {report['node_cpu_us_per_tx']} us "
+            f"(the client: {report['client_cpu_s']} s over the saturated run)"
+        )
 
 
 def _text(value: object) -> str:

@@ -25,7 +25,10 @@ Theory of operation
 The result is a dict (printed as JSON with ``--json``) with ``tps``, ``ceiling_tps``, ``ratio``,
 ``latency_ms`` (half load), ``saturated_latency_ms``, ``client_cpu_s`` (this process's CPU time
 from the first submission until it saw the last commit: the client shares the machine with the
-nodes it measures) and the run's parameters.
+nodes it measures), ``node_cpu_us_per_tx`` (given the nodes' process ids, as for a local
+alliance: their CPU time over the same span, with their direct children's such as verifier
+workers, per committed transaction and node; ``None`` without them or without Linux's ``/proc``)
+and the run's parameters.
 """
 
 from __future__ import annotations
@@ -124,6 +127,40 @@ def measure_verify_ceiling(seconds: float = CEILING_SECONDS_PER_SCHEME) -> tuple
 # --- the load -----------------------------------------------------------------------------------
 
 
+def processes_cpu_s(pids: Sequence[int]) -> float | None:
+    """User and system CPU seconds used so far by these processes and their live direct children
+    (a node's verifier workers), from Linux's ``/proc``; None if any process cannot be read."""
+    try:
+        children = _children_by_parent()
+        ticks = sum(_cpu_ticks(p) for pid in pids for p in (pid, *children.get(pid, ())))
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        data = stat.read()
+    return data[data.rindex(b")") + 2 :].split()  # the fields after "pid (name)", from "state" on
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(_stat_fields(int(entry))[1])  # ppid: field 4
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile, or not ours to read
+            children.setdefault(parent, []).append(int(entry))
+    return children
+
+
 def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int) -> bytes:
     tx = sign_tx(
         key,
@@ -134,6 +171,12 @@ def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_unti
         valid_until=valid_until,
     )
     return codec.encode(tx)
+
+
+def _per_tx_per_node_us(started_s: float | None, ended_s: float | None, txs: int, nodes: int) -> float | None:
+    if started_s is None or ended_s is None or txs < 1 or nodes < 1:
+        return None
+    return round((ended_s - started_s) / txs / nodes * 1e6, 1)
 
 
 def _percentile_ms(values_s: Sequence[float], fraction: float) -> float | None:
@@ -228,17 +271,21 @@ async def _paced_run(
     return sent_at
 
 
-def run_bench_sync(api_urls: Sequence[str], funder: AccountKey, options: BenchOptions) -> dict[str, Any]:
-    return asyncio.run(run_bench(api_urls, funder, options))
+def run_bench_sync(
+    api_urls: Sequence[str], funder: AccountKey, options: BenchOptions, node_pids: Sequence[int] = ()
+) -> dict[str, Any]:
+    return asyncio.run(run_bench(api_urls, funder, options, node_pids))
 
 
-async def run_bench(api_urls: Sequence[str], funder: AccountKey, options: BenchOptions) -> dict[str, Any]:
+async def run_bench(
+    api_urls: Sequence[str], funder: AccountKey, options: BenchOptions, node_pids: Sequence[int] = ()
+) -> dict[str, Any]:
     if not api_urls:
         raise UsageError("no running node to benchmark")
     ceiling_all_cores, scheme = await asyncio.to_thread(measure_verify_ceiling)
     clients = [AsyncClient(url, timeout_s=60.0) for url in api_urls]
     try:
-        return await _run(clients, funder, options, ceiling_all_cores, scheme)
+        return await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids)
     finally:
         for client in clients:
             await client.aclose()
@@ -250,6 +297,7 @@ async def _run(
     options: BenchOptions,
     ceiling_all_cores: float,
     scheme: str,
+    node_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
     status = await clients[0].status()
     nodes = len(status.validators)
@@ -288,12 +336,15 @@ async def _run(
 
         started = time.perf_counter()
         client_cpu_started = time.process_time()
+        node_cpu_started = processes_cpu_s(node_pids) if node_pids else None
         sent_at, refused = await _submit_all(clients, main_raws, options)
         accepted_hashes = [h for h in main_hashes if h in sent_at]
         await _wait_committed(watcher, accepted_hashes, options.commit_timeout_s)
         elapsed_s = watcher.last_commit_at - started
         client_cpu_s = time.process_time() - client_cpu_started
+        node_cpu_ended = processes_cpu_s(node_pids) if node_pids else None
         committed = len(main_hashes) - watcher.pending(main_hashes)
+        node_cpu_us = _per_tx_per_node_us(node_cpu_started, node_cpu_ended, committed, len(node_pids))
         tps = committed / elapsed_s if elapsed_s > 0 else 0.0
         saturated = [watcher.committed_at[h] - sent_at[h] for h in accepted_hashes]
 
@@ -316,6 +367,7 @@ async def _run(
         "recipients": options.recipients,
         "duration_s": round(elapsed_s, 3),
         "client_cpu_s": round(client_cpu_s, 3),
+        "node_cpu_us_per_tx": node_cpu_us,
         "tps": round(tps, 1),
         "ceiling_tps": round(ceiling_tps, 1),
         "ceiling_verifier": scheme,
