@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alliance import codec
+from alliance.cli.localnet import proc_stat_fields
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
 from alliance.execution.modules.accounts import TransferArgs
@@ -138,14 +139,8 @@ def processes_cpu_s(pids: Sequence[int]) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _stat_fields(pid: int) -> list[bytes]:
-    with open(f"/proc/{pid}/stat", "rb") as stat:
-        data = stat.read()
-    return data[data.rindex(b")") + 2 :].split()  # the fields after "pid (name)", from "state" on
-
-
 def _cpu_ticks(pid: int) -> int:
-    fields = _stat_fields(pid)
+    fields = proc_stat_fields(pid)
     return int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
 
 
@@ -154,7 +149,7 @@ def _children_by_parent() -> dict[int, list[int]]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                parent = int(_stat_fields(int(entry))[1])  # ppid: field 4
+                parent = int(proc_stat_fields(int(entry))[1])  # ppid: field 4
             except (OSError, ValueError, IndexError):
                 continue  # gone meanwhile, or not ours to read
             children.setdefault(parent, []).append(int(entry))

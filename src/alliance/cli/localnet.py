@@ -80,14 +80,21 @@ def is_node_process(pid: int, home: NodeHome) -> bool:
     return _home_arg(home) in raw.decode("utf-8", "replace").split("\0")  # empty for a zombie
 
 
+def proc_stat_fields(pid: int) -> list[bytes]:
+    """The fields of Linux's ``/proc/PID/stat`` after "pid (name)", from "state" (field 3 of
+    proc(5)) on; ``OSError`` when there is no such process."""
+    data = Path(f"/proc/{pid}/stat").read_bytes()
+    return data[data.rindex(b")") + 2 :].split()
+
+
 def is_alive(pid: int) -> bool:
     """True while ``pid`` is a process that has not exited (a zombie has exited)."""
     _reap(pid)
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        fields = proc_stat_fields(pid)
+    except (OSError, ValueError):
         return False
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+    return fields[:1] != [b"Z"]
 
 
 def read_pid(home: NodeHome) -> int | None:
