@@ -19,6 +19,12 @@ CPU time over the same calls (fsync waits excluded), which moves less when other
 the cores. Report wall-clock figures as the result; the CPU figure helps compare runs on a busy
 machine. ``finalize_ms_median`` and ``commit_ms_median`` split a block's time between
 ``finalize_block`` (execution and the state-tree update) and ``commit`` (the store's write and fsync).
+``finalize_block`` is split further: ``state_update_ms_median`` is the state tree's ``apply`` alone
+(timed around the executor's call), ``execute_ms_median`` the rest of ``finalize_block`` (decoding,
+checks, the transfers themselves, receipts). ``nodes_rewritten_median`` counts the tree nodes a
+block writes, and ``state_update_us_per_node`` divides the update's time by them: a Merkle tree over
+random keys rewrites more nodes a block as the state grows (decision 006), so this is the figure
+that says whether the cost *per node* stays flat.
 
 History: a run starts with an empty transaction index unless ``--history-txs N`` puts N random
 hashes into it first, as a chain with that much history holds them (decision 005 says why that
@@ -48,6 +54,8 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import lmdb
 
@@ -64,7 +72,7 @@ from alliance.ledger.genesis import ChainParams, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator
 from alliance.node.service import tune_garbage_collector
-from alliance.state.tree import TREE_CORE
+from alliance.state.tree import TREE_CORE, TreeUpdate
 from alliance.storage.lmdb_store import MAP_SIZE_BYTES_DEFAULT, ChainStore
 
 CHAIN_ID = "bench"
@@ -103,6 +111,8 @@ def run(
     )
     executor.init_chain(genesis)
     setup_s = time.perf_counter() - t0
+    tree_apply = _TimedApply(executor.tree.apply)
+    executor.tree.apply = tree_apply  # type: ignore[method-assign]
     recipients = [a for a, _ in funded]
     raws: list[bytes] = []
     for i in range(txs_total):
@@ -127,6 +137,8 @@ def run(
     per_block: list[float] = []
     finalize_ms: list[float] = []
     commit_ms: list[float] = []
+    update_ms: list[float] = []
+    nodes_rewritten: list[int] = []
     for height, start in enumerate(range(0, txs_total, block_txs), start=1):
         info = executor.info()
         chunk = raws[start : start + block_txs]
@@ -148,6 +160,7 @@ def run(
         process_s += time.perf_counter() - t
         if not accepted:
             raise SystemExit(f"block {height} was refused by process_proposal")
+        tree_apply.reset()
         t = time.perf_counter()
         c = time.process_time()
         result = executor.finalize_block(block, None)
@@ -156,6 +169,8 @@ def run(
         exec_cpu_s += time.process_time() - c
         dt = time.perf_counter() - t
         finalize_ms.append((finalized - t) * 1000)
+        update_ms.append(tree_apply.seconds * 1000)
+        nodes_rewritten.append(tree_apply.nodes)
         commit_ms.append((t + dt - finalized) * 1000)
         exec_s += dt
         per_block.append(len(chunk) / dt)
@@ -166,6 +181,7 @@ def run(
     gc.unfreeze()
     gc.set_threshold(*gc_thresholds)
     shutil.rmtree(workdir, ignore_errors=True)  # a 1M-account store takes about a gigabyte
+    execute_ms = [f - u for f, u in zip(finalize_ms, update_ms, strict=True)]
     return {
         "accounts": accounts,
         "txs": txs_total,
@@ -182,10 +198,34 @@ def run(
         # Median per block: finalize (execution and the state-tree update), commit (the store's
         # write and fsync, the tree's cache and the hot values).
         "finalize_ms_median": round(statistics.median(finalize_ms), 1),
+        "execute_ms_median": round(statistics.median(execute_ms), 1),
+        "state_update_ms_median": round(statistics.median(update_ms), 1),
+        "nodes_rewritten_median": round(statistics.median(nodes_rewritten)),
+        "state_update_us_per_node": round(1000 * sum(update_ms) / max(1, sum(nodes_rewritten)), 2),
         "commit_ms_median": round(statistics.median(commit_ms), 1),
         "commit_ms_mean": round(statistics.fmean(commit_ms), 1),
         "commit_ms_max": round(max(commit_ms), 1),
     }
+
+
+class _TimedApply:
+    """Stands for the executor's ``tree.apply``: the time and the nodes written by each call."""
+
+    def __init__(self, apply: Callable[..., TreeUpdate]) -> None:
+        self._apply = apply
+        self.seconds = 0.0
+        self.nodes = 0
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+        self.nodes = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TreeUpdate:
+        started = time.perf_counter()
+        update = self._apply(*args, **kwargs)
+        self.seconds += time.perf_counter() - started
+        self.nodes += len(update.new_nodes)
+        return update
 
 
 def prefill_tx_index(workdir: str, count: int, rng: random.Random) -> None:
