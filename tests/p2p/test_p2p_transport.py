@@ -365,10 +365,33 @@ def test_send_queue_is_bounded_and_drops_the_oldest(alliance: Alliance) -> None:
                 await t0.start()
                 await eventually(lambda: len(inbox1.messages) == 3, what="the 3 newest frames")
                 assert inbox1.payloads_from(n0.node_id) == [b"frame 7", b"frame 8", b"frame 9"]
+                assert t0.queued_frames(n1.node_id) == 0 and t0.queued_bytes(n1.node_id) == 0
             finally:
                 await t0.close()
         finally:
             await t1.close()
+
+    run(scenario())
+
+
+def test_send_queue_is_bounded_in_bytes_and_keeps_the_newest_frame(alliance: Alliance) -> None:
+    """Large frames (block-sync answers) for a peer that reads nothing stay within the byte bound:
+    the oldest go first, and the newest is kept even when it alone is over the bound."""
+    n0, n1 = alliance.node("n0", "org0"), alliance.node("n1", "org1")
+    limits = TransportLimits(peer_queue_bytes_max=10_000)
+
+    async def scenario() -> None:
+        t0 = make_transport(n0, {}, Membership(n0, n1), Inbox(), limits)
+        t0.add_peer(n1.node_id, ("127.0.0.1", 1))  # never reachable: everything stays queued
+        for i in range(100):
+            assert t0.send(n1.node_id, bytes([i]) * 3_000)
+        assert t0.queued_frames(n1.node_id) == 3
+        assert t0.queued_bytes(n1.node_id) <= 10_000
+        assert t0.dropped_frames(n1.node_id) == 97
+        t0.send(n1.node_id, b"\xff" * 50_000)
+        assert t0.queued_frames(n1.node_id) == 1
+        assert t0.queued_bytes(n1.node_id) > 50_000
+        await t0.close()
 
     run(scenario())
 

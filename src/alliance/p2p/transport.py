@@ -26,9 +26,12 @@ replaces whatever link existed (an older link from the same initiator is stale, 
 not redial a live link).
 
 Sending never blocks. Each peer in the table has a bounded queue of encoded frames
-(``peer_queue_frames_max``) that outlives its links, so a short reconnect loses nothing. When the
-queue is full the *oldest* frame is dropped and counted (``dropped_frames``): for consensus and gossip
-the newest message (a later round, a fresher batch) is worth more than the oldest. Delivery is
+(``peer_queue_frames_max`` frames and ``peer_queue_bytes_max`` bytes) that outlives its links, so a
+short reconnect loses nothing. When the queue is full the *oldest* frames are dropped and counted
+(``dropped_frames``): for consensus and gossip the newest message (a later round, a fresher batch)
+is worth more than the oldest. The byte bound matters for large frames (block-sync answers of up to
+8 MiB): a peer that asks for many and reads none would otherwise hold thousands of them here. The
+newest frame is always kept, so a frame larger than the byte bound still goes out. Delivery is
 best-effort: frames in flight when a link breaks are lost; protocols above retransmit.
 
 Receiving is paced by the reader: the stream stops reading from the socket while its buffer is full,
@@ -91,6 +94,7 @@ class TransportLimits:
 
     frame_size_bytes_max: int = FRAME_SIZE_BYTES_MAX_DEFAULT
     peer_queue_frames_max: int = 4096
+    peer_queue_bytes_max: int = 64 * 1024 * 1024
     read_chunk_size_bytes: int = 64 * 1024
     handshake_timeout_ms: int = 5_000
     write_timeout_ms: int = 10_000
@@ -103,6 +107,7 @@ class TransportLimits:
         positive = {
             "frame_size_bytes_max": self.frame_size_bytes_max,
             "peer_queue_frames_max": self.peer_queue_frames_max,
+            "peer_queue_bytes_max": self.peer_queue_bytes_max,
             "read_chunk_size_bytes": self.read_chunk_size_bytes,
             "handshake_timeout_ms": self.handshake_timeout_ms,
             "write_timeout_ms": self.write_timeout_ms,
@@ -121,21 +126,26 @@ class _Refused(Exception):
 
 
 class _PeerQueue:
-    """A bounded FIFO of encoded frames for one peer; full means the oldest frame is dropped."""
+    """A bounded FIFO of encoded frames for one peer; full means the oldest frames are dropped."""
 
-    __slots__ = ("dropped_frames", "frames", "frames_max", "nonempty")
+    __slots__ = ("bytes_max", "dropped_frames", "frames", "frames_max", "nonempty", "size_bytes")
 
-    def __init__(self, frames_max: int) -> None:
+    def __init__(self, frames_max: int, bytes_max: int) -> None:
         self.frames: deque[bytes] = deque()
         self.frames_max = frames_max
+        self.bytes_max = bytes_max
+        self.size_bytes = 0
         self.dropped_frames = 0
         self.nonempty = asyncio.Event()
 
     def push(self, frame: bytes) -> None:
-        if len(self.frames) >= self.frames_max:
-            self.frames.popleft()
-            self.dropped_frames += 1
         self.frames.append(frame)
+        self.size_bytes += len(frame)
+        while len(self.frames) > 1 and (
+            len(self.frames) > self.frames_max or self.size_bytes > self.bytes_max
+        ):
+            self.size_bytes -= len(self.frames.popleft())
+            self.dropped_frames += 1
         self.nonempty.set()
 
     def take(self, size_bytes_max: int) -> list[bytes]:
@@ -146,6 +156,7 @@ class _PeerQueue:
             frame = self.frames.popleft()
             taken.append(frame)
             size_bytes += len(frame)
+        self.size_bytes -= size_bytes
         if not self.frames:
             self.nonempty.clear()
         return taken
@@ -286,7 +297,7 @@ class Transport:
         if node_id == self.node_id:
             raise UsageError("a node cannot be its own peer")
         self._peers[node_id] = address
-        self._queues.setdefault(node_id, _PeerQueue(self.limits.peer_queue_frames_max))
+        self._queues.setdefault(node_id, self._new_queue())
         self._unlinked_event(node_id)
         self._ensure_dialler(node_id)
 
@@ -322,6 +333,13 @@ class Transport:
     def queued_frames(self, node_id: NodeId) -> int:
         queue = self._queues.get(node_id)
         return len(queue.frames) if queue is not None else 0
+
+    def queued_bytes(self, node_id: NodeId) -> int:
+        queue = self._queues.get(node_id)
+        return queue.size_bytes if queue is not None else 0
+
+    def _new_queue(self) -> _PeerQueue:
+        return _PeerQueue(self.limits.peer_queue_frames_max, self.limits.peer_queue_bytes_max)
 
     def disconnect(self, node_id: NodeId, reason: str = "disconnect requested") -> bool:
         """Close the link to a node if there is one. A peer in the table is redialled after backoff."""
@@ -587,7 +605,7 @@ class Transport:
         if existing is not None:
             existing.close("replaced by a newer or preferred link")
         self._links[node_id] = link
-        self._queues.setdefault(node_id, _PeerQueue(self.limits.peer_queue_frames_max))
+        self._queues.setdefault(node_id, self._new_queue())
         self._unlinked_event(node_id).clear()
         link.task = group.create_task(self._run_link(link), name=f"alliance.p2p.link.{_short(node_id)}")
         # A task cancelled before its first step never runs its body, so its ``finally`` cannot be
