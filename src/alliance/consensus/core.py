@@ -455,9 +455,11 @@ class ConsensusCore:
             seen: dict[bytes, None] = {}
             power = 0
             for sig in cert.signatures:
+                if sig.node_id in seen:
+                    continue
+                seen[sig.node_id] = None  # before the check: one verification per validator at most
                 p = index.power_of(sig.node_id)
-                if p and sig.node_id not in seen and self._verify(sig.node_id, message, sig.signature):
-                    seen[sig.node_id] = None
+                if p and self._verify(sig.node_id, message, sig.signature):
                     power += p
             ok = self._rule.is_quorum(power, index.total_power)
         self._certs_checked[key] = ok

@@ -15,6 +15,13 @@ profiles, so the last root that matched is remembered with a copy of its list, a
 list equals that copy element for element (identical objects compare at once) and carries the same
 root is known to match without hashing again.
 
+Block time: a proposed block's ``time_ms`` must be later than its parent's and, by the checking
+node's own clock, at most ``BLOCK_TIME_AHEAD_MS_MAX`` in the future (``block_time_problem``).
+Without the first rule time could run backwards. Without the second, one byzantine proposer could
+set a time near the largest encodable value, after which no honest proposer could choose a later
+one and the chain would stop. Honest proposers take ``next_block_time_ms``: their clock, or one
+past the parent's time if that is later.
+
 A commit certificate is the set of precommit signatures for one block hash at one height and
 round. Each validator signs ``vote_sign_bytes``; consensus produces the signatures and a light
 client checks them against the validator set without any other state.
@@ -40,6 +47,25 @@ SignatureBytes64 = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
 TimeMs = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Round = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
 EMPTY = b""
+# How far ahead of a validator's clock a proposed block's time may be. Clock skew between honest
+# nodes must stay below it (NTP keeps it to milliseconds); a proposer further ahead is refused.
+BLOCK_TIME_AHEAD_MS_MAX = 10_000
+
+
+def next_block_time_ms(now_ms: int, parent_time_ms: int) -> int:
+    """The time an honest proposer gives its block: its clock, kept strictly after the parent's."""
+    return max(now_ms, parent_time_ms + 1)
+
+
+def block_time_problem(time_ms: int, parent_time_ms: int, now_ms: int | None) -> str | None:
+    """Why a proposed block's time is unacceptable, or None. ``now_ms`` None skips the bound
+    against the checker's clock (the simulator, whose clocks model drifting timers, not offsets)."""
+    if time_ms <= parent_time_ms:
+        return f"block time {time_ms} ms is not after its parent's ({parent_time_ms} ms)"
+    if now_ms is not None and time_ms > now_ms + BLOCK_TIME_AHEAD_MS_MAX:
+        ahead_ms = time_ms - now_ms
+        return f"block time is {ahead_ms} ms ahead of this node's clock (at most {BLOCK_TIME_AHEAD_MS_MAX})"
+    return None
 
 
 class Header(Struct):
@@ -123,9 +149,11 @@ class CommitCertificate(Struct):
         for sig in self.signatures:
             if sig.node_id in seen:
                 continue
+            # Seen before the check: a certificate repeating a validator with bad signatures costs
+            # one verification per validator, not one per entry (a peer can send any certificate).
+            seen.add(sig.node_id)
             p = validators.power_of(sig.node_id)
             if p and verify_node_signature(sig.node_id, message, sig.signature):
-                seen.add(sig.node_id)
                 power += p
         return power
 

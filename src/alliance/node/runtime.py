@@ -60,7 +60,7 @@ from alliance.errors import DecodeError, NotFound, PeerFault
 from alliance.execution.executor import VALIDATORS_KEY, Executor
 from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import Account, account_key
-from alliance.ledger.block import Block, CommitCertificate, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Receipt, block_time_problem, next_block_time_ms
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
@@ -87,6 +87,15 @@ PEER_BACKLOG_TXS_MAX = 200_000
 SYNC_RESPONSE_BYTES_MAX = 8 * 1024 * 1024
 SYNC_REQUEST_TIMEOUT_S = 3.0
 SYNC_STALL_S = 3.0
+# A peer that let a block-sync request time out, or answered with nothing we could use, is asked
+# again only when no other peer is ahead, for this long: one peer claiming a height it does not
+# have would otherwise draw every request, and a lagging node would never catch up.
+SYNC_PEER_PENALTY_S = 30.0
+# What this node sends one peer in block-sync answers, as a token bucket (burst and rate per
+# second): a 12-byte request can ask for an 8 MiB answer, so requests alone must not set the pace.
+# An honest node asks once at a time and executes what it got before it asks again; 8 MiB a second
+# is ~4 full blocks, more than it executes in that time.
+SYNC_ANSWER_BYTES_PER_S = SYNC_RESPONSE_BYTES_MAX
 HOUSEKEEPING_INTERVAL_S = 1.0
 WAL_ROTATE_EVERY_BLOCKS = 16
 DRAIN_ROUNDS_MAX = 10_000
@@ -116,6 +125,9 @@ class PeerNetwork(Protocol):
 class _Peer:
     name: str
     height: int | None = None
+    sync_failed_at: float | None = None  # monotonic time of its last failed block-sync request
+    sync_budget_bytes: float = SYNC_ANSWER_BYTES_PER_S  # what it may still be sent in sync answers
+    sync_budget_at: float = 0.0  # monotonic time the budget was last brought up to date
 
 
 class NodeRuntime:
@@ -166,7 +178,8 @@ class NodeRuntime:
         self._prepare_timer: asyncio.TimerHandle | None = None
         self._last_commit_at = time.monotonic()
         self._last_progress_at = time.monotonic()
-        self._sync_in_flight: tuple[bytes, float] | None = None
+        self._sync_in_flight: tuple[bytes, float, int] | None = None  # peer, asked at, from height
+        self.sync_requests_unanswered = 0  # peers' block-sync requests over their answer budget
         self.committed_txs_total = 0
         self.blocks_applied = 0
         self.block_execute_s_total = 0.0
@@ -417,10 +430,22 @@ class NodeRuntime:
     def _answer(self, request: PrepareProposal | ProcessProposal) -> Input | None:
         if isinstance(request, ProcessProposal):
             height = self.store.last_height() or 0
-            accept = request.height == height + 1 and self.executor.process_proposal(request.block)
+            accept = (
+                request.height == height + 1
+                and self._block_time_ok(request.block)
+                and self.executor.process_proposal(request.block)
+            )
             return ProposalVerdict(height=request.height, block_hash=request.block_hash, accept=accept)
         self._pending_prepare = request
         return self._try_prepare()
+
+    def _block_time_ok(self, block: Block) -> bool:
+        now_ms = int(time.time() * 1000)
+        problem = block_time_problem(block.header.time_ms, self._last_header[2], now_ms)
+        if problem is not None:
+            proposer, height = self._peer_name(block.header.proposer), block.header.height
+            logger.warning("refused the proposal of %s for height %d: %s", proposer, height, problem)
+        return problem is None
 
     def _try_prepare(self, *, waited_enough: bool = False) -> ProposalPayload | None:
         request = self._pending_prepare
@@ -442,7 +467,7 @@ class NodeRuntime:
         params = executor.params
         candidates = self.mempool.reap(params.block_txs_max, params.block_bytes_max, params.block_gas_max)
         prepared = executor.prepare_proposal(request.height, candidates)
-        time_ms = max(int(time.time() * 1000), self._last_header[2] + 1)
+        time_ms = next_block_time_ms(int(time.time() * 1000), self._last_header[2])
         return ProposalPayload(
             height=request.height,
             round=request.round,
@@ -557,8 +582,12 @@ class NodeRuntime:
 
     def _maybe_request_sync(self) -> None:
         now = time.monotonic()
-        if self._sync_in_flight is not None and now - self._sync_in_flight[1] < SYNC_REQUEST_TIMEOUT_S:
-            return
+        if self._sync_in_flight is not None:
+            asked, asked_at, _ = self._sync_in_flight
+            if now - asked_at < SYNC_REQUEST_TIMEOUT_S:
+                return
+            self._sync_in_flight = None
+            self._sync_failed(asked, now, "did not answer a block-sync request in time")
         own = self.height
         connected = self._connected()
         ahead = [
@@ -566,6 +595,8 @@ class NodeRuntime:
             for node_id, peer in self._peers.items()
             if peer.height is not None and peer.height > own and node_id in connected
         ]
+        in_good_standing = [(h, node_id) for h, node_id in ahead if self._sync_trusted(node_id, now)]
+        ahead = in_good_standing or ahead  # a failed peer still beats none
         if not ahead:
             return
         best = max(height for height, _ in ahead)
@@ -577,29 +608,54 @@ class NodeRuntime:
         target = self._rng.choice([node_id for height, node_id in ahead if height == best])
         count = min(SYNC_BLOCKS_MAX, best - own)
         if self._send(target, codec.encode(SyncRequest(from_height=own + 1, count_max=count))):
-            self._sync_in_flight = (target, now)
+            self._sync_in_flight = (target, now, own + 1)
 
     def _is_validator(self) -> bool:
         return self.validators_at(self.height + 1).power_of(self.node_id) > 0
 
+    def _sync_trusted(self, peer: bytes, now: float) -> bool:
+        failed_at = self._peers[peer].sync_failed_at
+        return failed_at is None or now - failed_at > SYNC_PEER_PENALTY_S
+
+    def _sync_failed(self, peer: bytes, now: float, reason: str) -> None:
+        state = self._peers.get(peer)
+        if state is not None:
+            state.sync_failed_at = now
+            logger.info("block sync: peer %s %s; asking others first for %.0f s", state.name, reason,
+                        SYNC_PEER_PENALTY_S)
+
     def _answer_sync(self, peer: bytes, request: SyncRequest) -> None:
+        state = self._peers.setdefault(peer, _Peer(peer.hex()[:12]))
+        now = time.monotonic()
+        refill = (now - state.sync_budget_at) * SYNC_ANSWER_BYTES_PER_S
+        budget = min(SYNC_ANSWER_BYTES_PER_S, state.sync_budget_bytes + refill)
+        state.sync_budget_at = now
+        state.sync_budget_bytes = budget
+        if budget <= 0:
+            self.sync_requests_unanswered += 1  # the requester times out and asks another peer
+            return
+        size_max = min(SYNC_RESPONSE_BYTES_MAX, budget)
         last = min(self.height, request.from_height + request.count_max - 1)
         blocks: list[SyncedBlock] = []
         size = 0
         for height in range(request.from_height, last + 1):
             raw_block = self.store.block(height)
             raw_cert = self.store.certificate(height)
-            if blocks and size + len(raw_block) + len(raw_cert) > SYNC_RESPONSE_BYTES_MAX:
-                break
+            if blocks and size + len(raw_block) + len(raw_cert) > size_max:
+                break  # a shorter answer: the requester asks again from where it ends
             blocks.append(SyncedBlock(block=raw_block, certificate=raw_cert))
             size += len(raw_block) + len(raw_cert)
         if blocks:
+            state.sync_budget_bytes = budget - size
             self._send(peer, codec.encode(SyncBlocks(blocks=blocks)))
 
     def _accept_synced(self, synced: _Synced) -> None:
-        if self._sync_in_flight is not None and self._sync_in_flight[0] == synced.peer:
+        in_flight = self._sync_in_flight
+        asked_from = in_flight[2] if in_flight is not None and in_flight[0] == synced.peer else None
+        if asked_from is not None:
             self._sync_in_flight = None
         applied = 0
+        known = 0  # blocks asked for that consensus decided meanwhile: an honest, late answer
         chain_id = self.genesis.chain_id
         for item in synced.blocks:
             try:
@@ -610,6 +666,8 @@ class NodeRuntime:
                 break
             height = block.header.height
             if height <= self.height:
+                if asked_from is not None and height >= asked_from:
+                    known += 1
                 continue
             if height != self.height + 1:
                 break
@@ -619,6 +677,9 @@ class NodeRuntime:
                 break
             self._apply_block(block, cert)
             applied += 1
+        if asked_from is not None and not applied and not known:
+            reason = "answered a block-sync request with no block we could use"
+            self._sync_failed(synced.peer, time.monotonic(), reason)
         if applied:
             peer_name = self._peer_name(synced.peer)
             logger.info("block sync: applied %d blocks from %s, now at %d", applied, peer_name, self.height)

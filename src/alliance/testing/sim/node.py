@@ -28,7 +28,7 @@ from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.crypto.sigcache import SignatureCache
 from alliance.errors import PeerFault
 from alliance.execution.executor import VALIDATORS_KEY, Executor
-from alliance.ledger.block import Block, CommitCertificate, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Receipt, block_time_problem, next_block_time_ms
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
@@ -232,10 +232,22 @@ class SimNode:
                 txs=tuple(prepared.txs),
                 app_hash=prepared.app_hash,
                 last_results_hash=prepared.last_results_hash,
-                time_ms=self.host.local_time_ms(self),
+                time_ms=next_block_time_ms(self.host.local_time_ms(self), self._parent_time_ms()),
             )
-        accept = request.height == self.height + 1 and executor.process_proposal(request.block)
+        # The block time's lower bound only: a simulated clock models a timer's drifting rate, so
+        # clocks part by far more than real, synchronised ones (the runtime checks the upper bound).
+        accept = (
+            request.height == self.height + 1
+            and block_time_problem(request.block.header.time_ms, self._parent_time_ms(), None) is None
+            and executor.process_proposal(request.block)
+        )
         return ProposalVerdict(height=request.height, block_hash=request.block_hash, accept=accept)
+
+    def _parent_time_ms(self) -> int:
+        height = self.height
+        if height == 0:
+            return self.genesis.genesis_time_ms
+        return codec.decode_trusted(Block, self.store.block(height)).header.time_ms
 
     def _prepare_later(self, request: PrepareProposal) -> None:
         """A paced ``PrepareProposal``; the core ignores the answer if its round moved on."""
