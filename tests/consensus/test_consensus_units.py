@@ -246,6 +246,20 @@ def test_votes_from_non_validators_and_malformed_votes_are_dropped() -> None:
     assert core.status.dropped_messages == 4
 
 
+def test_an_early_vote_must_be_well_formed_and_signed_to_hold_its_buffer_slot() -> None:
+    """Messages for a later height wait in a bounded buffer, one per (height, round, kind, signer).
+    A forged one would hold the signer's slot and shut its real message out."""
+    core = make_core(0, n=4)
+    real = signed_vote(1, VoteType.PREVOTE, 2, 0, H32)
+    forged = Vote(real.vote_type, real.height, real.round, real.block_hash, real.node_id, b"\x01" * 64)
+    core.step(forged)
+    core.step(signed_vote(1, 9, 2, 0, H32))  # no such vote type
+    assert core.status.dropped_messages == 2
+    core.step(real)
+    assert core.status.dropped_messages == 2
+    assert list(core._future.values()) == [real]
+
+
 def test_api_misuse_raises_usage_errors() -> None:
     vs = valset(4)
     start = StartState(height=1, validators=vs, next_validators=vs)

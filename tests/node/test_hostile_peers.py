@@ -367,27 +367,39 @@ def test_an_equivocating_validator_is_reported_and_its_extra_votes_stay_bounded(
         run(scenario())
 
 
-def test_a_flood_of_forged_votes_for_the_next_heights_stays_within_the_future_buffer(tmp_path: Path) -> None:
-    """Messages for the next heights are buffered before their signatures can be checked (the
-    validator set of a later height may not be known yet), so anyone can forge them: the buffer
-    must stay within its bound and the node must still commit."""
+def test_early_votes_are_buffered_only_when_signed_and_a_signed_flood_stays_within_the_buffer(
+    tmp_path: Path,
+) -> None:
+    """Messages for the next heights wait in a bounded buffer, one per (height, round, kind,
+    signer). Forged ones (anyone can send them) are refused before they take a slot, which would
+    shut out the validator's real message; a byzantine validator's own signed flood fills only its
+    own slots, and the node keeps committing."""
     homes = alliance_homes(tmp_path, 4, empty_block_interval_ms=IDLE_MS)
+    byzantine = load_node_key(homes[3].node_key_path)
 
     async def scenario() -> None:
         async with running_nodes(homes) as nodes:
             target = nodes[0].runtime
+            chain_id = target.genesis.chain_id
             ids = [node.runtime.node_id for node in nodes]
             h = target.core.status.height
             bound = target.consensus_config.future_messages_max
-            for i in range(bound * 2 + 100):
-                forged = Vote(1000 + i, h + 1 + i % 2, i % 5, b"", ids[i % 4], b"\x00" * 64)
+            dropped = target.core.status.dropped_messages
+            forged_count = bound * 2 + 100
+            for i in range(forged_count):
+                forged = Vote(1 + i % 2, h + 1 + i % 2, i % 5, b"", ids[i % 4], b"\x00" * 64)
                 assert deliver(target, ids[3], forged) is None
+            for i in range(1000):
+                value = bytes([i % 251]) * 32
+                vote = signed_vote(byzantine, chain_id, 1 + i % 2, h + 1 + i % 2, i % 7, value)
+                assert deliver(target, ids[3], vote) is None
             await settle(target)
-            assert len(target.core._future) <= bound
+            assert target.core.status.dropped_messages >= dropped + forged_count
+            future = target.core._future
+            assert len(future) <= bound
+            assert all(key[3] == byzantine.node_id for key in future), "a forged message holds a slot"
             assert len(target._inbox) <= INBOX_ITEMS_MAX
-            before = target.core.status.dropped_messages
             await commit_transfer(target, dev_key(tmp_path))
-            assert target.core.status.dropped_messages > before, "forged votes were counted as good"
             assert all(still_running(node) for node in nodes)
 
     run(scenario())

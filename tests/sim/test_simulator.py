@@ -17,9 +17,11 @@ from alliance.testing.sim.options import BROKEN_VARIANTS, SimOptions
 from alliance.testing.sim.runner import iterate, main
 
 SAMPLE_SEEDS = int(os.environ.get("ALLIANCE_SIM_SEEDS", "300"))
-# ignore-lock is first caught at seed 1325 since honest nodes relay the votes they hold (before
-# that, within the first 1,000 seeds); the bound leaves room above it.
-BROKEN_SEEDS_MAX = 2000
+# ignore-lock is first caught at seed 2344 since a message for a later height must carry a valid
+# signature to wait in the buffer (2026-12-02). Before, a Byzantine node's forged early votes in
+# honest validators' names held their slots, and lock bugs showed sooner: at seed 1325 (and before
+# honest nodes relayed the votes they hold, within the first 1,000). The bound leaves room above it.
+BROKEN_SEEDS_MAX = 3000
 
 
 def test_sample_of_seeds_has_no_safety_or_liveness_violation() -> None:

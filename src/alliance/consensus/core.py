@@ -330,6 +330,9 @@ class ConsensusCore:
         if vote.height < self._height:
             self._note_lagging(vote)
             return
+        # Checked before buffering too: a vote of no type must not take a slot of the buffer.
+        if vote.vote_type not in VOTE_TYPES or len(vote.block_hash) not in (0, HASH_SIZE_BYTES):
+            raise InvalidMessage("malformed vote")
         if vote.height > self._height or self._step == Step.NEW_HEIGHT:
             self._buffer(vote, vote.node_id, vote.vote_type)
             return
@@ -337,8 +340,6 @@ class ConsensusCore:
         power = index.power_of(vote.node_id)
         if power == 0:
             raise InvalidMessage("vote from a non-validator")
-        if vote.vote_type not in VOTE_TYPES or len(vote.block_hash) not in (0, HASH_SIZE_BYTES):
-            raise InvalidMessage("malformed vote")
         if vote.round > self._round + self._config.rounds_ahead_max:
             self._check_vote_signature(vote, own)
             self._note_far_round(vote.node_id, vote.round, index)
@@ -477,6 +478,16 @@ class ConsensusCore:
         key = (message.height, message.round, kind, node_id)
         if key in self._future or len(self._future) >= config.future_messages_max:
             return
+        # The first message for a key holds its slot, so it must be the signer's own: a forged one
+        # would shut out the validator's real message until a retransmission. The check is
+        # repeated at dispatch; only messages that arrive early pay it twice.
+        chain_id = self._config.chain_id
+        if isinstance(message, Vote):
+            signed_bytes = message.sign_bytes(chain_id)
+        else:
+            signed_bytes = message.sign_bytes(chain_id, message.block.hash())
+        if not self._verify(node_id, signed_bytes, message.signature):
+            raise InvalidMessage("bad signature on a message for a later height")
         self._future[key] = message
 
     def _drain_future(self) -> None:
