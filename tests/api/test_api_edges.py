@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -100,6 +101,7 @@ def test_unknown_route_and_wrong_method_are_problems() -> None:
     async def scenario() -> None:
         async with client_for(RefusingNode()) as client:
             assert_problem(await client.get("/v1/nothing/here"), 404, "not_found")
+            assert_problem(await client.get("/v1/status/"), 404, "not_found")  # not a redirect
             response = await client.delete("/v1/status")
             assert_problem(response, 405, "method_not_allowed")
             assert "GET" in response.headers["allow"]
@@ -123,6 +125,9 @@ def test_malformed_and_mistyped_json_are_422() -> None:
             assert_problem(await client.get("/v1/blocks/abc"), 422, "invalid_request")
             assert_problem(await client.get("/v1/blocks/-1"), 422, "invalid_request")
             assert_problem(await client.get("/v1/txs/" + "00" * 32 + "/wait?timeout_ms=60001"), 422, bad)
+            # JSON Python's parser cannot read (FastAPI's own "error parsing the body") is 422 too.
+            for unreadable in (b"\xff", b"[" * 100_000, b'{"tx": ' + b"9" * 4301 + b"}"):
+                assert_problem(await client.post("/v1/txs", content=unreadable, headers=headers), 422, bad)
 
     run(scenario())
 
@@ -134,6 +139,8 @@ def test_bad_hex_and_bad_addresses_are_400_before_the_node_is_asked() -> None:
             assert "not hex" in body["detail"]
             assert_problem(await client.get("/v1/txs/xyz"), 400, "malformed_encoding")
             assert_problem(await client.get("/v1/txs/" + "ab" * 31), 400, "malformed_encoding")
+            spaced = " ".join(["ab"] * 32)  # bytes.fromhex alone would take it
+            assert_problem(await client.get(f"/v1/txs/{spaced}"), 400, "malformed_encoding")
             assert_problem(await client.get("/v1/txs/" + "ab" * 31 + "/wait"), 400, "malformed_encoding")
             assert_problem(await client.get("/v1/accounts/0x1234"), 400, "malformed_encoding")
             assert_problem(await client.get("/v1/accounts/" + "g" * 40), 400, "malformed_encoding")
@@ -263,6 +270,29 @@ def test_server_runs_in_this_loop_stops_and_refuses_a_taken_port() -> None:
             await asyncio.wait_for(task, 10)
             with pytest.raises(httpx.ConnectError):
                 await client.get("/openapi.json")
+
+    run(scenario())
+
+
+def test_connections_to_the_api_send_without_waiting_for_acks() -> None:
+    """TCP_NODELAY on every accepted connection: without it each answer waited for the client's
+    delayed ACK (~40 ms a request on Linux), since asyncio sets it only on sockets made with
+    protocol IPPROTO_TCP."""
+
+    async def scenario() -> None:
+        server = ApiServer(create_app(RefusingNode()), "127.0.0.1", 0)
+        task = asyncio.create_task(server.serve())
+        await asyncio.wait_for(server.started.wait(), 10)
+        async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+            assert (await client.get("/openapi.json")).status_code == 200  # the connection stays open
+            assert server._server is not None
+            connections = list(server._server.server_state.connections)
+            assert connections
+            for connection in connections:
+                sock = connection.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        server.stop()
+        await asyncio.wait_for(task, 10)
 
     run(scenario())
 

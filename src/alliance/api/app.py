@@ -108,6 +108,7 @@ def create_app(
         version="1",
         description="REST and WebSocket API of one Alliance node (spec/api.md).",
         responses=_PROBLEMS,
+        redirect_slashes=False,  # a path with a trailing slash is a 404 problem, not a redirect
     )
     registry, request_counter = make_registry(node, metrics)
     app.state.registry = registry
@@ -285,7 +286,9 @@ async def _json_batch(node: NodeFacade, body: bytes) -> Response:
 
 def _add_stream_route(app: FastAPI, node: NodeFacade, send_timeout_ms: int) -> None:
     @app.websocket("/v1/stream")
-    async def stream(websocket: WebSocket, from_height: Annotated[int | None, Query(ge=0)] = None) -> None:
+    async def stream(
+        websocket: WebSocket, from_height: Annotated[int | None, Query(ge=0, lt=2**63)] = None
+    ) -> None:
         await websocket.accept()
         start = from_height if from_height is not None else node.status().height + 1
         sender = asyncio.create_task(_send_blocks(websocket, node, start, send_timeout_ms / 1000))

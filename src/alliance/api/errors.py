@@ -141,6 +141,11 @@ async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     if not isinstance(exc, StarletteHTTPException):
         raise exc
     status = exc.status_code
+    if status == 400 and exc.__cause__ is not None:
+        # FastAPI's "error parsing the body": JSON its parser could not read (invalid UTF-8,
+        # nesting too deep, an integer past Python's digit limit). Malformed JSON is a 422 here.
+        cause = type(exc.__cause__).__name__
+        return problem_response(422, INVALID_REQUEST, f"the body is not JSON this API can read ({cause})")
     code = {404: NotFound.code, 405: METHOD_NOT_ALLOWED, 413: BODY_TOO_LARGE}.get(status)
     if code is None:
         code = INVALID_REQUEST if status < 500 else INTERNAL_ERROR

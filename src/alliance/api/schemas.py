@@ -16,6 +16,7 @@ small dict encoded by msgspec, no model per transaction.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated, Any
 
@@ -275,13 +276,15 @@ class BinaryBatchResponse(BaseModel):
 # --- builders -------------------------------------------------------------------------------------
 
 
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
+
+
 def parse_hex(text: str, what: str, *, size_bytes: int | None = None) -> bytes:
     """Hex (an optional ``0x`` is tolerated) to bytes; ``DecodeError`` (400) otherwise."""
     body = text[2:] if text[:2] in ("0x", "0X") else text
-    try:
-        raw = bytes.fromhex(body)
-    except ValueError:
-        raise DecodeError(f"{what} is not hex: {text[:80]!r}") from None
+    if _HEX.fullmatch(body) is None:  # bytes.fromhex would also take spaces between the bytes
+        raise DecodeError(f"{what} is not hex: {text[:80]!r}")
+    raw = bytes.fromhex(body)
     if size_bytes is not None and len(raw) != size_bytes:
         raise DecodeError(f"{what} is {size_bytes} bytes, got {len(raw)}")
     return raw
