@@ -64,6 +64,7 @@ from alliance.mempool.pool import Accepted
 from alliance.node import runtime as runtime_module
 from alliance.node.runtime import (
     INBOX_ITEMS_MAX,
+    PEER_BACKLOG_BYTES_MAX,
     PEER_BACKLOG_TXS_MAX,
     SYNC_REQUEST_TIMEOUT_S,
     SYNC_RESPONSE_BYTES_MAX,
@@ -893,6 +894,27 @@ def test_the_peer_transaction_backlog_stays_within_its_bound(tmp_path: Path) -> 
             await eventually(lambda: runtime._peer_txs_count == 0, "the backlog to drain")
             assert await commit_transfer(runtime, dev_key(tmp_path)) == 1
             assert still_running(node)
+
+    run(scenario())
+
+
+def test_the_peer_transaction_backlog_is_bounded_in_bytes_too(tmp_path: Path) -> None:
+    """Few but large transactions (64 KiB each, garbage) stay within the backlog's byte bound; the
+    node's admission loop is kept from draining them until the flood is over."""
+    homes = alliance_homes(tmp_path, 1, empty_block_interval_ms=IDLE_MS)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as (node,):
+            runtime = node.runtime
+            batch = TxBatch(txs=[b"\x01" * 65_536] * 200)  # ~12.5 MiB, within a frame
+            batches = PEER_BACKLOG_BYTES_MAX // (200 * 65_536) + 3
+            for _ in range(batches):  # synchronously: the admission loop cannot run meanwhile
+                assert deliver(runtime, LIAR, batch) is None
+                assert runtime._peer_txs_bytes <= PEER_BACKLOG_BYTES_MAX
+            assert runtime._peer_txs_count < batches * 200  # some batches were turned away
+            await eventually(lambda: runtime._peer_txs_count == 0, "the backlog to drain")
+            assert runtime._peer_txs_bytes == 0
+            assert await commit_transfer(runtime, dev_key(tmp_path)) == 1
 
     run(scenario())
 

@@ -84,6 +84,8 @@ ADMIT_SLICE_TXS = 2048
 GOSSIP_FRAME_BYTES_MAX = 1024 * 1024
 INBOX_ITEMS_MAX = 100_000
 PEER_BACKLOG_TXS_MAX = 200_000
+# Also in bytes: transactions may be up to 64 KiB, so 200,000 of them could be 12.8 GiB.
+PEER_BACKLOG_BYTES_MAX = 128 * 1024 * 1024
 SYNC_RESPONSE_BYTES_MAX = 8 * 1024 * 1024
 SYNC_REQUEST_TIMEOUT_S = 3.0
 SYNC_STALL_S = 3.0
@@ -168,6 +170,7 @@ class NodeRuntime:
         self._inbox_wake = asyncio.Event()
         self._peer_txs: deque[list[bytes]] = deque()
         self._peer_txs_count = 0
+        self._peer_txs_bytes = 0
         self._peer_txs_wake = asyncio.Event()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         """The core's pending timeouts by a serial number; each leaves when it fires."""
@@ -523,10 +526,13 @@ class NodeRuntime:
             self._push(_Synced(peer, message.blocks))
 
     def _queue_peer_txs(self, txs: list[bytes]) -> None:
-        if self._peer_txs_count + len(txs) > PEER_BACKLOG_TXS_MAX:
+        size = sum(map(len, txs))
+        full = self._peer_txs_count + len(txs) > PEER_BACKLOG_TXS_MAX
+        if full or self._peer_txs_bytes + size > PEER_BACKLOG_BYTES_MAX:
             return  # overloaded: the sender's own node keeps them and proposes them itself
         self._peer_txs.append(txs)
         self._peer_txs_count += len(txs)
+        self._peer_txs_bytes += size
         self._peer_txs_wake.set()
 
     async def _peer_admission_loop(self) -> None:
@@ -536,6 +542,7 @@ class NodeRuntime:
             while self._peer_txs:
                 txs = self._peer_txs.popleft()
                 self._peer_txs_count -= len(txs)
+                self._peer_txs_bytes -= sum(map(len, txs))
                 await self._admit(txs)
 
     async def _admit(self, raws: list[bytes]) -> list[AdmitResult]:
