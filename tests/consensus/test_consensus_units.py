@@ -40,6 +40,7 @@ from alliance.consensus import (
 )
 from alliance.consensus.messages import Message, vote_type_name
 from alliance.consensus.votes import AddOutcome, VoteTally
+from alliance.crypto.keys import verify_node_signature
 from alliance.errors import InvariantViolation, UsageError
 from alliance.ledger.block import (
     Block,
@@ -612,3 +613,46 @@ def test_block_applied_again_after_a_restart_is_ignored() -> None:
     height = node.core.status.height
     node.core.step(BlockApplied(1, b"\x00" * 32))  # sets the set of height 3, long in use
     assert node.core.status.height == height
+
+
+
+def test_a_certificate_repeating_a_validator_costs_one_check_per_validator_and_lacks_a_quorum() -> None:
+    """A proposal's certificate of the previous block may list a validator many times with bad
+    signatures: each validator is checked once, and the block is refused without asking the app."""
+    vs = valset(4)
+
+    def precommit(index: int) -> CommitSig:
+        key = node_key(index)
+        return CommitSig(key.node_id, key.sign(vote_sign_bytes(CHAIN_ID, VoteType.PRECOMMIT, 1, 0, H32)))
+
+    good = CommitCertificate(height=1, round=0, block_hash=H32, signatures=[precommit(i) for i in range(4)])
+    checked: list[bytes] = []
+
+    def counting_verify(node_id: bytes, message: bytes, signature: bytes) -> bool:
+        checked.append(node_id)
+        return verify_node_signature(node_id, message, signature)
+
+    def core_of(index: int) -> ConsensusCore:
+        start = StartState(
+            height=2, validators=vs, next_validators=vs, prev_block_hash=H32, last_commit=good,
+            last_validators=vs,
+        )  # fmt: skip
+        config = ConsensusConfig(chain_id=CHAIN_ID)
+        core = ConsensusCore(config, node_key(index), start, verify=counting_verify)
+        core.step(Start())
+        core.ready()
+        core.advance()
+        return core
+
+    proposer = proposer_index(core_of(0), 2, 0)
+    core = core_of((proposer + 1) % 4)
+    repeated = [CommitSig(node_key(1).node_id, bytes([i]) * 64) for i in range(50)]
+    bad = CommitCertificate(height=1, round=0, block_hash=H32, signatures=[precommit(0), *repeated])
+    header = header_for(core, proposer, height=2, prev_block_hash=H32, last_commit_hash=bad.hash())
+    checked.clear()
+    core.step(signed_proposal(proposer, header, last_commit=bad, height=2))
+    ready = core.ready()
+    assert not ready.requests  # refused by consensus itself: the app is not asked
+    assert [o.message.block_hash for o in ready.messages if isinstance(o.message, Vote)] == [b""]  # nil
+    cert_checks = [node_id for node_id in checked if node_id != node_key(proposer).node_id]
+    assert len(cert_checks) == 2, f"{len(cert_checks)} checks for a certificate naming 2 validators"
