@@ -32,7 +32,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from node_helpers import eventually, run
 
 from alliance import codec
 from alliance.consensus.messages import Proposal, Vote, proposal_sign_bytes
@@ -83,7 +84,6 @@ from alliance.node.wire import (
     decode_wire,
 )
 
-TEST_BOUND_S = 60
 IDLE_MS = 60_000
 """An empty-block interval no test outlasts: the chain stays at its height until a transaction
 arrives, so a test knows which height a message is for when the node reads it."""
@@ -94,16 +94,6 @@ MAX_INT64 = 2**63 - 1
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, TEST_BOUND_S))
-
-
-async def eventually(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def deliver(runtime: NodeRuntime, peer: bytes, message: object) -> PeerFault | None:

@@ -6,12 +6,12 @@ Each test runs its own event loop under an overall bound, and every wait inside 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from node_helpers import eventually, run
 
 from alliance import codec
 from alliance.consensus.ready import PrepareProposal
@@ -27,20 +27,6 @@ from alliance.node.runtime import NodeRuntime
 from alliance.node.service import Node
 from alliance.node.testing import alliance_homes, running_nodes
 from alliance.node.wire import SyncBlocks, SyncedBlock
-
-TEST_BOUND_S = 60
-
-
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(asyncio.wait_for(coroutine, TEST_BOUND_S))
-
-
-async def eventually(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int) -> bytes:
