@@ -858,7 +858,7 @@ def test_websocket_abuse_leaves_the_stream_and_the_node_serving(campaign: Campai
     url = campaign.ws_url(STREAM_PATH)
 
     async def abuse() -> None:
-        for value in ("abc", "-1", "9" * 5000, "1.5", "0x1", "1&from_height=x"):
+        for value in ("abc", "-1", "9" * 5000, "1.5", "0x1", "1&from_height=x", str(2**63), str(2**64)):
             await _refused_or_closed(f"{url}?from_height={value}")
         # Garbage in every frame type while subscribed: ignored, and the blocks keep coming.
         async with ws_connect(f"{url}?from_height=1&unknown=1", open_timeout=10, max_size=None) as ws:
