@@ -168,7 +168,7 @@ class NodeRuntime:
         self._rng = random.Random()
         self._inbox: deque[Input | _Synced] = deque()
         self._inbox_wake = asyncio.Event()
-        self._peer_txs: deque[list[bytes]] = deque()
+        self._peer_txs: deque[tuple[list[bytes], int]] = deque()  # each batch with its size in bytes
         self._peer_txs_count = 0
         self._peer_txs_bytes = 0
         self._peer_txs_wake = asyncio.Event()
@@ -530,7 +530,7 @@ class NodeRuntime:
         full = self._peer_txs_count + len(txs) > PEER_BACKLOG_TXS_MAX
         if full or self._peer_txs_bytes + size > PEER_BACKLOG_BYTES_MAX:
             return  # overloaded: the sender's own node keeps them and proposes them itself
-        self._peer_txs.append(txs)
+        self._peer_txs.append((txs, size))
         self._peer_txs_count += len(txs)
         self._peer_txs_bytes += size
         self._peer_txs_wake.set()
@@ -540,9 +540,9 @@ class NodeRuntime:
             await self._peer_txs_wake.wait()
             self._peer_txs_wake.clear()
             while self._peer_txs:
-                txs = self._peer_txs.popleft()
+                txs, size = self._peer_txs.popleft()
                 self._peer_txs_count -= len(txs)
-                self._peer_txs_bytes -= sum(map(len, txs))
+                self._peer_txs_bytes -= size
                 await self._admit(txs)
 
     async def _admit(self, raws: list[bytes]) -> list[AdmitResult]:
