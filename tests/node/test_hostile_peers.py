@@ -40,12 +40,12 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from node_helpers import eventually, run
+from node_helpers import dev_key, eventually, run, transfer
 
 from alliance import codec
 from alliance.consensus.messages import Proposal, Vote, proposal_sign_bytes
 from alliance.consensus.votes import CONFLICTING_VOTES_MAX
-from alliance.crypto.keys import AccountKey, NodeKey, load_account_key, load_node_key
+from alliance.crypto.keys import AccountKey, NodeKey, load_node_key
 from alliance.errors import InvalidMessage, PeerFault
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import (
@@ -117,18 +117,6 @@ def still_running(node: Node) -> bool:
     return node._task is not None and not node._task.done()
 
 
-def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int, *, chain_id: str = "") -> bytes:
-    tx = sign_tx(
-        key,
-        chain_id=chain_id or runtime.genesis.chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=to, amount=amount),
-        valid_until=runtime.height + 50,
-    )
-    return codec.encode(tx)
-
-
 async def commit_transfer(runtime: NodeRuntime, key: AccountKey, amount: int = 1) -> int:
     """Submit one transfer and wait for its commit: the proof that the node still makes progress."""
     raw = transfer(runtime, key, AccountKey.generate().address, amount)
@@ -137,10 +125,6 @@ async def commit_transfer(runtime: NodeRuntime, key: AccountKey, amount: int = 1
     committed = await runtime.wait_committed(tx_hash_of_canonical(raw), 20_000)
     assert committed is not None and committed.receipt.ok, committed
     return committed.height
-
-
-def dev_key(tmp_path: Path) -> AccountKey:
-    return load_account_key(tmp_path / "keys" / "dev.key")
 
 
 def signed_vote(

@@ -11,38 +11,21 @@ from typing import Any
 
 import msgspec
 import pytest
-from node_helpers import eventually, run
+from node_helpers import dev_key, eventually, run, transfer
 
 from alliance import codec
 from alliance.consensus.ready import PrepareProposal
-from alliance.crypto.keys import AccountKey, load_account_key
+from alliance.crypto.keys import AccountKey
 from alliance.errors import InvalidMessage, VersionPruned
 from alliance.execution.executor import VALIDATORS_KEY
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import CommitCertificate
-from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.mempool.pool import Accepted
 from alliance.node.config import StateSection, save_config
 from alliance.node.runtime import NodeRuntime
 from alliance.node.service import Node
 from alliance.node.testing import alliance_homes, running_nodes
 from alliance.node.wire import SyncBlocks, SyncedBlock
-
-
-def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int) -> bytes:
-    tx = sign_tx(
-        key,
-        chain_id=runtime.genesis.chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=to, amount=amount),
-        valid_until=runtime.height + 50,
-    )
-    return codec.encode(tx)
-
-
-def dev_key(tmp_path: Path) -> AccountKey:
-    return load_account_key(tmp_path / "keys" / "dev.key")
 
 
 async def commit_transfers(
