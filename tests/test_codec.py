@@ -24,6 +24,8 @@ from alliance.crypto.keys import AccountKey
 from alliance.crypto.suite import suite_by_name
 from alliance.errors import DecodeError
 from alliance.ledger.block import (
+    BLOCK_TXS_BYTES_MAX,
+    BLOCK_TXS_MAX,
     Block,
     CommitCertificate,
     CommitSig,
@@ -31,7 +33,7 @@ from alliance.ledger.block import (
     Header,
     Receipt,
 )
-from alliance.ledger.genesis import ChainParams, Genesis, GenesisAccount
+from alliance.ledger.genesis import GAS_MAX, TX_WINDOW_BLOCKS_MAX, ChainParams, Genesis, GenesisAccount
 from alliance.ledger.transaction import (
     TX_SIZE_BYTES_MAX,
     Call,
@@ -102,13 +104,13 @@ receipts = st.builds(
     events=st.lists(events, max_size=3),
     error=st.text(max_size=40),
 )
-chain_params = st.builds(
+chain_params = st.builds(  # within each parameter's declared ceiling (ChainParams)
     ChainParams,
-    block_txs_max=positives,
-    block_bytes_max=positives,
-    block_gas_max=positives,
-    tx_gas_max=positives,
-    tx_window_blocks=positives,
+    block_txs_max=st.integers(1, BLOCK_TXS_MAX),
+    block_bytes_max=st.integers(TX_SIZE_BYTES_MAX, BLOCK_TXS_BYTES_MAX),
+    block_gas_max=st.integers(1, GAS_MAX),
+    tx_gas_max=st.integers(1, GAS_MAX),
+    tx_window_blocks=st.integers(1, TX_WINDOW_BLOCKS_MAX),
 )
 powers = st.integers(1, POWER_MAX)
 
@@ -361,9 +363,9 @@ def test_arbitrary_bytes_decode_canonically_or_raise_decode_error(kind: type[Any
         assert codec.encode(decoded) == data
 
 
-# Receipt(status="ok", gas_used=1, events=[], error="") is 94 a2 6f 6b 01 90 a0.
+# Receipt(status="ok", gas_used=1, events=[], error="", result=b"") is 95 a2 6f 6b 01 90 a0 c4 00.
 RECEIPT = Receipt(status="ok", gas_used=1, events=[], error="")
-RECEIPT_HEX = "94 a2 6f6b 01 90 a0"
+RECEIPT_HEX = "95 a2 6f6b 01 90 a0 c400"
 
 
 def test_receipt_canonical_bytes() -> None:
@@ -374,25 +376,27 @@ def test_receipt_canonical_bytes() -> None:
 @pytest.mark.parametrize(
     ("form", "hex_bytes"),
     [
-        ("int as uint32 where a fixint fits", "94 a2 6f6b ce00000001 90 a0"),
-        ("int as uint8 where a fixint fits", "94 a2 6f6b cc01 90 a0"),
-        ("int as int8 where a fixint fits", "94 a2 6f6b d001 90 a0"),
-        ("int as float64", "94 a2 6f6b cb3ff0000000000000 90 a0"),
-        ("str8 where a fixstr fits", "94 d9026f6b 01 90 a0"),
-        ("str16 where a fixstr fits", "94 da00026f6b 01 90 a0"),
-        ("array16 where a fixarray fits (outer)", "dc0004 a2 6f6b 01 90 a0"),
-        ("array16 where a fixarray fits (events)", "94 a2 6f6b 01 dc0000 a0"),
-        ("bin instead of str", "94 c4026f6b 01 90 a0"),
+        ("int as uint32 where a fixint fits", "95 a2 6f6b ce00000001 90 a0 c400"),
+        ("int as uint8 where a fixint fits", "95 a2 6f6b cc01 90 a0 c400"),
+        ("int as int8 where a fixint fits", "95 a2 6f6b d001 90 a0 c400"),
+        ("int as float64", "95 a2 6f6b cb3ff0000000000000 90 a0 c400"),
+        ("str8 where a fixstr fits", "95 d9026f6b 01 90 a0 c400"),
+        ("str16 where a fixstr fits", "95 da00026f6b 01 90 a0 c400"),
+        ("array16 where a fixarray fits (outer)", "dc0005 a2 6f6b 01 90 a0 c400"),
+        ("array16 where a fixarray fits (events)", "95 a2 6f6b 01 dc0000 a0 c400"),
+        ("bin instead of str", "95 c4026f6b 01 90 a0 c400"),
+        ("bin16 where bin8 fits", "95 a2 6f6b 01 90 a0 c50000"),
+        ("str instead of bin", "95 a2 6f6b 01 90 a0 a0"),
         (
             "map instead of array",
             "84 a6737461747573 a26f6b a8676173 5f75736564 01 a66576656e7473 90 a56572726f72 a0",
         ),
-        ("fewer fields", "93 a2 6f6b 01 90"),
-        ("more fields", "95 a2 6f6b 01 90 a0 c0"),
-        ("nil for a field", "94 c0 01 90 a0"),
-        ("trailing byte", "94 a2 6f6b 01 90 a0 00"),
-        ("a second object", "94 a2 6f6b 01 90 a0 94 a2 6f6b 01 90 a0"),
-        ("truncated", "94 a2 6f6b 01 90"),
+        ("fewer fields (the default left out)", "94 a2 6f6b 01 90 a0"),
+        ("more fields", "96 a2 6f6b 01 90 a0 c400 c0"),
+        ("nil for a field", "95 c0 01 90 a0 c400"),
+        ("trailing byte", "95 a2 6f6b 01 90 a0 c400 00"),
+        ("a second object", "95 a2 6f6b 01 90 a0 c400 95 a2 6f6b 01 90 a0 c400"),
+        ("truncated", "95 a2 6f6b 01 90 a0"),
         ("empty", ""),
     ],
 )

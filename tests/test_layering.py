@@ -1,14 +1,16 @@
-"""The layer rules of DESIGN.md section 3, checked by walking every module's imports with ``ast``.
+"""The layer rules of docs/architecture.md, checked by walking every module's imports with ``ast``.
 
 Layers, top may import bottom only::
 
     testing | cli, explorer, apps | api, sdk | node | p2p, storage | execution, mempool
-    | app, contracts | consensus, ledger, state | crypto, codec | types, errors
+    | app, contracts, contract | consensus, ledger, state, abi | crypto, codec | types, errors
 
 A module may import its own layer and any layer below it, except where a rule below narrows that:
 ``consensus`` may import only ``consensus``, ``ledger``, ``crypto``, ``codec``, ``types`` and
 ``errors`` (so not ``state``, its sibling), and no I/O, clock or randomness from the standard
-library; ``apps`` are built on public interfaces and may not reach into ``node``'s modules.
+library; ``apps`` are built on public interfaces and may not reach into ``node``'s modules. The
+node driver and block sync (``node.driver``, ``node.sync``, ``node.membership``) are sans-IO like
+the core, and both the runtime and the simulator drive them: neither keeps a Ready loop of its own.
 ``testing`` (the simulator) may import anything and nothing in the product may import it. Imports
 inside functions and under ``TYPE_CHECKING`` count like any other: a layer is a dependency rule,
 not an import-time one. A package missing from the table fails the test, so the table stays whole.
@@ -33,6 +35,7 @@ LAYERS: dict[str, int] = {
     "consensus": 2,
     "ledger": 2,
     "state": 2,
+    "abi": 2,
     "app": 3,
     "contracts": 3,
     "execution": 4,
@@ -63,6 +66,16 @@ STDLIB_FORBIDDEN: dict[str, frozenset[str]] = {
     "consensus": frozenset(
         {"asyncio", "socket", "ssl", "time", "random", "os", "threading", "logging", "importlib"}
     ),
+}
+# The same for single modules: the node's sans-IO parts (they may log; time and randomness come
+# from their host).
+SANS_IO = frozenset(
+    {"asyncio", "socket", "ssl", "time", "random", "os", "threading", "importlib", "selectors"}
+)
+MODULE_STDLIB_FORBIDDEN: dict[str, frozenset[str]] = {
+    "alliance.node.driver": SANS_IO,
+    "alliance.node.sync": SANS_IO,
+    "alliance.node.membership": SANS_IO,
 }
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -136,8 +149,11 @@ def check_module(
     if layer not in LAYERS:
         return [Violation(module, 1, module, f"package {layer!r} is not in the layer table")]
     violations = []
+    forbidden = MODULE_STDLIB_FORBIDDEN.get(module, frozenset())
     for line, imported in imported_modules(module, tree, is_package=is_package, known=known):
         reason = _judge(layer, imported)
+        if reason is None and imported.partition(".")[0] in forbidden:
+            reason = f"{module} is sans-IO: it may not import {imported}"
         if reason:
             violations.append(Violation(module, line, imported, reason))
     return violations
@@ -183,6 +199,38 @@ def test_module_respects_layers(module: str) -> None:
         known=frozenset(MODULES),
     )
     assert not violations, "\n".join(map(str, violations))
+
+
+def _calls_ready(path: Path) -> list[int]:
+    """Lines of ``path`` that call a ``.ready()`` method: a Ready loop of its own."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "ready"
+    ]
+
+
+def test_the_runtime_and_the_simulator_drive_one_driver_and_one_block_sync() -> None:
+    """The asyncio runtime and the simulator's node are hosts of ``node.driver.NodeDriver`` (which
+    holds ``node.sync.BlockSync``); neither drains the consensus core itself."""
+    runtime = "alliance.node.runtime"
+    sim = [m for m in MODULES if m.startswith("alliance.testing.sim")]
+    imports = {
+        m: {name for _, name in imported_modules(m, ast.parse(MODULES[m].read_text()), is_package=False,
+                                                   known=frozenset(MODULES))}
+        for m in [runtime, *sim]
+    }
+    assert "alliance.node.driver" in imports[runtime]
+    sim_imports = set().union(*(imports[m] for m in sim))
+    assert {"alliance.node.driver", "alliance.node.sync"} <= sim_imports
+    driver_imports = {n for _, n in imported_modules(
+        "alliance.node.driver", ast.parse(MODULES["alliance.node.driver"].read_text()), is_package=False,
+        known=frozenset(MODULES))}
+    assert "alliance.node.sync" in driver_imports
+    for module in [runtime, *sim]:
+        assert _calls_ready(MODULES[module]) == [], f"{module} runs a Ready loop of its own"
+    assert _calls_ready(MODULES["alliance.node.driver"]), "the driver is where the Ready loop is"
 
 
 # --- the checker itself ------------------------------------------------------------------------------
@@ -253,6 +301,10 @@ def test_checker_accepts_allowed_imports(module: str, source: str) -> None:
         ("alliance.cli.main", "from alliance.testing import sim\n"),
         ("alliance.ledger.block", "from alliance.mystery import thing\n"),
         ("alliance.mystery.thing", "import json\n"),
+        ("alliance.node.driver", "import asyncio\n"),
+        ("alliance.node.sync", "import time\n"),
+        ("alliance.node.driver", "from random import Random\n"),
+        ("alliance.abi.gov", "from alliance.execution.modules import governance\n"),
     ],
 )
 def test_checker_catches_violation(module: str, source: str) -> None:
@@ -272,7 +324,7 @@ def test_violation_names_module_line_and_import() -> None:
 
 
 def test_layer_table_is_the_design() -> None:
-    # DESIGN.md section 3 names these packages; each must have a layer.
+    # docs/architecture.md names these packages; each must have a layer.
     design = [
         *("errors", "types", "codec", "crypto", "consensus", "app", "ledger", "state", "execution"),
         *("contracts", "mempool", "storage", "p2p", "node", "api", "sdk", "cli", "explorer", "apps"),

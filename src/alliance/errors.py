@@ -13,7 +13,8 @@ fault class, which tells the caller what to do with it::
     |   |       GasLimitTooHigh, InvalidField
     |   +-- ExecutionError       a transaction that ran and failed: recorded in its receipt
     |   |   +-- InsufficientBalance, UnknownTarget, UnknownMethod, InvalidArguments, OutOfGas,
-    |   |       AccountFrozen, PermissionDenied, NotAMember, AlreadyVoted, VotingClosed
+    |   |       AccountFrozen, PermissionDenied, ValueTooLarge, and each module's own errors
+    |   |       (declared in its ``alliance.abi`` module, e.g. ``abi.gov.AlreadyVoted``)
     |   +-- NotFound             a queried block, transaction, key or version does not exist
     |   +-- VersionPruned        a query asked for a state version no longer kept
     |   +-- KeyFileError         a key file is missing, malformed or has unsafe permissions
@@ -130,16 +131,10 @@ class PermissionDenied(ExecutionError):
     code = "permission_denied"
 
 
-class NotAMember(ExecutionError):
-    code = "not_a_member"
+class ValueTooLarge(ExecutionError):
+    """A transaction tried to write a state value over the state tree's bound."""
 
-
-class AlreadyVoted(ExecutionError):
-    code = "already_voted"
-
-
-class VotingClosed(ExecutionError):
-    code = "voting_closed"
+    code = "value_too_large"
 
 
 class NotFound(UsageError):

@@ -15,7 +15,7 @@ from alliance.crypto.keys import AccountKey, load_account_key
 from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx
 from alliance.node.service import Node
-from alliance.node.testing import running_nodes, single_node_home
+from alliance.testing.nodes import running_nodes, single_node_home
 
 TEST_BOUND_S = 90
 

@@ -73,6 +73,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from alliance import codec, errors
+from alliance.abi import gov
 from alliance.api import create_app
 from alliance.api.errors import (
     INTERNAL_ERROR,
@@ -82,7 +83,6 @@ from alliance.api.errors import (
     status_of,
 )
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
-from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import account_key
 from alliance.ledger.transaction import sign_tx
 

@@ -18,8 +18,8 @@ from api_node_helpers import api_node, run
 from websockets.asyncio.client import connect as ws_connect
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
-from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import sign_tx
 
 

@@ -23,7 +23,7 @@ from alliance.api import api_service
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
 from alliance.execution.modules.accounts import account_key
 from alliance.ledger.transaction import Transaction, tx_hash_of_canonical
-from alliance.node.testing import alliance_homes, running_nodes
+from alliance.testing.nodes import alliance_homes, running_nodes
 
 HEX = re.compile(r"^[0-9a-f]*$")
 

@@ -23,10 +23,10 @@ import pytest
 from cli_helpers import one_line
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.cli import main
 from alliance.cli.governance import TransactionFailed, roles_of, vote
 from alliance.crypto.keys import AccountKey
-from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import Transaction
 from alliance.node.bootstrap import load_alliance
 from alliance.sdk import Client

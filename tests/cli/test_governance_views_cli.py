@@ -22,13 +22,13 @@ import httpx
 import pytest
 from cli_helpers import one_line
 
+from alliance.abi import gov
 from alliance.api import api_service
 from alliance.cli import main
 from alliance.cli.governance import PROPOSALS_LISTED_MAX, list_proposals
 from alliance.crypto.keys import load_account_key, to_checksum_address
-from alliance.execution.modules import governance as gov
-from alliance.node.testing import running_nodes, single_node_home
 from alliance.sdk import AsyncClient, Client
+from alliance.testing.nodes import running_nodes, single_node_home
 
 TEST_BOUND_S = 90
 LISTEN_WAIT_S = 10.0
@@ -97,7 +97,7 @@ def test_gov_views_print_the_api_answers(tmp_path: Path, capsys: pytest.CaptureF
             for pid in (1, 2):
                 shown = await cli_json(capsys, "gov", "show", str(pid), *api)
                 assert shown == await get_json(http, f"/v1/gov/proposals/{pid}")
-            action = {"org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1, "admin": None}
+            action = {"org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1, "admin": None, "nodes": []}
             assert shown["action"] == action
             assert shown["proposer"] == to_checksum_address(admin.address)
             code, text, _ = await cli(capsys, "gov", "show", "2", *api)
@@ -144,7 +144,9 @@ def proposal_answer(proposal_id: int) -> dict[str, Any]:
     address = to_checksum_address(bytes(range(20)))
     return {
         "id": proposal_id, "kind": "add-member", "status": "expired",
-        "action": {"org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2, "admin": address},
+        "action": {
+            "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2, "admin": address, "nodes": []
+        },
         "proposer": address, "proposer_org": "org0", "created_height": 3, "deadline_height": 9,
         "threshold": "2/3", "votes": [{"org": "org0", "voter": address, "yes": True, "height": 3}],
         "decided_height": 0, "error": "",

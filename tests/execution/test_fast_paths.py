@@ -22,11 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.errors import DecodeError, OutOfGas
+from alliance.execution.collections import Entry
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter
-from alliance.execution.modules import governance as gov
 from alliance.execution.modules.accounts import (
     Account,
     TransferArgs,
@@ -34,6 +35,7 @@ from alliance.execution.modules.accounts import (
     decode_transfer_args,
     encode_account,
 )
+from alliance.execution.modules.governance import FROZEN
 from alliance.ledger.block import Receipt
 
 S = DEFAULT_GAS_SCHEDULE
@@ -210,16 +212,19 @@ def statuses(receipts: list[Receipt]) -> list[str]:
 def freeze_gas(chain: Chain, account: bytes, reason: str, height: int) -> int:
     """Gas of a successful freeze of ``account`` when nothing is frozen yet."""
     args = codec.encode(gov.FreezeArgs(account, reason))
-    frozen = codec.encode(
-        gov.FrozenAccounts([gov.FrozenAccount(account, reason, chain.supervisor.address, height)])
-    )
+    record = codec.encode(gov.FrozenAccount(account, reason, chain.supervisor.address, height))
+    # One key per frozen account (an IndexedMap): the entry, the first index page and the count.
+    writes = [
+        (FROZEN.entry_key(account), codec.encode(Entry(0, record))),
+        (gov.FROZEN_PREFIX + b"/p/" + bytes(4), codec.encode([account])),
+        (FROZEN.count_key(), codec.encode(1)),
+    ]
     event = codec.encode(gov.FreezeEvent(account, reason, chain.supervisor.address))
     return (
         S.tx_base
         + S.tx_byte * len(args)
-        + S.state_read
-        + S.state_write
-        + S.state_write_byte * (len(gov.FROZEN_KEY) + len(frozen))
+        + 4 * S.state_read  # is it frozen; then the entry, the count and the last page
+        + sum(S.state_write + S.state_write_byte * (len(k) + len(v)) for k, v in writes)
         + S.event
         + S.event_byte * len(event)
     )
@@ -233,7 +238,7 @@ def test_a_freeze_rolled_back_in_its_block_does_not_apply_to_later_transactions(
     ])
     assert statuses(receipts) == ["out_of_gas", "ok"]
     assert "event" in receipts[0].error
-    assert chain.node.executor.query(gov.FROZEN_KEY).value is None
+    assert chain.node.executor.query(FROZEN.count_key()).value is None
     receipts = chain.block([chain.freeze(chain.dev.address, "stop", gas_limit=need), chain.pay(chain.dev)])
     assert statuses(receipts) == ["ok", "account_frozen"]
     assert receipts[0].gas_used == need

@@ -14,8 +14,9 @@ import chain_helpers as ch
 import pytest
 
 from alliance import codec
+from alliance.abi import gov
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.crypto.keys import AccountKey, NodeKey
-from alliance.execution.modules import governance as gov
 from alliance.ledger.block import Receipt
 from alliance.ledger.validators import Validator, ValidatorSet
 
@@ -172,7 +173,7 @@ def test_validator_changes_become_updates_of_the_block(chain: Chain) -> None:
     ok(chain.vote(1, by=1))
     ok(chain.vote(1, by=2))
     assert chain.validator_updates == [Validator(new.node_id, 5)]
-    raw = chain.read(gov.VALIDATORS_KEY)
+    raw = chain.read(VALIDATORS_KEY)
     assert raw is not None and codec.decode(ValidatorSet, raw).power_of(new.node_id) == 5
     gone = chain.validator_keys[3].node_id
     ok(chain.propose(gov.RemoveValidator(gone)))

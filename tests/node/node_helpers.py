@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from alliance import codec
+from alliance.abi import gov
+from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, load_account_key
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx
 from alliance.node.runtime import NodeRuntime
 
@@ -44,3 +45,15 @@ def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int, *, c
 
 def dev_key(tmp_path: Path) -> AccountKey:
     return load_account_key(tmp_path / "keys" / "dev.key")
+
+
+def proposal(runtime: NodeRuntime, proposal_id: int) -> tuple[gov.Proposal, str]:
+    """A proposal and its status now, through the governance module's query."""
+    answer = runtime.query_module("gov", "proposal", codec.encode(gov.ProposalQuery(proposal_id)))
+    found: gov.Proposal = answer.value  # type: ignore[assignment]
+    return found, found.status_at(answer.height + 1)
+
+
+def member_orgs(runtime: NodeRuntime) -> list[str]:
+    overview: gov.Overview = runtime.query_module("gov", "overview", b"").value  # type: ignore[assignment]
+    return [m.org for m in overview.members]

@@ -62,17 +62,15 @@ from alliance.ledger.block import (
 )
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.mempool.pool import Accepted
-from alliance.node import runtime as runtime_module
 from alliance.node.runtime import (
     INBOX_ITEMS_MAX,
     PEER_BACKLOG_BYTES_MAX,
     PEER_BACKLOG_TXS_MAX,
-    SYNC_REQUEST_TIMEOUT_S,
-    SYNC_RESPONSE_BYTES_MAX,
     NodeRuntime,
 )
 from alliance.node.service import Node
-from alliance.node.testing import alliance_homes, running_nodes
+from alliance.node.sync import SYNC_ANSWER_BYTES_MAX as SYNC_RESPONSE_BYTES_MAX
+from alliance.node.sync import InFlight, SyncConfig
 from alliance.node.wire import (
     SYNC_BLOCKS_MAX,
     TX_BATCH_TXS_MAX,
@@ -83,6 +81,7 @@ from alliance.node.wire import (
     TxBatch,
     decode_wire,
 )
+from alliance.testing.nodes import alliance_homes, running_nodes
 
 IDLE_MS = 60_000
 """An empty-block interval no test outlasts: the chain stays at its height until a transaction
@@ -104,6 +103,11 @@ def deliver(runtime: NodeRuntime, peer: bytes, message: object) -> PeerFault | N
     except PeerFault as exc:
         return exc
     return None
+
+
+def ask(runtime: NodeRuntime, peer: bytes, from_height: int) -> None:
+    """As if the node had just sent ``peer`` a block-sync request from ``from_height``."""
+    runtime.driver.sync.in_flight = InFlight(peer, runtime.monotonic_ms(), from_height)
 
 
 async def settle(runtime: NodeRuntime) -> None:
@@ -144,7 +148,8 @@ def certificate(block: Block, signers: list[NodeKey], chain_id: str, *, round_: 
 def next_block(runtime: NodeRuntime, *, txs: list[bytes] | None = None, **header_changes: Any) -> Block:
     """A block that would extend the node's chain (parent, height, chain id, proposer right)."""
     txs = [] if txs is None else txs
-    height, last_hash, last_time = runtime._last_header
+    last = runtime.driver.last_block
+    height, last_hash, last_time = last.height, last.block_hash, last.time_ms
     header = Header(
         chain_id=runtime.genesis.chain_id,
         height=height + 1,
@@ -236,7 +241,7 @@ def test_votes_the_core_cannot_use_are_dropped_and_counted_and_the_alliance_goes
             target = nodes[0].runtime
             chain_id = target.genesis.chain_id
             await commit_transfer(target, dev_key(tmp_path))
-            status = target.core.status
+            status = target.driver.core.status
             h, r = status.height, status.round
             hostile = [
                 signed_vote(outsider, chain_id, VoteType.PREVOTE, h, r),  # not a validator
@@ -253,8 +258,8 @@ def test_votes_the_core_cannot_use_are_dropped_and_counted_and_the_alliance_goes
             for vote in hostile:
                 assert deliver(target, byzantine.node_id, vote) is None  # decodable: no link fault
             await settle(target)
-            assert target.core.status.height == h, "the idle alliance moved on under the test"
-            assert target.core.status.dropped_messages == dropped + len(hostile)
+            assert target.driver.core.status.height == h, "the idle alliance moved on under the test"
+            assert target.driver.core.status.dropped_messages == dropped + len(hostile)
             await commit_transfer(nodes[1].runtime, dev_key(tmp_path))
             assert all(still_running(node) for node in nodes)
 
@@ -272,9 +277,9 @@ def test_consensus_messages_for_other_heights_and_far_rounds_are_not_kept(tmp_pa
             target = nodes[0].runtime
             chain_id = target.genesis.chain_id
             await commit_transfer(target, dev_key(tmp_path))
-            h = target.core.status.height
-            buffered = len(target.core._future)
-            limits = target.consensus_config
+            h = target.driver.core.status.height
+            buffered = len(target.driver.core._future)
+            limits = target.driver.consensus_config
             for height in (0, h - 1, h + limits.future_heights_max + 1, 2**31, MAX_INT64):
                 for vote_type in (VoteType.PREVOTE, VoteType.PRECOMMIT):
                     vote = signed_vote(byzantine, chain_id, vote_type, height, 0, b"\x07" * 32)
@@ -292,9 +297,9 @@ def test_consensus_messages_for_other_heights_and_far_rounds_are_not_kept(tmp_pa
                     is None
                 )
             await settle(target)
-            assert target.core.status.height == h
-            assert len(target.core._future) == buffered
-            assert target.core.status.round < 100, "one validator moved the node to its far round"
+            assert target.driver.core.status.height == h
+            assert len(target.driver.core._future) == buffered
+            assert target.driver.core.status.round < 100, "one validator moved the node to its far round"
             assert all(still_running(node) for node in nodes)
             await commit_transfer(nodes[2].runtime, dev_key(tmp_path))
 
@@ -313,7 +318,7 @@ def test_an_equivocating_validator_is_reported_and_its_extra_votes_stay_bounded(
             target = nodes[0].runtime
             chain_id = target.genesis.chain_id
             await commit_transfer(target, dev_key(tmp_path))
-            status = target.core.status
+            status = target.driver.core.status
             h, r = status.height, status.round
             for _ in range(60):
                 value = rng.randbytes(32)
@@ -327,7 +332,7 @@ def test_an_equivocating_validator_is_reported_and_its_extra_votes_stay_bounded(
                         is None
                     )
             await settle(target)
-            rs = target.core._rounds.get(r)
+            rs = target.driver.core._rounds.get(r)
             assert rs is not None
             for tally in (rs.votes.prevotes, rs.votes.precommits):
                 assert len(tally.votes) <= 4
@@ -357,9 +362,9 @@ def test_early_votes_are_buffered_only_when_signed_and_a_signed_flood_stays_with
             target = nodes[0].runtime
             chain_id = target.genesis.chain_id
             ids = [node.runtime.node_id for node in nodes]
-            h = target.core.status.height
-            bound = target.consensus_config.future_messages_max
-            dropped = target.core.status.dropped_messages
+            h = target.driver.core.status.height
+            bound = target.driver.consensus_config.future_messages_max
+            dropped = target.driver.core.status.dropped_messages
             forged_count = bound * 2 + 100
             for i in range(forged_count):
                 forged = Vote(1 + i % 2, h + 1 + i % 2, i % 5, b"", ids[i % 4], b"\x00" * 64)
@@ -369,8 +374,8 @@ def test_early_votes_are_buffered_only_when_signed_and_a_signed_flood_stays_with
                 vote = signed_vote(byzantine, chain_id, 1 + i % 2, h + 1 + i % 2, i % 7, value)
                 assert deliver(target, ids[3], vote) is None
             await settle(target)
-            assert target.core.status.dropped_messages >= dropped + forged_count
-            future = target.core._future
+            assert target.driver.core.status.dropped_messages >= dropped + forged_count
+            future = target.driver.core._future
             assert len(future) <= bound
             assert all(key[3] == byzantine.node_id for key in future), "a forged message holds a slot"
             assert len(target._inbox) <= INBOX_ITEMS_MAX
@@ -384,7 +389,8 @@ def _hostile_payload_prepare(runtime: NodeRuntime, change: Callable[[Any], Any])
     """Make ``runtime`` a byzantine proposer: each payload it proposes is passed through ``change``.
     The core still builds and signs a well-formed proposal around it. Returns the payloads made."""
     made: list[Any] = []
-    prepare = runtime._try_prepare
+    driver = runtime.driver
+    prepare = driver._try_prepare
 
     def hostile(**kwargs: Any) -> Any:
         payload = prepare(**kwargs)
@@ -394,7 +400,7 @@ def _hostile_payload_prepare(runtime: NodeRuntime, change: Callable[[Any], Any])
         made.append(payload)
         return payload
 
-    runtime._try_prepare = hostile  # type: ignore[method-assign]
+    driver._try_prepare = hostile  # type: ignore[method-assign]
     return made
 
 
@@ -611,12 +617,87 @@ def test_synced_blocks_that_do_not_fit_are_peer_faults_and_change_nothing(tmp_pa
             ]
             for what, blocks, is_fault in cases:
                 before = runtime.peer_faults
+                ask(runtime, LIAR, height + 1)  # answers nobody asked for are not even decoded
                 assert deliver(runtime, LIAR, SyncBlocks(blocks=blocks)) is None, what
                 await settle(runtime)
                 assert runtime.peer_faults == before + is_fault, what
                 assert runtime.height == height, what
             assert still_running(node)
             assert await commit_transfer(runtime, dev_key(tmp_path)) == height + 1
+
+    run(scenario())
+
+
+def test_a_synced_block_whose_state_differs_from_ours_halts_the_node_and_keeps_its_data(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit H2: block sync applied blocks without comparing their header with the node's own
+    state, so a diverged node carried on silently. Now a synced block with a valid quorum
+    certificate but another app hash halts the node: one log line with the height and both hashes,
+    the condition in /v1/status and the metrics, nothing applied, the store as it was."""
+    homes = alliance_homes(tmp_path, 1, empty_block_interval_ms=IDLE_MS)
+    validator = load_node_key(homes[0].node_key_path)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as (node,):
+            runtime = node.runtime
+            await commit_transfer(runtime, dev_key(tmp_path))
+            height = runtime.height
+            info = runtime.executor.info()
+            block = next_block(runtime, app_hash=b"\xab" * 32, last_results_hash=info.last_results_hash)
+            cert = certificate(block, [validator], runtime.genesis.chain_id)
+            ask(runtime, LIAR, height + 1)
+            answer = SyncBlocks([SyncedBlock(codec.encode(block), codec.encode(cert))])
+            assert deliver(runtime, LIAR, answer) is None
+            await settle(runtime)
+            halted = runtime.status().halted
+            assert halted is not None and f"height {height + 1}" in halted
+            assert "ab" * 32 in halted and info.last_app_hash.hex() in halted
+            assert runtime.height == height and runtime.store.last_height() == height
+            assert any("halted at height" in r.message and r.levelname == "ERROR" for r in caplog.records)
+            # it stays halted: a new transaction is admitted, but no block is made or applied
+            results = await runtime.submit([transfer(runtime, dev_key(tmp_path), b"\x03" * 20, 1)])
+            assert isinstance(results[0], Accepted)
+            await asyncio.sleep(1.0)
+            assert runtime.height == height
+            assert still_running(node)
+
+    run(scenario())
+
+
+def test_a_sync_answer_nobody_asked_for_is_dropped_before_it_is_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit L5: an unsolicited answer cost a tx-root hash over up to 16 MiB before its certificate
+    was even looked at. Now it is dropped (counted) without decoding; asked for, it is checked."""
+    homes = alliance_homes(tmp_path, 1, empty_block_interval_ms=IDLE_MS)
+    import alliance.node.sync as sync_module
+
+    decoded: list[object] = []
+    decode = sync_module.codec.decode
+
+    def counting_decode(kind: Any, data: bytes, **kwargs: Any) -> Any:
+        if kind in (Block, CommitCertificate):
+            decoded.append(kind)
+        return decode(kind, data, **kwargs)
+
+    async def scenario() -> None:
+        async with running_nodes(homes) as (node,):
+            runtime = node.runtime
+            block = next_block(runtime, prev_block_hash=b"\x07" * 32)
+            unsigned = CommitCertificate(1, 0, bytes(32), [])
+            answer = SyncBlocks([SyncedBlock(codec.encode(block), codec.encode(unsigned))])
+            monkeypatch.setattr(sync_module.codec, "decode", counting_decode)
+            faults = runtime.peer_faults
+            assert deliver(runtime, LIAR, answer) is None
+            await settle(runtime)
+            assert decoded == [] and runtime.peer_faults == faults
+            assert runtime.driver.statistics().sync_answers_unsolicited == 1
+            ask(runtime, LIAR, block.header.height)
+            assert deliver(runtime, LIAR, answer) is None
+            await settle(runtime)
+            assert decoded and runtime.peer_faults == faults + 1  # asked for: checked and refused
+            assert still_running(node)
 
     run(scenario())
 
@@ -643,6 +724,7 @@ def test_a_synced_certificate_costs_at_most_one_signature_check_per_validator(
             cert = CommitCertificate(block.header.height, 0, block.hash(), sigs)
             monkeypatch.setattr(block_module, "verify_node_signature", counting_verify)
             faults = runtime.peer_faults
+            ask(runtime, LIAR, block.header.height)
             assert (
                 deliver(runtime, LIAR, SyncBlocks([SyncedBlock(codec.encode(block), codec.encode(cert))]))
                 is None
@@ -699,10 +781,11 @@ def test_a_peer_claiming_a_huge_height_does_not_monopolise_block_sync(
             faults = runtime.peer_faults
             for attempt in range(4):
                 if liar_answers == "never":
-                    # The request in flight timed out (SYNC_REQUEST_TIMEOUT_S) without an answer.
-                    asked_at = time.monotonic() - SYNC_REQUEST_TIMEOUT_S - 1
-                    runtime._sync_in_flight = (LIAR, asked_at, runtime.height + 1)
+                    # The request in flight timed out (the sync's request_timeout_ms) without an answer.
+                    asked_at = runtime.monotonic_ms() - SyncConfig().request_timeout_ms - 1000
+                    runtime.driver.sync.in_flight = InFlight(LIAR, asked_at, runtime.height + 1)
                 else:
+                    ask(runtime, LIAR, runtime.height + 1)
                     junk = SyncBlocks(
                         [
                             SyncedBlock(
@@ -741,16 +824,16 @@ def test_a_late_honest_sync_answer_keeps_the_peer_in_good_standing_and_a_stale_o
             for peer in (LIAR, HONEST):
                 assert deliver(runtime, peer, PeerHeight(height=height)) is None  # known, not ahead
             # HONEST was asked from ``height`` before consensus committed it, and answers with it.
-            runtime._sync_in_flight = (HONEST, time.monotonic(), height)
+            ask(runtime, HONEST, height)
             assert deliver(runtime, HONEST, SyncBlocks([ours])) is None
             await settle(runtime)
-            assert runtime._peers[HONEST].sync_failed_at is None
-            assert runtime._sync_in_flight is None
+            assert runtime.driver.sync.peers[HONEST].failed_at_ms is None
+            assert runtime.driver.sync.in_flight is None
             # LIAR was asked from the next height and answers with a block below it.
-            runtime._sync_in_flight = (LIAR, time.monotonic(), height + 1)
+            ask(runtime, LIAR, height + 1)
             assert deliver(runtime, LIAR, SyncBlocks([ours])) is None
             await settle(runtime)
-            assert runtime._peers[LIAR].sync_failed_at is not None
+            assert runtime.driver.sync.peers[LIAR].failed_at_ms is not None
             assert runtime.peer_faults == 0  # of no use, but not provably false
 
     run(scenario())
@@ -772,7 +855,7 @@ def test_sync_answers_to_one_peer_are_paced_by_its_byte_budget(
                 len(runtime.store.block(h)) + len(runtime.store.certificate(h)) for h in range(1, 13)
             ]
             # A budget of ten blocks a second: refills by a few bytes while this test runs.
-            monkeypatch.setattr(runtime_module, "SYNC_ANSWER_BYTES_PER_S", sum(sizes[:10]))
+            runtime.driver.sync.config = SyncConfig(answer_bytes_per_s=sum(sizes[:10]))
             network = RecordingNetwork({LIAR, HONEST})
             runtime.network = network
             answered: list[list[int]] = []
@@ -924,14 +1007,15 @@ def _draw_height(data: st.DataObject, current: int) -> int:
 def _byzantine_round(scene: Scene) -> int:
     """The byzantine's own round at the target's height, if one is near (else the current round):
     only there do its proposals get past the proposer check to the block checks."""
-    status = scene.target.core.status
+    status = scene.target.driver.core.status
     rounds = range(status.round, status.round + 4)
-    own = (r for r in rounds if scene.target.core.proposer_of(status.height, r) == scene.byzantine.node_id)
+    core = scene.target.driver.core
+    own = (r for r in rounds if core.proposer_of(status.height, r) == scene.byzantine.node_id)
     return next(own, status.round)
 
 
 def _draw_round(data: st.DataObject, scene: Scene) -> int:
-    current, own = scene.target.core.status.round, _byzantine_round(scene)
+    current, own = scene.target.driver.core.status.round, _byzantine_round(scene)
     return data.draw(
         st.one_of(
             st.sampled_from([own, 0, current, current + 1, current + 5, 2**31 - 1]),
@@ -949,7 +1033,7 @@ def _draw_signature(data: st.DataObject, scene: Scene, sign_bytes: Callable[[str
 
 
 def _draw_vote(data: st.DataObject, scene: Scene) -> Vote:
-    status = scene.target.core.status
+    status = scene.target.driver.core.status
     height, round_ = _draw_height(data, status.height), _draw_round(data, scene)
     vote_type = data.draw(st.one_of(st.sampled_from([1, 2]), st.integers(-(2**63), 2**64 - 1)), label="type")
     block_hash = data.draw(
@@ -1005,7 +1089,7 @@ def _draw_block(
 
 
 def _draw_proposal(data: st.DataObject, scene: Scene) -> Proposal:
-    status = scene.target.core.status
+    status = scene.target.driver.core.status
     height, round_ = _draw_height(data, status.height), _draw_round(data, scene)
     valid_round = data.draw(st.one_of(st.sampled_from([-1, 0, round_]), st.integers(-1, 2**31 - 1)))
     proposer = data.draw(st.sampled_from([scene.byzantine.node_id, *scene.validator_ids]))
@@ -1122,7 +1206,7 @@ def test_hostile_messages_from_a_validator_never_escape_and_the_alliance_keeps_c
                 assert all(still_running(node) for node in nodes)
                 assert len(target._inbox) <= INBOX_ITEMS_MAX
                 assert target._peer_txs_count <= PEER_BACKLOG_TXS_MAX
-                assert len(target.core._future) <= target.consensus_config.future_messages_max
+                assert len(target.driver.core._future) <= target.driver.consensus_config.future_messages_max
                 assert len(target._timers) < 200
 
             hostile_message_is_survived()

@@ -22,10 +22,12 @@ from alliance.ledger.block import CommitCertificate
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.mempool.pool import Accepted
 from alliance.node.config import StateSection, save_config
+from alliance.node.driver import PrepareDue
 from alliance.node.runtime import NodeRuntime
 from alliance.node.service import Node
-from alliance.node.testing import alliance_homes, running_nodes
+from alliance.node.sync import InFlight
 from alliance.node.wire import SyncBlocks, SyncedBlock
+from alliance.testing.nodes import alliance_homes, running_nodes
 
 
 async def commit_transfers(
@@ -102,7 +104,8 @@ def test_a_node_that_was_down_catches_up_by_block_sync(tmp_path: Path) -> None:
                 height = runtime.height
                 assert runtime.block(height)[0].hash() == nodes[0].runtime.block(height)[0].hash()
                 assert runtime.balance(bob) == 7
-                await eventually(lambda: runtime.core.status.height > height, "the late node to join in")
+                joined = lambda: runtime.driver.core.status.height > height  # noqa: E731
+                await eventually(joined, "the late node to join in")
 
     run(scenario())
 
@@ -153,7 +156,9 @@ def test_synced_blocks_need_a_quorum_certificate_and_the_right_parent(tmp_path: 
 
 
 async def deliver(runtime: NodeRuntime, blocks: list[SyncedBlock]) -> None:
+    """An answer from a peer, to a request the node sent it (from its next height)."""
     peer = next(iter(runtime.status().validator_names))
+    runtime.driver.sync.in_flight = InFlight(peer, runtime.monotonic_ms(), runtime.height + 1)
     runtime.on_peer_message(peer, codec.encode(SyncBlocks(blocks=blocks)))
     await asyncio.sleep(0.2)
 
@@ -219,11 +224,16 @@ def test_a_proposal_request_the_chain_moved_past_is_dropped_not_prepared(tmp_pat
         async with running_nodes([home]) as (node,):
             runtime = node.runtime
             await eventually(lambda: runtime.height >= 2, "two blocks")
-            for poke in (runtime._on_new_transactions, runtime._prepare_due):
+            driver = runtime.driver
+            pokes = (
+                lambda: driver.transactions_admitted([], gossip=False),
+                lambda: driver.on_timer(PrepareDue(driver._prepare_serial)),
+            )
+            for poke in pokes:
                 decided = runtime.height  # committed already: a request for it is stale
-                runtime._pending_prepare = PrepareProposal(height=decided, round=0, prev_block_hash=b"")
+                driver._pending_prepare = PrepareProposal(height=decided, round=0, prev_block_hash=b"")
                 poke()  # before the fix: InvariantViolation("proposing N after N")
-                assert runtime._pending_prepare is None
+                assert driver._pending_prepare is None
             await commit_transfers(runtime, dev_key(tmp_path), bob, [3])  # and the node goes on
             assert runtime.balance(bob) == 3
 

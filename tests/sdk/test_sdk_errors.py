@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from alliance import errors
+from alliance.abi import gov
 from alliance.crypto.keys import AccountKey
-from alliance.execution.modules import governance as gov
 from alliance.sdk import AsyncClient, BadResponse, Client, Timeout, Unreachable
 from alliance.sdk.errors import error_classes, from_problem, from_receipt
 
@@ -156,9 +156,9 @@ def test_from_problem_bounds_the_detail() -> None:
     ("status", "expected"),
     [
         ("permission_denied", errors.PermissionDenied),
-        ("not_a_member", errors.NotAMember),
-        ("already_voted", errors.AlreadyVoted),
-        ("voting_closed", errors.VotingClosed),
+        ("not_a_member", gov.NotAMember),
+        ("already_voted", gov.AlreadyVoted),
+        ("voting_closed", gov.VotingClosed),
         ("account_frozen", errors.AccountFrozen),
         ("invalid_arguments", errors.InvalidArguments),
         ("something_new", errors.ExecutionError),  # a code this SDK does not know
@@ -267,11 +267,11 @@ def test_a_failed_governance_receipt_raises_its_typed_error() -> None:
         )
 
     with client_answering(handler) as client:
-        with pytest.raises(errors.NotAMember, match="org9, which is not a member"):
+        with pytest.raises(gov.NotAMember, match="org9, which is not a member"):
             client.propose(AccountKey.generate(), gov.SetParam(name="block_txs_max", value="9"))
-        with pytest.raises(errors.NotAMember):
+        with pytest.raises(gov.NotAMember):
             client.vote(AccountKey.generate(), 1, True)
-        with pytest.raises(errors.NotAMember):
+        with pytest.raises(gov.NotAMember):
             client.freeze(AccountKey.generate(), b"\x01" * 20, "why")
         view = client.call(AccountKey.generate(), "gov", "vote", gov.VoteArgs(proposal=1, yes=True))
         assert view.status == "not_a_member" and not view.ok  # call reports; only the helpers raise

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from sdk_node_helpers import GovernedAlliance, governed_alliance, run
 
 from alliance import codec, errors
+from alliance.abi import gov
+from alliance.abi.chain import PARAMS_KEY
 from alliance.crypto.certificates import load_certificate
 from alliance.crypto.keys import AccountKey, to_checksum_address
-from alliance.execution.modules import governance as gov
 from alliance.ledger.genesis import ChainParams
 from alliance.node.bootstrap import add_org
 from alliance.sdk import AsyncClient, Client, ProposalOutcome, TxView, views
@@ -92,7 +93,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert view.proposer == admins[0].address and view.proposer_org == "org0"
             assert view.created_height == proposed.height and view.decided_height == passing.height
             assert view.deadline_height > view.created_height and view.error == ""
-            params = await client.query(gov.PARAMS_KEY)
+            params = await client.query(PARAMS_KEY)
             assert params.value is not None and codec.decode(ChainParams, params.value).block_txs_max == 4321
 
             raw = await get_json(http, "/v1/gov/proposals/1")
@@ -126,7 +127,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             add = gov.AddMember(org="org4", ca_certificate=der, weight=1)
             proposed = await client.propose(admins[0], add)
             assert (proposed.proposal, proposed.proposal_status) == (2, "open")
-            with pytest.raises(errors.AlreadyVoted, match="org0 has already voted on proposal 2"):
+            with pytest.raises(gov.AlreadyVoted, match="org0 has already voted on proposal 2"):
                 await client.vote(admins[0], 2, False)
             assert (await client.vote(admins[1], 2, True)).proposal_status == "open"
             assert (await client.vote(admins[3], 2, True)).proposal_status == "passed"
@@ -140,7 +141,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             )
             assert [b.org for b in view.votes] == ["org0", "org1", "org3"]  # the refused vote left no ballot
             raw_add = await get_json(http, "/v1/gov/proposals/2")
-            expected = {"org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None}
+            expected = {"org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None, "nodes": []}
             assert raw_add["action"] == expected and views.proposal_json(view) == raw_add
 
             after = await client.governance()
@@ -199,7 +200,7 @@ def test_refusals_are_typed_and_expired_proposals_say_so(tmp_path: Path) -> None
             await wait_height(client, view.deadline_height + 1)
             assert (await client.proposal(1)).status == "expired"
             assert (await get_json(http, "/v1/gov/proposals/1"))["status"] == "expired"
-            with pytest.raises(errors.VotingClosed, match="proposal 1 is expired"):
+            with pytest.raises(gov.VotingClosed, match="proposal 1 is expired"):
                 await client.vote(admins[1], 1, True)
 
             # The synchronous client, in a thread (the nodes run on this loop): two no votes reject.
@@ -221,7 +222,7 @@ def test_refusals_are_typed_and_expired_proposals_say_so(tmp_path: Path) -> None
             )
             view = await client.proposal(2)
             assert view.status == "rejected" and [b.yes for b in view.votes] == [True, False, False]
-            with pytest.raises(errors.VotingClosed, match="rejected"):
+            with pytest.raises(gov.VotingClosed, match="rejected"):
                 await client.vote(admins[0], 2, True)
 
             pending = await client.propose(admins[0], action, wait=False)

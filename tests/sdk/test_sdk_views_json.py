@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from alliance.abi import gov
 from alliance.api import schemas
 from alliance.crypto.keys import to_checksum_address
-from alliance.execution.modules import governance as gov
 from alliance.sdk import views
 
 ADDRESS = bytes(range(20))

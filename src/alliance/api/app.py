@@ -42,6 +42,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
+from alliance import codec
+from alliance.abi import gov
 from alliance.api import schemas as s
 from alliance.api.errors import (
     API_BODY_BYTES_MAX,
@@ -54,7 +56,6 @@ from alliance.api.errors import (
 from alliance.api.metrics import RequestMetricsMiddleware, make_registry
 from alliance.crypto.keys import parse_address
 from alliance.errors import AllianceError, DecodeError, NotFound, UsageError
-from alliance.execution.modules import governance as gov
 from alliance.mempool.pool import Accepted
 from alliance.node.facade import NodeFacade
 
@@ -182,7 +183,10 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
             raw = parse_address(address)
         except UsageError as exc:
             raise DecodeError(exc.message) from None
-        return s.account_model(node.account(raw), node.status().height)
+        args = codec.encode(gov.AccountQuery(raw))
+        balance = node.query_module("accounts", "balance", args)
+        view = node.query_module(gov.MODULE_NAME, "account", args, height=balance.height)
+        return s.account_model(balance.value.balance, view.value, balance.height)  # type: ignore[attr-defined,arg-type]
 
     @app.get("/v1/state/{key}", response_model=s.StateModel, tags=["state"])
     async def state(
@@ -197,20 +201,26 @@ def _add_read_routes(app: FastAPI, node: NodeFacade) -> None:
 def _add_governance_routes(app: FastAPI, node: NodeFacade) -> None:
     @app.get("/v1/gov", response_model=s.GovernanceModel, tags=["governance"])
     async def governance() -> s.GovernanceModel:
-        # Both reads in one step of the loop (no await between): the same committed height.
-        return s.governance_model(node.governance(), node.query(gov.VALIDATORS_KEY))
+        # All reads in one step of the loop (no await between) and at one height.
+        overview = node.query_module(gov.MODULE_NAME, "overview", b"")
+        page = codec.encode(gov.PageQuery(0, gov.PAGE_LIMIT_MAX))
+        frozen = node.query_module(gov.MODULE_NAME, "frozen", page, height=overview.height)
+        return s.governance_model(overview.value, frozen.value, overview.height)  # type: ignore[arg-type]
 
     @app.get("/v1/gov/proposals", response_model=list[s.ProposalModel], tags=["governance"])
     async def proposals(
         from_id: Annotated[int, Query(ge=1, lt=2**63)] = 1,
         limit: Annotated[int, Query(ge=1, le=PROPOSALS_LIMIT_MAX)] = PROPOSALS_LIMIT_DEFAULT,
     ) -> list[s.ProposalModel]:
-        return [s.proposal_model(p, status) for p, status in node.proposals(from_id=from_id, count_max=limit)]
+        answer = node.query_module(gov.MODULE_NAME, "proposals", codec.encode(gov.PageQuery(from_id, limit)))
+        return [s.proposal_model(p, p.status_at(answer.height + 1)) for p in answer.value]  # type: ignore[attr-defined]
 
     # ge=0: id 0 is a well-formed id that names no proposal, so it is the node's 404, not a 422.
     @app.get("/v1/gov/proposals/{proposal_id}", response_model=s.ProposalModel, tags=["governance"])
     async def proposal(proposal_id: Annotated[int, Path(ge=0, lt=2**63)]) -> s.ProposalModel:
-        return s.proposal_model(*node.proposal(proposal_id))
+        answer = node.query_module(gov.MODULE_NAME, "proposal", codec.encode(gov.ProposalQuery(proposal_id)))
+        found: gov.Proposal = answer.value  # type: ignore[assignment]
+        return s.proposal_model(found, found.status_at(answer.height + 1))
 
 
 def _add_submit_routes(app: FastAPI, node: NodeFacade) -> None:

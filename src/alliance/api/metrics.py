@@ -43,6 +43,11 @@ class NodeCollector(Collector):
             ("alliance_is_validator", "1 when this node votes at the next height", int(status.is_validator)),
             ("alliance_syncing", "1 while the node is catching up by block sync", int(status.syncing)),
             ("alliance_block_time_ms", "Time of the last block (ms since the epoch)", status.time_ms),
+            (
+                "alliance_halted",
+                "1 when the node stopped applying blocks because its state differs from the chain's",
+                int(status.halted is not None),
+            ),
         ]
         for name, doc, value in gauges:
             yield GaugeMetricFamily(name, doc, value=value)
@@ -67,6 +72,7 @@ class NodeCollector(Collector):
                 "Time those blocks took to commit (the store's write and fsync, mostly), summed",
                 status.block_commit_s_total,
             ),
+            ("alliance_peer_faults", "Faults peers committed against this node", status.peer_faults),
         ]
         for name, doc, total in counters:
             yield CounterMetricFamily(name, doc, value=total)

@@ -25,15 +25,14 @@ import msgspec.inspect
 from pydantic import BaseModel, Field
 
 from alliance import codec
+from alliance.abi import gov
+from alliance.abi.accounts import TransferEvent
 from alliance.app.interface import QueryResult
 from alliance.crypto.keys import address_of, to_checksum_address
 from alliance.errors import DecodeError
-from alliance.execution.modules import governance as gov
-from alliance.execution.modules.accounts import TransferEvent
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
 from alliance.ledger.transaction import decode_tx, is_address_type, tx_hash_of_canonical
-from alliance.ledger.validators import ValidatorSet
-from alliance.node.facade import AccountInfo, CommittedTx, GovernanceView, NodeStatus
+from alliance.node.facade import CommittedTx, NodeStatus
 
 HASH_HEX_LENGTH = 64
 JSON_BATCH_TXS_MAX = 10_000
@@ -100,6 +99,7 @@ class StatusModel(BaseModel):
     peers: list[PeerModel]
     mempool: MempoolModel
     tx_window_blocks: int
+    halted: str | None = None  # why the node stopped applying blocks (its state differs), if it did
 
 
 class CommitSigModel(BaseModel):
@@ -315,6 +315,7 @@ def status_model(status: NodeStatus) -> StatusModel:
         ],
         mempool=MempoolModel(txs=status.mempool_txs, bytes=status.mempool_bytes),
         tx_window_blocks=status.tx_window_blocks,
+        halted=status.halted,
     )
 
 
@@ -383,7 +384,9 @@ def struct_json(value: msgspec.Struct) -> dict[str, Any]:
         if isinstance(field, bytes):
             out[name] = to_checksum_address(field) if name in addresses else field.hex()
         elif isinstance(field, list):
-            out[name] = list(field)
+            out[name] = [struct_json(v) if isinstance(v, msgspec.Struct) else v for v in field]
+        elif isinstance(field, msgspec.Struct):
+            out[name] = struct_json(field)
         else:
             out[name] = field
     return out
@@ -448,24 +451,21 @@ def pending_tx_model(tx_hash: bytes) -> TxModel:
     return TxModel(hash=tx_hash.hex(), status="pending", height=None)
 
 
-def account_model(info: AccountInfo, height: int) -> AccountModel:
-    frozen = info.frozen
+def account_model(balance: int, view: gov.AccountView, height: int) -> AccountModel:
+    frozen = view.frozen
     return AccountModel(
-        address=to_checksum_address(info.address),
-        balance=info.balance,
+        address=to_checksum_address(view.address),
+        balance=balance,
         height=height,
-        org=info.org,
-        roles=list(info.roles),
+        org=view.org,
+        roles=list(view.roles),
         frozen=None
         if frozen is None
         else FreezeModel(reason=frozen.reason, by=to_checksum_address(frozen.by), height=frozen.height),
     )
 
 
-def governance_model(view: GovernanceView, validators: QueryResult) -> GovernanceModel:
-    """``validators``: the state's ``VALIDATORS_KEY``, read at the same height as ``view``."""
-    raw = validators.value
-    recorded = ValidatorSet([]) if raw is None else codec.decode_trusted(ValidatorSet, raw)
+def governance_model(view: gov.Overview, frozen: list[gov.FrozenAccount], height: int) -> GovernanceModel:
     names = {n.node_id: n.name for n in view.nodes}
     return GovernanceModel(
         members=[
@@ -481,13 +481,13 @@ def governance_model(view: GovernanceView, validators: QueryResult) -> Governanc
                 by=to_checksum_address(f.by),
                 height=f.height,
             )
-            for f in view.frozen
+            for f in frozen
         ],
-        proposals=view.proposals_count,
-        height=validators.height,
+        proposals=view.proposals,
+        height=height,
         validators=[
             ValidatorModel(node_id=v.node_id.hex(), name=names.get(v.node_id), power=v.power)
-            for v in recorded.validators
+            for v in view.validators
         ],
     )
 

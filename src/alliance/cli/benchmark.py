@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alliance import codec
+from alliance.abi.accounts import TransferArgs
 from alliance.cli.localnet import proc_stat_fields
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.sdk import AsyncClient
 

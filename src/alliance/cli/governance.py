@@ -38,11 +38,11 @@ import typer
 from cryptography.hazmat.primitives import serialization
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.cli import keyring, localnet
 from alliance.crypto.certificates import load_certificate
 from alliance.crypto.keys import AccountKey, load_node_key, to_checksum_address
 from alliance.errors import DecodeError, OperationalError, UsageError
-from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import sign_tx
 from alliance.node.bootstrap import AllianceLayout, add_node, add_org, load_alliance
 from alliance.sdk import Client
@@ -214,6 +214,18 @@ def node_identity(directory: Path, node: str) -> tuple[bytes, str, str]:
     return load_node_key(home.node_key_path).node_id, config.org, config.name
 
 
+def org_nodes(directory: Path, org: str) -> list[gov.NodeRecord]:
+    """The records of ``org``'s nodes in the local alliance directory (``alliance node new``), so
+    that ``add-member`` admits them to the network as the organisation joins."""
+    layout: AllianceLayout = load_alliance(directory)
+    records = []
+    for entry in layout.nodes:
+        if entry.org == org:
+            node_id, node_org, name = node_identity(directory, entry.name)
+            records.append(gov.NodeRecord(node_id, node_org, name))
+    return records
+
+
 def node_id_of(directory: Path, node: str) -> bytes:
     """A node's id: 64 hex digits as given, or read from the home of the local node so named."""
     text = node.removeprefix("0x")
@@ -320,10 +332,15 @@ def propose_add_member(
     api: ApiOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make ORG a member: its nodes may connect and sync, and its admin may propose and vote."""
+    """Make ORG a member: its nodes in DIR are recorded (they may connect and sync), and its admin
+    may propose and vote."""
     admin_address = _new_member_admin(directory, org, admin)
     action = gov.AddMember(
-        org=org, ca_certificate=org_ca_der(directory, org), weight=weight, admin=admin_address,
+        org=org,
+        ca_certificate=org_ca_der(directory, org),
+        weight=weight,
+        admin=admin_address,
+        nodes=org_nodes(directory, org),
     )
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
@@ -354,6 +371,35 @@ def propose_add_validator(
     """Make NODE (of a member organisation) a validator; it votes two blocks after the change."""
     node_id, org, name = node_identity(directory, node)
     action = gov.AddValidator(node_id=node_id, org=org, name=name, power=power)
+    _propose(action, sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("add-node")
+def propose_add_node(
+    node: NodeOption,
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record NODE (of a member organisation) on the ledger, so the others admit it; it follows the
+    chain without voting (add-validator gives it voting power)."""
+    node_id, org, name = node_identity(directory, node)
+    _propose(gov.AddNode(node_id=node_id, org=org, name=name), sender, voting_blocks, directory, api, as_json)
+
+
+@propose_app.command("remove-node")
+def propose_remove_node(
+    node: NodeOption,
+    sender: FromOption,
+    voting_blocks: VotingOption = 0,
+    directory: DirOption = Path(DEFAULT_DIR),
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove NODE's record: it is disconnected and refused (a validator must be removed as one first)."""
+    action = gov.RemoveNode(node_id=node_id_of(directory, node))
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 

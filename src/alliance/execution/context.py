@@ -5,14 +5,25 @@ committed flat state. A transaction does not copy that buffer; it records, the f
 writes a key, what the buffer held before (an undo log). A successful transaction keeps its
 writes in place (the common case costs nothing extra); a failed one rolls back from its undo log,
 so a failed transaction changes nothing but its receipt.
+
+Savepoints nest inside a transaction (a passed proposal's action applies whole or not at all; a
+contract's call): each opens an undo log of its own; releasing it folds its entries into the
+enclosing log (keeping the older "before" of a key), rolling back restores from it.
+
+Every value written is checked against the state tree's bound before it enters the buffer: an
+oversized write fails its transaction with ``ValueTooLarge``, where the tree would otherwise refuse
+the whole block at ``finalize_block`` on every node at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from alliance.errors import ValueTooLarge
 from alliance.execution.gas import GasMeter, GasSchedule
 from alliance.ledger.block import Event
+from alliance.state.tree import STATE_VALUE_SIZE_BYTES_MAX
+from alliance.types import invariant
 
 _MISSING = object()
 
@@ -20,12 +31,13 @@ _MISSING = object()
 class BlockState:
     """All of one block's writes, over a read function for committed state."""
 
-    __slots__ = ("_read", "undo", "writes")
+    __slots__ = ("_enclosing", "_read", "undo", "writes")
 
     def __init__(self, read_committed: Callable[[bytes], bytes | None]) -> None:
         self._read = read_committed
         self.writes: dict[bytes, bytes | None] = {}
         self.undo: dict[bytes, object] | None = None
+        self._enclosing: list[dict[bytes, object]] = []  # the undo logs savepoints nest inside
 
     def get(self, key: bytes) -> bytes | None:
         value = self.writes.get(key, _MISSING)
@@ -43,10 +55,36 @@ class BlockState:
         self.undo = {}
 
     def end_tx(self, success: bool) -> None:
+        invariant(not self._enclosing, "a transaction ended with a savepoint open")
         undo = self.undo
         self.undo = None
-        if success or not undo:
-            return
+        if not success and undo:
+            self._restore(undo)
+
+    def savepoint(self) -> int:
+        """Open a nested undo log; returns its depth, which ``rollback``/``release`` take."""
+        invariant(self.undo is not None, "a savepoint outside a transaction")
+        self._enclosing.append(self.undo)  # type: ignore[arg-type]
+        self.undo = {}
+        return len(self._enclosing)
+
+    def release(self, depth: int) -> None:
+        """Keep the savepoint's writes: its log joins the enclosing one."""
+        invariant(depth == len(self._enclosing), "savepoints are released innermost first")
+        inner = self.undo
+        outer = self._enclosing.pop()
+        for key, before in (inner or {}).items():
+            outer.setdefault(key, before)
+        self.undo = outer
+
+    def rollback(self, depth: int) -> None:
+        """Undo the savepoint's writes."""
+        invariant(depth == len(self._enclosing), "savepoints are rolled back innermost first")
+        if self.undo:
+            self._restore(self.undo)
+        self.undo = self._enclosing.pop()
+
+    def _restore(self, undo: dict[bytes, object]) -> None:
         writes = self.writes
         for key, before in undo.items():
             if before is _MISSING:
@@ -92,6 +130,9 @@ class CallContext:
 
     def write(self, key: bytes, value: bytes | None) -> None:
         size = len(value) if value is not None else 0
+        if size > STATE_VALUE_SIZE_BYTES_MAX:
+            bound = STATE_VALUE_SIZE_BYTES_MAX
+            raise ValueTooLarge(f"a state value is at most {bound} bytes; this one is {size}")
         schedule = self.schedule
         gas = self.gas
         cost = schedule.state_write + schedule.state_write_byte * (len(key) + size)
@@ -110,3 +151,16 @@ class CallContext:
             gas.charge(cost, "event")  # raises OutOfGas
         gas.used = used
         self.events.append(Event(emitter, name, data))
+
+    # -- savepoints: a part of a transaction that applies whole or not at all ------------------------
+
+    def savepoint(self) -> tuple[int, int]:
+        return self.state.savepoint(), len(self.events)
+
+    def release(self, mark: tuple[int, int]) -> None:
+        self.state.release(mark[0])
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Undo the writes and events since ``mark`` (the gas they used stays used)."""
+        self.state.rollback(mark[0])
+        del self.events[mark[1] :]

@@ -20,6 +20,17 @@ in one batch.
 Replay protection: a transaction hash that is in the committed transaction index is refused, and
 ``valid_until`` bounds how long any hash could come back, so the index is the exact window.
 
+Modules: the executor knows none by name. It runs the registered descriptors
+(``execution.modules``): their genesis state at ``init_chain``, their block policies before every
+call (governance's freezes and access table), their ``call`` for a transaction's target, their
+queries for ``query_module``.
+
+Receipts: a failed receipt's message is stored but not hashed (``Receipt.hashed_form``), so
+nothing a library or the interpreter words can split the chain; the status code is consensus.
+
+Signature checks that the node's verifier workers cannot finish (a worker died or hung) are retried
+once and then done inline: a verifier failure never stops a node (``_verify``).
+
 Decoding once: a transaction's decoding and hash are a pure function of its bytes, so the
 successful decodings of the mempool's admission (``remember_decoded``), ``check_tx``,
 ``prepare_proposal`` and ``process_proposal`` are kept in a map from raw bytes, and later steps
@@ -38,20 +49,21 @@ restarts starts cold and warms up as keys are read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from itertools import islice
 
 import msgspec
 
 from alliance import codec
+from alliance.abi.accounts import account_key, encode_account
+from alliance.abi.chain import PARAMS_KEY, VALIDATORS_KEY
 from alliance.app.interface import AppInfo, CheckTxResult, FinalizeResult, PreparedProposal, QueryResult
 from alliance.crypto import merkle
 from alliance.crypto.hashing import Domain, hash_domain
-from alliance.crypto.keys import to_checksum_address
 from alliance.crypto.sigcache import SignatureCache
 from alliance.crypto.suite import Suite, suite_by_name
 from alliance.errors import (
-    AccountFrozen,
     AllianceError,
     BadSignature,
     DecodeError,
@@ -60,7 +72,7 @@ from alliance.errors import (
     GasLimitTooHigh,
     InvalidTransaction,
     NotFound,
-    PermissionDenied,
+    OperationalError,
     TxExpired,
     TxTooFarAhead,
     TxTooLarge,
@@ -70,9 +82,7 @@ from alliance.errors import (
 )
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter, GasSchedule
-from alliance.execution.modules import Module, governance
-from alliance.execution.modules.accounts import AccountsModule, account_key, encode_account
-from alliance.execution.modules.governance import FrozenAccount, GovernanceModule
+from alliance.execution.modules import BlockPolicy, Module, builtin_modules
 from alliance.ledger.block import Block, CommitCertificate, Receipt, results_hash
 from alliance.ledger.genesis import ChainParams, Genesis
 from alliance.ledger.store import BlockWrite, ChainStoreProtocol
@@ -81,8 +91,6 @@ from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.state.tree import EMPTY_ROOT, StateTree, TreeUpdate
 from alliance.types import invariant
 
-PARAMS_KEY = b"sys/params"
-VALIDATORS_KEY = b"sys/validators"
 STATE_VERSIONS_KEPT_DEFAULT = 100
 STATE_PRUNE_BATCH_VERSIONS_DEFAULT = 2
 """Prune old state versions two at a time, not one a block (decision 008). The nodes a version
@@ -100,6 +108,7 @@ HOT_VALUES_MAX = 2_000_000
 ~85 MB, so a state of a million accounts stays hot whole."""
 
 _NOT_HOT = object()
+logger = logging.getLogger("alliance.execution")
 
 VerifyBatch = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
 
@@ -161,12 +170,9 @@ class Executor:
         self.store = store
         self.tree = StateTree(store)
         self.sigcache = sigcache if sigcache is not None else SignatureCache()
-        builtin: list[Module] = [AccountsModule(), GovernanceModule()]
-        self._modules: dict[str, Module] = {m.name: m for m in (*builtin, *modules)}
-        self._frozen_raw: bytes | None = None
-        self._frozen: dict[bytes, FrozenAccount] = {}
-        self._acl_raw: bytes | None = None
-        self._acl: dict[tuple[str, str], frozenset[str]] = {}
+        registered = [*builtin_modules(), *modules]
+        self.modules: dict[str, Module] = {m.name: m for m in registered}
+        invariant(len(self.modules) == len(registered), "two modules share a name")
         if state_versions_kept < 1 or not 1 <= state_prune_batch_versions <= STATE_PRUNE_BATCH_VERSIONS_MAX:
             raise UsageError(
                 "state_versions_kept must be at least 1 and state_prune_batch_versions between 1 and "
@@ -220,13 +226,15 @@ class Executor:
             if stored != codec.encode(genesis):
                 raise UsageError("this store holds another chain's genesis")
             return genesis.validators
+        _check_params(genesis.params)
         state: dict[bytes, bytes | None] = {
             PARAMS_KEY: codec.encode(genesis.params),
             VALIDATORS_KEY: codec.encode(genesis.validators),
         }
         for account in genesis.accounts:
             state[account_key(account.address)] = encode_account(account.balance)
-        state.update(governance.genesis_state(genesis))
+        for module in self.modules.values():
+            state.update(module.genesis_state(genesis))
         update = self.tree.apply(None, 0, state)
         self.store.commit_block(
             BlockWrite(
@@ -372,7 +380,8 @@ class Executor:
         decoded = self._decoded
         for raw in block.txs:
             decoded.pop(raw, None)  # done with: see "Decoding once" above
-        policy = _CommittedPolicy(state)
+        read_committed = self._committed_reader(height - 1)
+        policies = [p for m in self.modules.values() if (p := m.block_policy(read_committed)) is not None]
         run = self._run
         time_ms = header.time_ms
         for index, (tx, tx_hash, sender, error) in enumerate(checked):
@@ -382,13 +391,17 @@ class Executor:
                 receipts.append(Receipt(error.code, 0, [], error.message))
                 continue
             tx_hashes.append((tx_hash, index))
-            receipts.append(run(tx, sender, height, time_ms, state, policy))  # type: ignore[arg-type]
+            receipts.append(run(tx, sender, height, time_ms, state, policies))  # type: ignore[arg-type]
         update = self.tree.apply(height - 1, height, state.writes)
         encoded_receipts = [_encode(r) for r in receipts]
+        # The hashed form of an ok receipt is the receipt itself (no message): encoded once.
+        hashed = [
+            e if r.ok else _encode(r.hashed_form()) for e, r in zip(encoded_receipts, receipts, strict=True)
+        ]
         result = FinalizeResult(
             height=height,
             app_hash=update.root_hash,
-            results_hash=merkle.merkle_root(encoded_receipts),  # = results_hash(receipts)
+            results_hash=merkle.merkle_root(hashed),  # = results_hash(receipts)
             receipts=receipts,
             validator_updates=self._validator_updates(height, state.writes),
             tx_hashes=[tx_hash for tx_hash, _ in tx_hashes],
@@ -439,15 +452,35 @@ class Executor:
         return self._info
 
     def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult:
-        info = self.info()
-        version = info.last_height if height is None else height
-        if version > info.last_height or version < 0:
-            raise NotFound(f"no state at height {version}; the last committed height is {info.last_height}")
+        version = self._version(height)
         value = self.tree.get(version, key)
         proof = self.tree.prove(version, key) if prove else None
         return QueryResult(
             height=version, key=key, value=value, proof=proof, app_hash=self.tree.root_hash(version)
         )
+
+    def query_module(
+        self, module: str, query: str, args: bytes, *, height: int | None = None
+    ) -> ModuleAnswer:
+        """Run a module's read-only query over committed state at ``height`` (default: the last).
+        ``args`` is the canonical encoding of the query's argument Struct (empty when it takes none)."""
+        target = self.modules.get(module)
+        if target is None:
+            raise NotFound(f"no module named {module!a}")
+        spec = target.queries.get(query)
+        if spec is None:
+            known = ", ".join(sorted(target.queries)) or "none"
+            raise NotFound(f"module {module} has no query {query!a}; it has: {known}")
+        decoded = None if spec.args is None else codec.decode(spec.args, args)
+        version = self._version(height)
+        return ModuleAnswer(version, spec.run(_VersionReader(self.tree, version), decoded))
+
+    def _version(self, height: int | None) -> int:
+        info = self.info()
+        version = info.last_height if height is None else height
+        if version > info.last_height or version < 0:
+            raise NotFound(f"no state at height {version}; the last committed height is {info.last_height}")
+        return version
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -547,7 +580,7 @@ class Executor:
         """Checks that need no signature: chain, window, gas bound, replay."""
         body = tx.body
         if body.chain_id != self.chain_id:
-            raise WrongChainId(f"transaction is for chain {body.chain_id!r}, this is {self.chain_id!r}")
+            raise WrongChainId(f"transaction is for chain {body.chain_id!a}, this is {self.chain_id!a}")
         if body.valid_until < height:
             raise TxExpired(
                 f"transaction was valid until height {body.valid_until}; the next height is {height}"
@@ -569,13 +602,24 @@ class Executor:
         missing = [i for i, s in enumerate(out) if s is None]
         if missing:
             items = [(txs[i][0].body.sender, txs[i][1], txs[i][0].signature) for i in missing]
-            verify = self._verify_batch or self.suite.verify_batch
-            for i, ok in zip(missing, verify(items), strict=True):
+            for i, ok in zip(missing, self._verify(items), strict=True):
                 if ok:
                     sender = self.suite.address_of(txs[i][0].body.sender)
                     cache.add(txs[i][1], txs[i][0].signature, sender)
                     out[i] = sender
         return out
+
+    def _verify(self, items: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
+        """Verify through the node's verifier; if it fails (a worker died or hung), once more (it
+        restarts its workers), then inline. The answer is the same either way; only the time differs."""
+        if self._verify_batch is not None:
+            for attempt in (1, 2):
+                try:
+                    return self._verify_batch(items)
+                except OperationalError as exc:
+                    logger.warning("signature verifier failed (attempt %d of 2): %s", attempt, exc.message)
+            logger.warning("verifying %d signatures inline after the verifier failed twice", len(items))
+        return self.suite.verify_batch(items)
 
     def _forget_senders(self, rows: list[_Row]) -> None:
         """Drop the cached senders of the transactions a block committed: a committed transaction
@@ -622,7 +666,7 @@ class Executor:
         height: int,
         time_ms: int,
         state: BlockState,
-        policy: _CommittedPolicy,
+        policies: list[BlockPolicy],
     ) -> Receipt:
         body = tx.body
         call = body.call
@@ -632,64 +676,51 @@ class Executor:
         state.begin_tx()
         try:
             gas.charge(schedule.tx_base + schedule.tx_byte * len(call.args), "transaction base cost")
-            self._check_policy(state, policy, sender, call.target, call.method)
-            module = self._modules.get(call.target)
+            for policy in policies:
+                policy(state, sender, call.target, call.method)
+            module = self.modules.get(call.target)
             if module is None:
-                raise UnknownTarget(f"no module or contract named {call.target!r}")
-            module.call(ctx, call.method, call.args)
+                raise UnknownTarget(f"no module or contract named {call.target!a}")
+            result = module.call(ctx, call.method, call.args)
         except ExecutionError as exc:
             state.end_tx(success=False)
             return Receipt(exc.code, gas.used, [], exc.message)
         state.end_tx(success=True)
-        return Receipt("ok", gas.used, ctx.events, "")
-
-    def _check_policy(
-        self, state: BlockState, policy: _CommittedPolicy, sender: bytes, target: str, method: str
-    ) -> None:
-        """Frozen senders and the access table, read through the block's state (a freeze earlier in
-        the same block counts). Decoded tables are kept while their bytes stay the same."""
-        writes = state.writes  # = state.get of each key, with the committed value read once
-        frozen_raw = writes.get(governance.FROZEN_KEY, policy.frozen_raw)
-        if frozen_raw is not None:
-            if frozen_raw is not self._frozen_raw and frozen_raw != self._frozen_raw:
-                self._frozen = {f.address: f for f in governance.read_frozen(frozen_raw).accounts}
-                self._frozen_raw = frozen_raw
-            entry = self._frozen.get(sender)
-            if entry is not None:
-                who = to_checksum_address(sender)
-                raise AccountFrozen(f"account {who} was frozen at height {entry.height}: {entry.reason}")
-        acl_raw = writes.get(governance.ACL_KEY, policy.acl_raw)
-        if acl_raw is None:
-            return
-        if acl_raw is not self._acl_raw and acl_raw != self._acl_raw:
-            self._acl = {(r.module, r.method): frozenset(r.roles) for r in governance.read_acl(acl_raw).rules}
-            self._acl_raw = acl_raw
-        allowed = self._acl.get((target, method))
-        if allowed is None:
-            return
-        record = governance.read_account(state.get(governance.account_record_key(sender)))
-        if not allowed.intersection(record.roles):
-            held = ", ".join(record.roles) or "none"
-            raise PermissionDenied(
-                f"{target}.{method} needs one of the roles {', '.join(sorted(allowed))}; "
-                f"{to_checksum_address(sender)} has {held}"
-            )
+        return Receipt("ok", gas.used, ctx.events, "", result or b"")
 
 
-class _CommittedPolicy:
-    """The frozen list and access table of committed state, read once per block.
+def _check_params(params: ChainParams) -> None:
+    """Genesis parameters within their ceilings and consistent (as a governance change must be)."""
+    try:
+        codec.decode(ChainParams, codec.encode(params))
+    except DecodeError as exc:
+        raise UsageError(f"genesis chain parameters out of range: {exc.message}") from None
+    problem = params.problem()
+    if problem is not None:
+        raise UsageError(f"genesis chain parameters: {problem}")
 
-    Every transaction's policy check reads both keys; committed state does not change while a block
-    executes, and the block's own writes to them (a freeze earlier in the block, rolled back if its
-    transaction failed) are in ``BlockState.writes``, which the check consults first. So each
-    transaction sees exactly what ``state.get`` would give, without two reads through the state.
-    """
 
-    __slots__ = ("acl_raw", "frozen_raw")
+class ModuleAnswer:
+    """A module query's answer and the height whose state it read."""
 
-    def __init__(self, state: BlockState) -> None:
-        self.frozen_raw = state.get(governance.FROZEN_KEY)
-        self.acl_raw = state.get(governance.ACL_KEY)
+    __slots__ = ("height", "value")
+
+    def __init__(self, height: int, value: object) -> None:
+        self.height = height
+        self.value = value
+
+
+class _VersionReader:
+    """Committed state at one version, as a module query reads it."""
+
+    __slots__ = ("_tree", "_version")
+
+    def __init__(self, tree: StateTree, version: int) -> None:
+        self._tree = tree
+        self._version = version
+
+    def read(self, key: bytes) -> bytes | None:
+        return self._tree.get(self._version, key)
 
 
 class _MalformedTx(DecodeError, InvalidTransaction):
@@ -703,4 +734,4 @@ def _hash_of_malformed(raw: bytes) -> bytes:
     return hash_domain(Domain.TX, raw)
 
 
-__all__ = ["EMPTY_ROOT", "Executor", "TreeUpdate"]
+__all__ = ["EMPTY_ROOT", "PARAMS_KEY", "VALIDATORS_KEY", "Executor", "ModuleAnswer", "TreeUpdate"]

@@ -42,6 +42,13 @@ from alliance.ledger.transaction import Bytes32, Height, Name
 from alliance.ledger.validators import NodeIdBytes, ValidatorSet
 
 BLOCK_TXS_MAX = 100_000
+MESSAGE_SIZE_BYTES_MAX = 16 * 1024 * 1024
+"""One message between nodes (a wire frame) and one consensus WAL record: a proposal carries a
+whole block, a sync answer at least one."""
+BLOCK_TXS_BYTES_MAX = 12 * 1024 * 1024
+"""The most the transactions of one block may add up to, whatever governance votes: a proposal
+carries them with its header, its certificate and per-transaction framing inside one message
+(``MESSAGE_SIZE_BYTES_MAX``; tests/test_bounds.py checks the arithmetic)."""
 EVENTS_PER_TX_MAX = 256
 SignatureBytes64 = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
 TimeMs = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -168,20 +175,35 @@ class Event(Struct):
     data: bytes
 
 
+RESULT_SIZE_BYTES_MAX = 64 * 1024
+
+
 class Receipt(Struct):
+    """What one transaction did. ``status``, ``gas_used``, ``events`` and ``result`` (the called
+    method's answer, canonical bytes; empty when it has none) are consensus: they are hashed into
+    the next header's ``last_results_hash``. ``error`` is a message for people, stored beside them
+    but *not* hashed (``hashed_form``): its wording may come from a library or the interpreter
+    (a decoder's message, a Unicode table), which differ between the versions members run, and a
+    wording change must never split the chain. The ``status`` code says what failed."""
+
     status: str  # "ok" or the error's stable code
     gas_used: int
     events: Annotated[list[Event], msgspec.Meta(max_length=EVENTS_PER_TX_MAX)]
     error: str
+    result: Annotated[bytes, msgspec.Meta(max_length=RESULT_SIZE_BYTES_MAX)] = b""
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
+    def hashed_form(self) -> Receipt:
+        """The receipt as the results hash sees it: without the message."""
+        return self if not self.error else msgspec.structs.replace(self, error="")
+
 
 def results_hash(receipts: list[Receipt]) -> bytes:
-    """Merkle root of the canonical receipts of one block, in transaction order."""
-    return merkle.merkle_root([codec.encode(r) for r in receipts])
+    """Merkle root of the canonical hashed forms of one block's receipts, in transaction order."""
+    return merkle.merkle_root([codec.encode(r.hashed_form()) for r in receipts])
 
 
 def tx_root(txs: list[bytes]) -> bytes:

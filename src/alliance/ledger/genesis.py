@@ -14,31 +14,51 @@ import msgspec
 from alliance import codec
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain
-from alliance.ledger.transaction import Amount, Bytes20, Name
+from alliance.ledger.block import BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX
+from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Amount, Bytes20, Name
 from alliance.ledger.validators import VALIDATORS_MAX, NodeIdBytes, Validator, ValidatorSet
 
 GENESIS_ACCOUNTS_MAX = 10_000_000
-MEMBERS_MAX = 256
+MEMBERS_MAX = 100  # with CA certificates of up to 8 KiB, the members list fits one state value
 ROLES_PER_ACCOUNT_MAX = 32
 CERTIFICATE_SIZE_BYTES_MAX = 8192
 Positive = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+GAS_MAX = 10**15
+TX_WINDOW_BLOCKS_MAX = 1_000_000
+VOTING_PERIOD_BLOCKS_MAX = 10_000_000
+THRESHOLD_DEN_MAX = 1000
 
 
 class ChainParams(Struct):
-    block_txs_max: Positive = 10_000
-    block_bytes_max: Positive = 8 * 1024 * 1024
-    block_gas_max: Positive = 10_000_000_000
-    tx_gas_max: Positive = 10_000_000
-    tx_window_blocks: Positive = 1_000
+    """The governed parameters. Each has a ceiling that no vote can pass: the protocol's own limits
+    (a block must fit one wire frame and one WAL record; ``tests/test_bounds.py`` relates them), so
+    no parameter change can produce a block that a node cannot send, store or decode. Relations
+    between fields (``check``) are enforced when a change is proposed and again when it applies."""
+
+    block_txs_max: Annotated[int, msgspec.Meta(ge=1, le=BLOCK_TXS_MAX)] = 10_000
+    block_bytes_max: Annotated[int, msgspec.Meta(ge=TX_SIZE_BYTES_MAX, le=BLOCK_TXS_BYTES_MAX)] = 8 << 20
+    block_gas_max: Annotated[int, msgspec.Meta(ge=1, le=GAS_MAX)] = 10_000_000_000
+    tx_gas_max: Annotated[int, msgspec.Meta(ge=1, le=GAS_MAX)] = 10_000_000
+    tx_window_blocks: Annotated[int, msgspec.Meta(ge=1, le=TX_WINDOW_BLOCKS_MAX)] = 1_000
     """How far ahead of the current height ``valid_until`` may be; also how long seen hashes are kept."""
-    voting_period_blocks: Positive = 1_000
+    voting_period_blocks: Annotated[int, msgspec.Meta(ge=1, le=VOTING_PERIOD_BLOCKS_MAX)] = 1_000
     """A proposal's default voting period; a proposer may ask for a shorter one."""
-    membership_threshold_num: Positive = 2
-    membership_threshold_den: Positive = 3
+    membership_threshold_num: Annotated[int, msgspec.Meta(ge=1, lt=THRESHOLD_DEN_MAX)] = 2
+    membership_threshold_den: Annotated[int, msgspec.Meta(ge=2, le=THRESHOLD_DEN_MAX)] = 3
     """Membership and validator changes pass with *more than* num/den of the committee's weight."""
-    other_threshold_num: Positive = 1
-    other_threshold_den: Positive = 2
+    other_threshold_num: Annotated[int, msgspec.Meta(ge=1, lt=THRESHOLD_DEN_MAX)] = 1
+    other_threshold_den: Annotated[int, msgspec.Meta(ge=2, le=THRESHOLD_DEN_MAX)] = 2
     """Every other proposal passes with more than num/den."""
+
+    def problem(self) -> str | None:
+        """What is wrong with these parameters taken together, or None."""
+        if self.tx_gas_max > self.block_gas_max:
+            return f"tx_gas_max ({self.tx_gas_max}) must not exceed block_gas_max ({self.block_gas_max})"
+        if self.membership_threshold_num >= self.membership_threshold_den:
+            return "membership_threshold must be a fraction in (0, 1)"
+        if self.other_threshold_num >= self.other_threshold_den:
+            return "other_threshold must be a fraction in (0, 1)"
+        return None
 
 
 class GenesisAccount(Struct):

@@ -288,7 +288,13 @@ def create_alliance(directory: Path | str, nodes: int, *, chain_id: str | None =
         write_node_tls_files(home.tls_dir, root.certificate, org_ca.certificate, node_tls)
         home.genesis_path.write_bytes(genesis_bytes)
         peers = [
-            PeerConfig(name=p.name, node_id=node_keys[p.name].node_id.hex(), host=p.host, p2p_port=p.p2p_port)
+            PeerConfig(
+                name=p.name,
+                node_id=node_keys[p.name].node_id.hex(),
+                host=p.host,
+                p2p_port=p.p2p_port,
+                org=p.org,
+            )
             for p in entries
             if p.name != entry.name
         ]
@@ -416,7 +422,7 @@ def add_node(directory: Path | str, org: str, name: str) -> NewNode:
         shutil.rmtree(home.root, ignore_errors=True)  # ours alone: it did not exist a moment ago
         raise
     _add_peer_to_homes(layout, PeerConfig(
-        name=name, node_id=node_key.node_id.hex(), host=entry.host, p2p_port=p2p_port
+        name=name, node_id=node_key.node_id.hex(), host=entry.host, p2p_port=p2p_port, org=org
     ))
     updated = dataclasses.replace(layout, nodes=(*layout.nodes, entry))
     save_alliance(updated)  # last, as in create_alliance
@@ -457,7 +463,9 @@ def _unused_ports(layout: AllianceLayout) -> tuple[int, int]:
 
 def _peer_of(layout: AllianceLayout, entry: NodeEntry) -> PeerConfig:
     node_id = load_node_key(layout.home(entry).node_key_path).node_id
-    return PeerConfig(name=entry.name, node_id=node_id.hex(), host=entry.host, p2p_port=entry.p2p_port)
+    return PeerConfig(
+        name=entry.name, node_id=node_id.hex(), host=entry.host, p2p_port=entry.p2p_port, org=entry.org
+    )
 
 
 def _add_peer_to_homes(layout: AllianceLayout, peer: PeerConfig) -> None:

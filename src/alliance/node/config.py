@@ -49,6 +49,9 @@ class PeerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     node_id: str  # hex of the Ed25519 public key
     host: str = "127.0.0.1"
     p2p_port: Port
+    org: str | None = None
+    """The organisation that owns the node: its certificate must be issued by that organisation's
+    CA (``node.membership``). None admits any organisation (configurations written before this)."""
 
 
 class ConsensusSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alliance.app.interface import QueryResult
-from alliance.execution.modules.governance import AccessRule, FrozenAccount, Member, NodeRecord, Proposal
+from alliance.execution.executor import ModuleAnswer
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import AdmitResult
@@ -52,6 +52,8 @@ class NodeStatus:
     blocks_applied: int = 0  # blocks this process executed and committed (consensus or block sync)
     block_execute_s_total: float = 0.0  # their finalize_block time, summed (wall clock)
     block_commit_s_total: float = 0.0  # their commit time (the store's write and fsync, mostly), summed
+    halted: str | None = None  # why the node stopped applying blocks (its state differs), if it did
+    peer_faults: int = 0  # faults peers committed against this node (a counter for metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +63,6 @@ class CommittedTx:
     index: int
     raw: bytes
     receipt: Receipt
-
-
-@dataclass(frozen=True, slots=True)
-class AccountInfo:
-    address: bytes
-    balance: int
-    org: str
-    roles: list[str]
-    frozen: FrozenAccount | None
-
-
-@dataclass(frozen=True, slots=True)
-class GovernanceView:
-    members: list[Member]
-    nodes: list[NodeRecord]
-    access: list[AccessRule]
-    frozen: list[FrozenAccount]
-    proposals_count: int
 
 
 class NodeFacade(Protocol):
@@ -98,21 +82,14 @@ class NodeFacade(Protocol):
         """The raw bytes of a transaction waiting in the mempool, if it is there."""
         ...
 
-    def balance(self, address: bytes) -> int: ...
-
     def query(self, key: bytes, *, height: int | None = None, prove: bool = False) -> QueryResult: ...
 
-    def account(self, address: bytes) -> AccountInfo:
-        """Balance, organisation, roles and freeze of an account (defaults for one never seen)."""
+    def query_module(
+        self, module: str, query: str, args: bytes, *, height: int | None = None
+    ) -> ModuleAnswer:
+        """A module's read-only query (``execution.modules``) over committed state at ``height``.
+        ``NotFound`` for an unknown module or query; ``DecodeError`` for malformed ``args``."""
         ...
-
-    def governance(self) -> GovernanceView: ...
-
-    def proposal(self, proposal_id: int) -> tuple[Proposal, str]:
-        """A proposal and its status now ("expired" once past its deadline). ``NotFound`` if none."""
-        ...
-
-    def proposals(self, *, from_id: int = 1, count_max: int = 100) -> list[tuple[Proposal, str]]: ...
 
     async def submit(self, raws: list[bytes]) -> list[AdmitResult]:
         """Admit transactions into the mempool and gossip the accepted ones. One result per input."""

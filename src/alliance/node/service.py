@@ -8,11 +8,12 @@ as tasks of one ``TaskGroup`` until ``stop`` is set or a task fails. Everything 
 reverse order on the way out, whatever the reason, so a stopped node leaves a store and a WAL that
 the next start reopens at the last whole block.
 
-Membership: a peer must present a certificate chaining to the alliance root. On a chain whose
-ledger records member organisations (the governance module), any node of a current member may
-connect, and its certificate must be issued by the CA the ledger records for that member; when a
-member is removed, its links are dropped and refused from then on. A chain without recorded
-members admits exactly the peers listed in ``config.toml``.
+Membership (``node.membership``): a peer must present a certificate chaining to the alliance root.
+On a chain whose ledger records member organisations, a node may connect when the ledger records its
+id under the organisation whose recorded CA issued its certificate (or, not yet recorded, when
+``config.toml`` lists it with that organisation); when a member or node is removed, its links are
+dropped and refused from then on. A chain without recorded members admits exactly the peers listed
+in ``config.toml``, each with the organisation its entry names.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from alliance.ledger.genesis import Genesis
 from alliance.mempool.pool import Mempool
 from alliance.mempool.verifier import BatchVerifier
 from alliance.node.config import NodeConfig, NodeHome
+from alliance.node.driver import DriverConfig
+from alliance.node.membership import ConfiguredPeer
 from alliance.node.runtime import NodeRuntime
 from alliance.p2p.tls import NodeTlsFiles, make_contexts
 from alliance.p2p.transport import Transport, TransportLimits
@@ -167,8 +170,8 @@ class Node:
                 mempool_factory=make_mempool,
                 executor=executor,
                 consensus=consensus_config(config),
-                peers={node_id: p.name for node_id, p in peers.items()},
-                empty_block_interval_ms=config.consensus.empty_block_interval_ms,
+                peers={node_id: ConfiguredPeer(p.name, p.org) for node_id, p in peers.items()},
+                driver_config=DriverConfig(empty_block_interval_ms=config.consensus.empty_block_interval_ms),
             )
             transport = Transport(
                 node_key.node_id,
@@ -178,8 +181,9 @@ class Node:
                 {node_id: (p.host, p.p2p_port) for node_id, p in peers.items()},
                 is_member=runtime.is_member,
                 on_message=runtime.on_peer_message,
-                # On a governed chain any node of a member organisation may connect (observers
-                # joining), and its certificate must come from the CA the ledger records.
+                # On a governed chain a node the ledger records may connect even if this node's
+                # configuration does not list it (observers joining); its certificate must come
+                # from the CA the ledger records for the organisation that owns it.
                 limits=TransportLimits(accept_unlisted_peers=runtime.governed),
                 org_ca_certificates=runtime.org_ca_certificates if runtime.governed else None,
             )

@@ -23,11 +23,12 @@ from alliance import codec
 from alliance.codec import Struct
 from alliance.consensus.messages import Proposal, Vote
 from alliance.errors import DecodeError, InvalidMessage
+from alliance.ledger.block import MESSAGE_SIZE_BYTES_MAX
 from alliance.ledger.transaction import Height
 
 TX_BATCH_TXS_MAX = 20_000
 SYNC_BLOCKS_MAX = 100
-WIRE_SIZE_BYTES_MAX = 16 * 1024 * 1024
+WIRE_SIZE_BYTES_MAX = MESSAGE_SIZE_BYTES_MAX
 
 
 class TxBatch(Struct, tag="txs", frozen=True):

@@ -17,10 +17,11 @@ from its buffer and drops consumed bytes once per ``feed``.
 from __future__ import annotations
 
 from alliance.errors import InvalidMessage, UsageError
+from alliance.ledger.block import MESSAGE_SIZE_BYTES_MAX
 
 HEADER_SIZE_BYTES = 4
 FRAME_SIZE_BYTES_LIMIT = 2**32 - 1  # what a 4-byte length can express
-FRAME_SIZE_BYTES_MAX_DEFAULT = 16 * 1024 * 1024
+FRAME_SIZE_BYTES_MAX_DEFAULT = MESSAGE_SIZE_BYTES_MAX
 
 
 def _check_bound(frame_size_bytes_max: int) -> None:

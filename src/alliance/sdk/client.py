@@ -39,10 +39,10 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from alliance import codec
+from alliance.abi import gov
+from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, parse_address
 from alliance.errors import UsageError
-from alliance.execution.modules import governance as gov
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.transaction import sign_tx
 from alliance.sdk import views
 from alliance.sdk.errors import Timeout, Unreachable, from_problem, from_receipt

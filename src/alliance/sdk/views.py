@@ -28,9 +28,9 @@ import msgspec
 import msgspec.inspect
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.crypto.keys import parse_address, to_checksum_address
 from alliance.errors import OperationalError, UsageError
-from alliance.execution.modules import governance as gov
 from alliance.ledger.transaction import Bytes20, is_address_type
 
 T = TypeVar("T")
@@ -489,6 +489,13 @@ def _action_classes() -> dict[str, type[gov.Action]]:
 def action(kind: str, d: Any) -> gov.Action:
     """The governance Action of ``kind`` from its JSON fields (``KeyError`` for a kind unknown here)."""
     cls = _action_classes()[kind]
+    # The round trip validates every bound of the struct; a DecodeError is a UsageError: BadResponse.
+    return codec.decode(cls, codec.encode(_struct_from_json(cls, d)))
+
+
+def _struct_from_json(cls: type[Any], d: Any) -> Any:
+    """A struct from the API's JSON of it: addresses and other bytes by the field's declared type,
+    nested structs (and lists of them) likewise."""
     info = msgspec.inspect.type_info(cls)
     if not isinstance(info, msgspec.inspect.StructType):
         raise TypeError(f"{cls.__name__} is not a msgspec Struct")
@@ -496,16 +503,22 @@ def action(kind: str, d: Any) -> gov.Action:
     for field in info.fields:
         if field.name not in d:
             continue  # the struct's default stands
-        value = d[field.name]
-        if value is None:
-            pass  # an optional field left empty
-        elif is_address_type(field.type):
-            value = _address(value)
-        elif isinstance(field.type, msgspec.inspect.BytesType):
-            value = _hex(value)
-        values[field.name] = value
-    # The round trip validates every bound of the struct; a DecodeError is a UsageError: BadResponse.
-    return codec.decode(cls, codec.encode(cls(**values)))
+        values[field.name] = _field_from_json(field.type, d[field.name])
+    return cls(**values)
+
+
+def _field_from_json(kind: msgspec.inspect.Type, value: Any) -> Any:
+    if value is None:
+        return None  # an optional field left empty
+    if is_address_type(kind):
+        return _address(value)
+    if isinstance(kind, msgspec.inspect.BytesType):
+        return _hex(value)
+    if isinstance(kind, msgspec.inspect.StructType):
+        return _struct_from_json(kind.cls, value)
+    if isinstance(kind, msgspec.inspect.ListType):
+        return [_field_from_json(kind.item_type, v) for v in value]
+    return value
 
 
 def proposal(d: Any) -> ProposalView:

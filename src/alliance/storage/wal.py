@@ -59,16 +59,17 @@ from typing import BinaryIO, Self
 from alliance import codec
 from alliance.consensus.wal import WalRecord, record_height
 from alliance.errors import DecodeError, InvariantViolation, StoreFull, UsageError
+from alliance.ledger.block import MESSAGE_SIZE_BYTES_MAX
 from alliance.types import fail_invariant, invariant
 
 log = logging.getLogger("alliance.storage.wal")
 
 FRAME_HEADER = struct.Struct(">II")
 FRAME_HEADER_BYTES = FRAME_HEADER.size
-# A proposal carries a whole block: genesis allows 8 MiB of transactions by default, plus per-tx
-# framing, the header and the previous commit certificate. The runtime should pass a bound derived
-# from the chain's block_bytes_max when governance raises it.
-RECORD_SIZE_BYTES_MAX = 9 * 1024 * 1024
+# A record holds one consensus message, and a proposal carries a whole block: any message a node
+# can send or receive fits, whatever governance sets block_bytes_max to (its ceiling keeps a
+# proposal within a message; tests/test_bounds.py). The margin covers the record's own tag.
+RECORD_SIZE_BYTES_MAX = MESSAGE_SIZE_BYTES_MAX + 1024
 SEGMENT_BYTES_MAX = 64 * 1024 * 1024
 SEGMENTS_MAX = 64
 TOTAL_BYTES_MAX = 1024 * 1024 * 1024

@@ -3,292 +3,123 @@
 Theory of operation
 -------------------
 Everything a consortium decides together is state, changed only by transactions, so every node
-enforces the same rules and every decision is on the ledger for audit.
-
-State (all canonical Structs):
-
-- ``gov/members``: the member organisations (name, CA certificate in DER, voting weight). Peers
-  use it to admit connections: a node whose certificate chains to a member's CA may connect.
-- ``gov/nodes``: nodes known to the alliance (node id, organisation, name).
-- ``gov/account/<address>``: an account's organisation and roles (``admin`` of its organisation,
-  ``supervisor``, or roles applications define).
-- ``gov/acl``: the access table, from (module, method) to the roles allowed. A pair without a rule
-  is open to every account. The executor checks it before every call, so a denial is a typed error
-  in the receipt, identical on every node.
-- ``gov/frozen``: frozen accounts with the reason, who froze them and when. The executor refuses
-  every transaction from a frozen account.
-- ``gov/proposal/<id>`` and ``gov/next_id``: proposals with their votes and outcome.
-- ``sys/validators`` (the executor's key): the validator set. A change written while executing
-  height h votes from height h + 2.
+enforces the same rules and every decision is on the ledger for audit. The state layout and the
+public types are in ``alliance.abi.gov``.
 
 The committee: each member organisation votes once per proposal, through an account with the
 ``admin`` role of that organisation; its weight counts. A proposal passes when the yes weight is
-*more than* its threshold of the committee's total weight (membership, validator and supervisor
-changes and threshold changes use ``membership_threshold``; everything else ``other_threshold``,
-both chain parameters) and executes in the block whose transaction passed it. It is rejected as
-soon as it can no longer pass, and expires after its deadline. The proposer's organisation's vote
-is counted with the proposal.
+*more than* its threshold of the committee's total weight (membership, node, validator and
+supervisor changes and threshold changes use ``membership_threshold``; everything else
+``other_threshold``, both chain parameters) and executes in the block whose transaction passed it.
+A passed action applies whole or not at all (a nested savepoint of the block's state): when it can
+no longer apply, the proposal records why and nothing else changes. It is rejected as soon as it can
+no longer pass, and expires after its deadline. The proposer's organisation's vote is counted with
+the proposal.
 
 The supervisor (role ``supervisor``) freezes an account at once, with a reason; unfreezing needs
 the committee. Granting or revoking the supervisor role is a membership-level decision.
+
+Policy before every call (``block_policy``): a frozen sender is refused (one read of the frozen
+count per block; a per-account read only while some account is frozen), and the access table's
+rule for the (target, method) pair, if any, must name one of the sender's roles. Both read through
+the block's buffer, so a freeze earlier in a block stops a later transaction of the same block.
+
+Texts that reach state or receipts are built from project strings and ``ascii()`` of caller
+input, never ``repr()`` or a library's wording, so they are the same on every Python and library
+version (spec/app-interface.md, determinism requirements).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+import re
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
 from alliance import codec
-from alliance.codec import Struct
+from alliance.abi import gov
+from alliance.abi.chain import PARAMS_KEY, VALIDATORS_KEY
+from alliance.abi.gov import (
+    ACCOUNT_PREFIX,
+    ACL_KEY,
+    ADMIN,
+    MEMBERS_KEY,
+    MODULE_NAME,
+    NEXT_PROPOSAL_KEY,
+    NODES_KEY,
+    SUPERVISOR,
+    THRESHOLD_PARAMS,
+    AccessRule,
+    AccessTable,
+    AccountRecord,
+    Action,
+    AddMember,
+    AddNode,
+    AddValidator,
+    AlreadyVoted,
+    Ballot,
+    Freeze,
+    FreezeArgs,
+    FreezeEvent,
+    FrozenAccount,
+    GrantRole,
+    Member,
+    Members,
+    NodeRecord,
+    Nodes,
+    NotAMember,
+    Proposal,
+    ProposalEvent,
+    ProposeArgs,
+    RemoveMember,
+    RemoveNode,
+    RemoveValidator,
+    RevokeRole,
+    SetAccess,
+    SetParam,
+    Unfreeze,
+    VoteArgs,
+    VoteEvent,
+    VotingClosed,
+    account_record_key,
+    is_membership_level,
+    kind_of,
+    proposal_key,
+    read_account,
+    read_acl,
+    read_members,
+    read_nodes,
+)
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import (
-    AlreadyVoted,
+    AccountFrozen,
     DecodeError,
     InvalidArguments,
-    NotAMember,
     NotFound,
     PermissionDenied,
-    UnknownMethod,
-    VotingClosed,
 )
-from alliance.execution.context import CallContext
-from alliance.ledger.genesis import MEMBERS_MAX, ROLES_PER_ACCOUNT_MAX, ChainParams, Genesis
-from alliance.ledger.transaction import Bytes20, Height, Name
-from alliance.ledger.validators import VALIDATORS_MAX, NodeIdBytes, Power, Validator, ValidatorSet
+from alliance.execution.collections import Entry, IndexedMap
+from alliance.execution.context import BlockState, CallContext
+from alliance.execution.modules import BlockPolicy, Method, ModuleBase, Query, ReadState
+from alliance.ledger.genesis import ROLES_PER_ACCOUNT_MAX, ChainParams, Genesis
+from alliance.ledger.validators import VALIDATORS_MAX, Power, Validator, ValidatorSet
+
+if TYPE_CHECKING:
+    from alliance.execution.collections import StateReader
 
 T = TypeVar("T")
 
-MODULE_NAME = "gov"
-MEMBERS_KEY = b"gov/members"
-NODES_KEY = b"gov/nodes"
-ACL_KEY = b"gov/acl"
-FROZEN_KEY = b"gov/frozen"
-NEXT_PROPOSAL_KEY = b"gov/next_id"
-ACCOUNT_PREFIX = b"gov/account/"
-PROPOSAL_PREFIX = b"gov/proposal/"
-PARAMS_KEY = b"sys/params"
-VALIDATORS_KEY = b"sys/validators"
+FROZEN = IndexedMap(gov.FROZEN_PREFIX)
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+_ASCII_FRACTION = re.compile(r"([0-9]{1,4})/([0-9]{1,4})")
 
-ADMIN = "admin"
-SUPERVISOR = "supervisor"
-REASON_LENGTH_MAX = 500
-ACL_RULES_MAX = 1000
-FROZEN_MAX = 100_000
-CERTIFICATE_SIZE_BYTES_MAX = 8192
-
-Certificate = Annotated[bytes, msgspec.Meta(min_length=1, max_length=CERTIFICATE_SIZE_BYTES_MAX)]
-Reason = Annotated[str, msgspec.Meta(max_length=REASON_LENGTH_MAX)]
-Roles = Annotated[list[Name], msgspec.Meta(max_length=ROLES_PER_ACCOUNT_MAX)]
-Weight = Annotated[int, msgspec.Meta(ge=1, le=2**32)]
-
-
-# --- state ---------------------------------------------------------------------------------------
-
-
-class Member(Struct):
-    org: Name
-    ca_certificate: Certificate
-    weight: Weight = 1
-
-
-class Members(Struct):
-    members: Annotated[list[Member], msgspec.Meta(max_length=MEMBERS_MAX)]
-
-    def get(self, org: str) -> Member | None:
-        return next((m for m in self.members if m.org == org), None)
-
-    @property
-    def total_weight(self) -> int:
-        return sum(m.weight for m in self.members)
-
-
-class NodeRecord(Struct):
-    node_id: NodeIdBytes
-    org: Name
-    name: Name
-
-
-class Nodes(Struct):
-    nodes: Annotated[list[NodeRecord], msgspec.Meta(max_length=VALIDATORS_MAX * 4)]
-
-
-class AccountRecord(Struct):
-    org: str
-    roles: Roles
-
-
-class AccessRule(Struct):
-    module: Name
-    method: Name
-    roles: Roles
-
-
-class AccessTable(Struct):
-    rules: Annotated[list[AccessRule], msgspec.Meta(max_length=ACL_RULES_MAX)]
-
-
-class FrozenAccount(Struct):
-    address: Bytes20
-    reason: Reason
-    by: Bytes20
-    height: Height
-
-
-class FrozenAccounts(Struct):
-    accounts: Annotated[list[FrozenAccount], msgspec.Meta(max_length=FROZEN_MAX)]
-
-
-# --- proposals -----------------------------------------------------------------------------------
-
-
-class AddMember(Struct, tag="add-member"):
-    org: Name
-    ca_certificate: Certificate
-    weight: Weight = 1
-    # The new member's administrator: granted ``admin`` of ``org`` when the proposal passes, so the
-    # organisation can propose and vote from the next block without a second vote.
-    admin: Bytes20 | None = None
-
-
-class RemoveMember(Struct, tag="remove-member"):
-    org: Name
-
-
-class AddValidator(Struct, tag="add-validator"):
-    node_id: NodeIdBytes
-    org: Name
-    name: Name
-    power: Annotated[int, msgspec.Meta(ge=1, le=2**40)] = 10
-
-
-class RemoveValidator(Struct, tag="remove-validator"):
-    node_id: NodeIdBytes
-
-
-class SetParam(Struct, tag="set-param"):
-    name: Name
-    value: Name
-
-
-class GrantRole(Struct, tag="grant-role"):
-    account: Bytes20
-    role: Name
-    org: str = ""  # the account's organisation, if it has none yet
-
-
-class RevokeRole(Struct, tag="revoke-role"):
-    account: Bytes20
-    role: Name
-
-
-class SetAccess(Struct, tag="set-access"):
-    module: Name
-    method: Name
-    roles: Roles  # empty: the pair is open to every account
-
-
-class Freeze(Struct, tag="freeze"):
-    account: Bytes20
-    reason: Reason
-
-
-class Unfreeze(Struct, tag="unfreeze"):
-    account: Bytes20
-
-
-Action = (
-    AddMember | RemoveMember | AddValidator | RemoveValidator | SetParam | GrantRole | RevokeRole
-    | SetAccess | Freeze | Unfreeze
+DEFAULT_ACCESS = AccessTable(
+    [
+        AccessRule(MODULE_NAME, "freeze", [SUPERVISOR]),
+        AccessRule(MODULE_NAME, "propose", [ADMIN]),
+        AccessRule(MODULE_NAME, "vote", [ADMIN]),
+    ]
 )
-
-
-class Ballot(Struct):
-    org: Name
-    voter: Bytes20
-    yes: bool
-    height: Height
-
-
-class Proposal(Struct):
-    id: Annotated[int, msgspec.Meta(ge=1)]
-    action: Action
-    proposer: Bytes20
-    proposer_org: Name
-    created_height: Height
-    deadline_height: Height
-    threshold_num: int
-    threshold_den: int
-    votes: Annotated[list[Ballot], msgspec.Meta(max_length=MEMBERS_MAX)]
-    status: str  # "open", "passed" or "rejected"; "expired" is derived on reading
-    decided_height: Height = 0
-    error: str = ""  # why a passed proposal's action could not be applied
-
-    def status_at(self, height: int) -> str:
-        if self.status == "open" and height > self.deadline_height:
-            return "expired"
-        return self.status
-
-
-class ProposeArgs(Struct):
-    action: Action
-    voting_blocks: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: the chain's voting period
-
-
-class VoteArgs(Struct):
-    proposal: Annotated[int, msgspec.Meta(ge=1)]
-    yes: bool
-
-
-class FreezeArgs(Struct):
-    account: Bytes20
-    reason: Reason
-
-
-class ProposalEvent(Struct):
-    id: int
-    kind: str
-    status: str
-
-
-class VoteEvent(Struct):
-    id: int
-    org: str
-    yes: bool
-
-
-class FreezeEvent(Struct):
-    account: Bytes20
-    reason: str
-    by: Bytes20
-
-
-def kind_of(action: Action) -> str:
-    return type(action).__struct_config__.tag  # type: ignore[return-value]
-
-
-MEMBERSHIP_LEVEL = (AddMember, RemoveMember, AddValidator, RemoveValidator)
-THRESHOLD_PARAMS = ("membership_threshold", "other_threshold")
-NUMERIC_PARAMS = (
-    "block_txs_max", "block_bytes_max", "block_gas_max", "tx_gas_max", "tx_window_blocks",
-    "voting_period_blocks",
-)
-
-
-def is_membership_level(action: Action) -> bool:
-    if isinstance(action, MEMBERSHIP_LEVEL):
-        return True
-    if isinstance(action, GrantRole | RevokeRole) and action.role == SUPERVISOR:
-        return True
-    return isinstance(action, SetParam) and action.name in THRESHOLD_PARAMS
-
-
-def proposal_key(proposal_id: int) -> bytes:
-    return PROPOSAL_PREFIX + proposal_id.to_bytes(8, "big")
-
-
-def account_record_key(address: bytes) -> bytes:
-    return ACCOUNT_PREFIX + address
 
 
 # --- genesis -------------------------------------------------------------------------------------
@@ -312,44 +143,25 @@ def genesis_state(genesis: Genesis) -> dict[bytes, bytes | None]:
     return state
 
 
-DEFAULT_ACCESS = AccessTable(
-    [
-        AccessRule(MODULE_NAME, "freeze", [SUPERVISOR]),
-        AccessRule(MODULE_NAME, "propose", [ADMIN]),
-        AccessRule(MODULE_NAME, "vote", [ADMIN]),
-    ]
-)
+# --- the module ------------------------------------------------------------------------------------
 
 
-# --- reading state ---------------------------------------------------------------------------------
-
-
-def read_members(raw: bytes | None) -> Members:
-    return Members([]) if raw is None else codec.decode_trusted(Members, raw)
-
-
-def read_account(raw: bytes | None) -> AccountRecord:
-    return AccountRecord("", []) if raw is None else codec.decode_trusted(AccountRecord, raw)
-
-
-def read_acl(raw: bytes | None) -> AccessTable:
-    return AccessTable([]) if raw is None else codec.decode_trusted(AccessTable, raw)
-
-
-def read_frozen(raw: bytes | None) -> FrozenAccounts:
-    return FrozenAccounts([]) if raw is None else codec.decode_trusted(FrozenAccounts, raw)
-
-
-def read_nodes(raw: bytes | None) -> Nodes:
-    return Nodes([]) if raw is None else codec.decode_trusted(Nodes, raw)
-
-
-class GovernanceModule:
+class GovernanceModule(ModuleBase):
     """The ``gov`` module: ``propose``, ``vote`` and the supervisor's ``freeze``."""
 
     name = MODULE_NAME
+    methods = (
+        Method("propose", ProposeArgs, "open a proposal (an admin of a member organisation)"),
+        Method("vote", VoteArgs, "vote on an open proposal (an admin of a member organisation)"),
+        Method("freeze", FreezeArgs, "freeze an account at once, with a reason (the supervisor)"),
+    )
+    events = gov.EVENTS
+    errors = (NotAMember, AlreadyVoted, VotingClosed)
 
-    def call(self, ctx: CallContext, method: str, args: bytes) -> None:
+    def __init__(self) -> None:
+        self.queries = {q.name: q for q in _QUERIES}
+
+    def call(self, ctx: CallContext, method: str, args: bytes) -> bytes | None:
         if method == "propose":
             self.propose(ctx, _decode(ProposeArgs, args, "gov.propose takes (action, voting_blocks)"))
         elif method == "vote":
@@ -357,8 +169,14 @@ class GovernanceModule:
         elif method == "freeze":
             self.freeze(ctx, _decode(FreezeArgs, args, "gov.freeze takes (account, reason)"))
         else:
-            known = "freeze, propose, vote"
-            raise UnknownMethod(f"module {self.name!r} has no method {method!r}; it has: {known}")
+            raise self.unknown_method(method)
+        return None
+
+    def genesis_state(self, genesis: Genesis) -> dict[bytes, bytes | None]:
+        return genesis_state(genesis)
+
+    def block_policy(self, read: ReadState) -> BlockPolicy:
+        return _Policy(read)
 
     # -- methods ------------------------------------------------------------------------------------
 
@@ -445,13 +263,62 @@ class GovernanceModule:
 def _decode(kind: type[T], raw: bytes, usage: str) -> T:
     try:
         return codec.decode(kind, raw)
-    except DecodeError as exc:
-        raise InvalidArguments(f"{usage}: {exc.message}") from None
+    except DecodeError:
+        # The library's own wording stays out of the receipt (it differs between versions).
+        raise InvalidArguments(usage) from None
 
 
 def _params(ctx: CallContext) -> ChainParams:
     raw = ctx.read(PARAMS_KEY)
     return ChainParams() if raw is None else codec.decode_trusted(ChainParams, raw)
+
+
+# --- the policy before every call ---------------------------------------------------------------------
+
+
+class _Policy:
+    """Frozen senders and the access table, for one block (module docstring).
+
+    Committed state does not change while a block executes and the block's own writes are in
+    ``BlockState.writes``, which is consulted first, so each call sees exactly what ``state.get``
+    would give. Decoded access tables are kept while their bytes stay the same."""
+
+    __slots__ = ("_acl", "_acl_raw", "_frozen_count_raw")
+
+    def __init__(self, read: ReadState) -> None:
+        self._frozen_count_raw = read(FROZEN.count_key())
+        self._acl_raw = read(ACL_KEY)
+        self._acl = _decode_acl(self._acl_raw)
+
+    def __call__(self, state: BlockState, sender: bytes, target: str, method: str) -> None:
+        writes = state.writes
+        if writes.get(FROZEN.count_key(), self._frozen_count_raw) is not None:
+            raw = state.get(FROZEN.entry_key(sender))
+            if raw is not None:
+                entry = gov.read_frozen(codec.decode_trusted(Entry, raw).value)
+                if entry is not None:
+                    who = to_checksum_address(sender)
+                    raise AccountFrozen(
+                        f"account {who} was frozen at height {entry.height}: {entry.reason!a}"
+                    )
+        acl_raw = writes.get(ACL_KEY, self._acl_raw)
+        if acl_raw is not self._acl_raw and acl_raw != self._acl_raw:
+            self._acl_raw = acl_raw
+            self._acl = _decode_acl(acl_raw)
+        allowed = self._acl.get((target, method))
+        if allowed is None:
+            return
+        record = read_account(state.get(account_record_key(sender)))
+        if not allowed.intersection(record.roles):
+            held = ", ".join(record.roles) or "none"
+            raise PermissionDenied(
+                f"{target}.{method} needs one of the roles {', '.join(sorted(allowed))}; "
+                f"{to_checksum_address(sender)} has {held}"
+            )
+
+
+def _decode_acl(raw: bytes | None) -> dict[tuple[str, str], frozenset[str]]:
+    return {(r.module, r.method): frozenset(r.roles) for r in read_acl(raw).rules}
 
 
 # --- checking and applying actions -------------------------------------------------------------------
@@ -460,16 +327,17 @@ def _params(ctx: CallContext) -> ChainParams:
 def _check_action(ctx: CallContext, action: Action) -> None:
     """Refuse at proposal time what could never apply (it is checked again when it passes)."""
     members = read_members(ctx.read(MEMBERS_KEY))
-    if isinstance(action, AddMember) and members.get(action.org) is not None:
-        raise InvalidArguments(f"{action.org} is a member already")
     if isinstance(action, AddMember):
+        if members.get(action.org) is not None:
+            raise InvalidArguments(f"{action.org} is a member already")
         _check_new_admin(ctx, action)
+        _check_member_nodes(ctx, action)
     if isinstance(action, RemoveMember) and members.get(action.org) is None:
         raise InvalidArguments(f"{action.org} is not a member")
-    if isinstance(action, AddValidator) and members.get(action.org) is None:
+    if isinstance(action, AddValidator | AddNode) and members.get(action.org) is None:
         raise InvalidArguments(f"node {action.name} belongs to {action.org}, which is not a member")
     if isinstance(action, SetParam):
-        _parse_param(action)
+        _apply_param_to(_params(ctx), action)
     if isinstance(action, SetAccess) and any(not r for r in action.roles):
         raise InvalidArguments("role names must not be empty")
 
@@ -481,42 +349,51 @@ def _check_new_admin(ctx: CallContext, action: AddMember) -> None:
     if record.org and record.org != action.org:
         who = to_checksum_address(action.admin)
         raise InvalidArguments(f"{who} belongs to {record.org}; it cannot administer {action.org}")
+    if ADMIN not in record.roles and len(record.roles) >= ROLES_PER_ACCOUNT_MAX:
+        who = to_checksum_address(action.admin)
+        raise InvalidArguments(f"{who} holds {ROLES_PER_ACCOUNT_MAX} roles already")
+
+
+def _check_member_nodes(ctx: CallContext, action: AddMember) -> None:
+    recorded = {n.node_id: n for n in read_nodes(ctx.read(NODES_KEY)).nodes}
+    for node in action.nodes:
+        if node.org != action.org:
+            raise InvalidArguments(f"node {node.name} is listed for {node.org}, not {action.org}")
+        other = recorded.get(node.node_id)
+        if other is not None and other.org != action.org:
+            raise InvalidArguments(f"node {node.node_id.hex()[:16]} is recorded for {other.org} already")
 
 
 def _execute(ctx: CallContext, action: Action) -> str:
-    """Apply a passed proposal's action; the error text if it can no longer apply (nothing changes then)."""
+    """Apply a passed proposal's action whole, or not at all: the reason when it can no longer
+    apply (its writes and events are undone then, the proposal still records its outcome)."""
+    mark = ctx.savepoint()
     try:
         _apply(ctx, action)
     except (InvalidArguments, NotFound) as exc:
+        ctx.rollback(mark)
         return exc.message
+    ctx.release(mark)
     return ""
 
 
 def _apply(ctx: CallContext, action: Action) -> None:
     if isinstance(action, AddMember | RemoveMember):
         _apply_membership(ctx, action)
+    elif isinstance(action, AddNode | RemoveNode):
+        _apply_node(ctx, action)
     elif isinstance(action, AddValidator | RemoveValidator):
         _apply_validator(ctx, action)
     elif isinstance(action, SetParam):
-        _apply_param(ctx, action)
+        ctx.write(PARAMS_KEY, codec.encode(_apply_param_to(_params(ctx), action)))
     elif isinstance(action, GrantRole | RevokeRole):
         _apply_role(ctx, action)
     elif isinstance(action, SetAccess):
-        table = read_acl(ctx.read(ACL_KEY))
-        rules = [r for r in table.rules if (r.module, r.method) != (action.module, action.method)]
-        if action.roles:
-            rules.append(AccessRule(action.module, action.method, sorted(set(action.roles))))
-        rules.sort(key=lambda r: (r.module, r.method))
-        ctx.write(ACL_KEY, codec.encode(AccessTable(rules)))
+        _apply_access(ctx, action)
     elif isinstance(action, Freeze):
         _apply_freeze(ctx, action.account, action.reason)
     else:
-        frozen = read_frozen(ctx.read(FROZEN_KEY))
-        kept = [f for f in frozen.accounts if f.address != action.account]
-        if len(kept) == len(frozen.accounts):
-            raise InvalidArguments(f"{to_checksum_address(action.account)} is not frozen")
-        ctx.write(FROZEN_KEY, codec.encode(FrozenAccounts(kept)))
-        ctx.emit(MODULE_NAME, "unfrozen", codec.encode(FreezeEvent(action.account, "", ctx.sender)))
+        _apply_unfreeze(ctx, action)
 
 
 def _apply_membership(ctx: CallContext, action: AddMember | RemoveMember) -> None:
@@ -524,9 +401,12 @@ def _apply_membership(ctx: CallContext, action: AddMember | RemoveMember) -> Non
     if isinstance(action, AddMember):
         if members.get(action.org) is not None:
             raise InvalidArguments(f"{action.org} is a member already")
-        _check_new_admin(ctx, action)  # before any write: a passed proposal applies whole or not at all
+        _check_new_admin(ctx, action)
+        _check_member_nodes(ctx, action)
         updated = [*members.members, Member(action.org, action.ca_certificate, action.weight)]
         ctx.write(MEMBERS_KEY, codec.encode(Members(sorted(updated, key=lambda m: m.org))))
+        for node in action.nodes:
+            _record_node(ctx, node)
         if action.admin is not None:
             _apply_role(ctx, GrantRole(action.admin, ADMIN, action.org))
         return
@@ -545,6 +425,32 @@ def _apply_membership(ctx: CallContext, action: AddMember | RemoveMember) -> Non
     if len(kept) != len(validators.validators):
         ctx.write(VALIDATORS_KEY, codec.encode(ValidatorSet.of(kept)))
     ctx.write(MEMBERS_KEY, codec.encode(Members(remaining)))
+
+
+def _record_node(ctx: CallContext, record: NodeRecord) -> None:
+    nodes = read_nodes(ctx.read(NODES_KEY))
+    others = [n for n in nodes.nodes if n.node_id != record.node_id]
+    if len(others) >= gov.NODES_MAX:
+        raise InvalidArguments(f"the alliance records at most {gov.NODES_MAX} nodes")
+    ctx.write(NODES_KEY, codec.encode(Nodes(sorted([*others, record], key=lambda n: n.node_id))))
+
+
+def _apply_node(ctx: CallContext, action: AddNode | RemoveNode) -> None:
+    if isinstance(action, AddNode):
+        if read_members(ctx.read(MEMBERS_KEY)).get(action.org) is None:
+            raise InvalidArguments(f"{action.org} is not a member")
+        recorded = {n.node_id: n for n in read_nodes(ctx.read(NODES_KEY)).nodes}.get(action.node_id)
+        if recorded is not None and recorded.org != action.org:
+            raise InvalidArguments(f"node {action.node_id.hex()[:16]} is recorded for {recorded.org}")
+        _record_node(ctx, NodeRecord(action.node_id, action.org, action.name))
+        return
+    if _validators(ctx).power_of(action.node_id):
+        raise InvalidArguments(f"node {action.node_id.hex()[:16]} is a validator: remove it as one first")
+    nodes = read_nodes(ctx.read(NODES_KEY))
+    kept = [n for n in nodes.nodes if n.node_id != action.node_id]
+    if len(kept) == len(nodes.nodes):
+        raise InvalidArguments(f"node {action.node_id.hex()[:16]} is not recorded")
+    ctx.write(NODES_KEY, codec.encode(Nodes(kept)))
 
 
 def _validators(ctx: CallContext) -> ValidatorSet:
@@ -570,47 +476,42 @@ def _apply_validator(ctx: CallContext, action: AddValidator | RemoveValidator) -
         raise InvalidArguments(f"node {action.name} is a validator already")
     if len(validators.validators) >= VALIDATORS_MAX:
         raise InvalidArguments(f"the validator set is full ({VALIDATORS_MAX})")
+    recorded = {n.node_id: n for n in read_nodes(ctx.read(NODES_KEY)).nodes}.get(action.node_id)
+    if recorded is not None and recorded.org != action.org:
+        raise InvalidArguments(f"node {action.node_id.hex()[:16]} is recorded for {recorded.org}")
     power: Power = action.power
     ctx.write(VALIDATORS_KEY, codec.encode(validators.apply_updates([Validator(action.node_id, power)])))
-    nodes = read_nodes(ctx.read(NODES_KEY))
-    others = [n for n in nodes.nodes if n.node_id != action.node_id]
-    record = NodeRecord(action.node_id, action.org, action.name)
-    ctx.write(NODES_KEY, codec.encode(Nodes(sorted([*others, record], key=lambda n: n.node_id))))
+    _record_node(ctx, NodeRecord(action.node_id, action.org, action.name))
 
 
-def _parse_param(action: SetParam) -> tuple[str, int | tuple[int, int]]:
-    if action.name in THRESHOLD_PARAMS:
-        num_text, _, den_text = action.value.partition("/")
-        try:
-            num, den = int(num_text), int(den_text)
-        except ValueError:
-            raise InvalidArguments(f"{action.name} is a fraction like 2/3, not {action.value!r}") from None
-        if not 1 <= num < den <= 1000:
-            raise InvalidArguments(f"{action.name} must be a fraction in (0, 1), not {action.value!r}")
-        return action.name, (num, den)
-    if action.name not in NUMERIC_PARAMS:
-        known = ", ".join((*NUMERIC_PARAMS, *THRESHOLD_PARAMS))
-        raise InvalidArguments(f"unknown chain parameter {action.name!r}; known: {known}")
-    try:
-        value = int(action.value)
-    except ValueError:
-        raise InvalidArguments(f"{action.name} is an integer, not {action.value!r}") from None
-    if not 1 <= value <= 2**63 - 1:
-        raise InvalidArguments(f"{action.name} must be positive")
-    return action.name, value
-
-
-def _apply_param(ctx: CallContext, action: SetParam) -> None:
-    name, value = _parse_param(action)
-    params = _params(ctx)
-    if isinstance(value, tuple):
+def _apply_param_to(params: ChainParams, action: SetParam) -> ChainParams:
+    """``params`` with ``action`` applied; ``InvalidArguments`` if the value is malformed, beyond
+    its ceiling, or leaves the parameters inconsistent. Numbers are ASCII digits only: ``int()``
+    would take any Unicode decimal digit, and which characters are digits depends on the
+    interpreter's Unicode tables, so two members on different Python versions could disagree."""
+    name, value = action.name, action.value
+    if name in THRESHOLD_PARAMS:
+        match = _ASCII_FRACTION.fullmatch(value)
+        if match is None:
+            raise InvalidArguments(f"{name} is a fraction like 2/3, not {value!a}")
         prefix = name.removesuffix("_threshold")
-        updated = msgspec.structs.replace(
-            params, **{f"{prefix}_threshold_num": value[0], f"{prefix}_threshold_den": value[1]}
-        )
+        changes = {f"{prefix}_threshold_num": int(match[1]), f"{prefix}_threshold_den": int(match[2])}
+    elif name in gov.NUMERIC_PARAMS:
+        if _ASCII_DIGITS.fullmatch(value) is None:
+            raise InvalidArguments(f"{name} is a positive integer of ASCII digits, not {value!a}")
+        changes = {name: int(value)}
     else:
-        updated = msgspec.structs.replace(params, **{name: value})
-    ctx.write(PARAMS_KEY, codec.encode(updated))
+        known = ", ".join((*gov.NUMERIC_PARAMS, *THRESHOLD_PARAMS))
+        raise InvalidArguments(f"unknown chain parameter {name!a}; known: {known}")
+    try:
+        # Through the codec: the Struct's declared ranges are its ceilings (ChainParams).
+        updated = codec.decode(ChainParams, codec.encode(msgspec.structs.replace(params, **changes)))
+    except DecodeError:
+        raise InvalidArguments(f"{name} = {value!a} is outside its allowed range") from None
+    problem = updated.problem()
+    if problem is not None:
+        raise InvalidArguments(problem)
+    return updated
 
 
 def _apply_role(ctx: CallContext, action: GrantRole | RevokeRole) -> None:
@@ -628,16 +529,89 @@ def _apply_role(ctx: CallContext, action: GrantRole | RevokeRole) -> None:
         return
     if action.role not in roles:
         who = to_checksum_address(action.account)
-        raise InvalidArguments(f"{who} does not have the role {action.role!r}")
+        raise InvalidArguments(f"{who} does not have the role {action.role!a}")
     roles.discard(action.role)
     ctx.write(key, codec.encode(AccountRecord(record.org, sorted(roles))))
 
 
+def _apply_access(ctx: CallContext, action: SetAccess) -> None:
+    table = read_acl(ctx.read(ACL_KEY))
+    rules = [r for r in table.rules if (r.module, r.method) != (action.module, action.method)]
+    if action.roles:
+        rules.append(AccessRule(action.module, action.method, sorted(set(action.roles))))
+    if len(rules) > gov.ACL_RULES_MAX:
+        raise InvalidArguments(f"the access table holds at most {gov.ACL_RULES_MAX} rules")
+    rules.sort(key=lambda r: (r.module, r.method))
+    ctx.write(ACL_KEY, codec.encode(AccessTable(rules)))
+
+
 def _apply_freeze(ctx: CallContext, account: bytes, reason: str) -> None:
-    frozen = read_frozen(ctx.read(FROZEN_KEY))
-    if any(f.address == account for f in frozen.accounts):
+    if FROZEN.get(ctx, account) is not None:
         raise InvalidArguments(f"{to_checksum_address(account)} is frozen already")
-    entry = FrozenAccount(account, reason, ctx.sender, ctx.height)
-    accounts = sorted([*frozen.accounts, entry], key=lambda f: f.address)
-    ctx.write(FROZEN_KEY, codec.encode(FrozenAccounts(accounts)))
+    FROZEN.put(ctx, account, codec.encode(FrozenAccount(account, reason, ctx.sender, ctx.height)))
     ctx.emit(MODULE_NAME, "frozen", codec.encode(FreezeEvent(account, reason, ctx.sender)))
+
+
+def _apply_unfreeze(ctx: CallContext, action: Unfreeze) -> None:
+    if not FROZEN.remove(ctx, action.account):
+        raise InvalidArguments(f"{to_checksum_address(action.account)} is not frozen")
+    ctx.emit(MODULE_NAME, "unfrozen", codec.encode(FreezeEvent(action.account, "", ctx.sender)))
+
+
+# --- queries (read-only, over committed state) ---------------------------------------------------------
+
+
+def query_account(state: StateReader, args: gov.AccountQuery) -> gov.AccountView:
+    record = read_account(state.read(account_record_key(args.address)))
+    frozen = FROZEN.get(state, args.address)
+    return gov.AccountView(args.address, record.org, list(record.roles), gov.read_frozen(frozen))
+
+
+def query_overview(state: StateReader, _args: None) -> gov.Overview:
+    next_raw = state.read(NEXT_PROPOSAL_KEY)
+    validators_raw = state.read(VALIDATORS_KEY)
+    return gov.Overview(
+        members=read_members(state.read(MEMBERS_KEY)).members,
+        nodes=read_nodes(state.read(NODES_KEY)).nodes,
+        access=read_acl(state.read(ACL_KEY)).rules,
+        frozen_count=FROZEN.count(state),
+        proposals=0 if next_raw is None else codec.decode_trusted(int, next_raw) - 1,
+        validators=[]
+        if validators_raw is None
+        else codec.decode_trusted(ValidatorSet, validators_raw).validators,
+    )
+
+
+def query_frozen(state: StateReader, args: gov.PageQuery) -> list[FrozenAccount]:
+    out = []
+    for member in FROZEN.members(state, args.start, args.limit):
+        entry = gov.read_frozen(FROZEN.get(state, member))
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def query_proposal(state: StateReader, args: gov.ProposalQuery) -> Proposal:
+    raw = state.read(proposal_key(args.id)) if args.id >= 1 else None
+    if raw is None:
+        raise NotFound(f"there is no proposal {args.id}")
+    return codec.decode_trusted(Proposal, raw)
+
+
+def query_proposals(state: StateReader, args: gov.PageQuery) -> list[Proposal]:
+    next_raw = state.read(NEXT_PROPOSAL_KEY)
+    last = 0 if next_raw is None else codec.decode_trusted(int, next_raw) - 1
+    first = max(1, args.start)
+    ids = range(first, min(last, first + args.limit - 1) + 1)
+    return [query_proposal(state, gov.ProposalQuery(i)) for i in ids]
+
+
+_QUERIES = (
+    Query("account", query_account, gov.AccountQuery, "an account's organisation, roles and freeze"),
+    Query("overview", query_overview, None, "members, nodes, validators, access rules, counts"),
+    Query("frozen", query_frozen, gov.PageQuery, "frozen accounts from a position, a page at a time"),
+    Query("proposal", query_proposal, gov.ProposalQuery, "one proposal with its votes (stored status)"),
+    Query("proposals", query_proposals, gov.PageQuery, "proposals by id from a first id"),
+)
+
+__all__ = ["ACCOUNT_PREFIX", "DEFAULT_ACCESS", "FROZEN", "GovernanceModule", "genesis_state"]

@@ -22,46 +22,32 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alliance import codec
+from alliance.abi.accounts import TransferArgs
 from alliance.consensus.evidence import DuplicateVoteEvidence
-from alliance.consensus.inputs import TimeoutFired
 from alliance.consensus.messages import Proposal, Vote
-from alliance.consensus.ready import Outgoing, ScheduleTimer
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import AccountKey, NodeKey, verify_node_signature
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import ChainParams, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.mempool.verifier import BatchVerifier
+from alliance.node.wire import WireMessage
 from alliance.testing.sim import checkers, valset
 from alliance.testing.sim.byzantine import Byzantine
 from alliance.testing.sim.clock import EventQueue
 from alliance.testing.sim.network import SimNetwork
-from alliance.testing.sim.node import NodeHost, SimNode
+from alliance.testing.sim.node import HOUSEKEEPING_INTERVAL_MS, SimNode
 from alliance.testing.sim.options import SimOptions
 
-SYNC_INTERVAL_MS = 1_000
-SYNC_BLOCKS_MAX = 20
 LIVENESS_NEW_HEIGHTS = 3
 ACCOUNTS = 16
 VERIFY_CACHE_MAX = 200_000
 VALSET_TX_VALID_BLOCKS = 20  # a set change not committed within this many heights is given up
 VALSET_KIND_WEIGHTS = {"join": 4, "leave": 4, "reweight": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class SyncRequest:
-    from_height: int
-
-
-@dataclass(frozen=True, slots=True)
-class SyncResponse:
-    blocks: list[tuple[bytes, bytes]]
 
 
 @dataclass
@@ -87,7 +73,7 @@ class SimResult:
         return not self.violations
 
 
-class Simulation(NodeHost):
+class Simulation:
     def __init__(self, options: SimOptions) -> None:
         self.options = options
         seed = options.seed
@@ -126,8 +112,13 @@ class Simulation(NodeHost):
         )
         self.verifier = BatchVerifier("inline")
         admin = self.valset_admin.address
+        names = {k.node_id: f"node{i}" for i, k in enumerate(keys)}
         self.nodes = [
-            SimNode(i, k, self.genesis, config, self, self.verifier, admin) for i, k in enumerate(keys)
+            SimNode(
+                i, k, self.genesis, config, self, self.verifier, admin,
+                {node_id: name for node_id, name in names.items() if node_id != k.node_id},
+            )
+            for i, k in enumerate(keys)
         ]
         self.index_of = {n.node_id: n.index for n in self.nodes}
         self.byzantine: dict[int, Byzantine] = {
@@ -151,22 +142,29 @@ class Simulation(NodeHost):
         self.applied_changes: list[tuple[int, int, int, int]] = []
         self.valset_submitted = 0
 
-    # --- NodeHost -----------------------------------------------------------------------------
+    # --- what the nodes ask of the simulation ---------------------------------------------------
 
-    def send(self, node: SimNode, outgoing: object) -> None:
-        assert isinstance(outgoing, Outgoing)
-        message = outgoing.message
-        peers = [n.node_id for n in self.nodes if n is not node] if outgoing.to is None else [outgoing.to]
-        byz = self.byzantine.get(node.index)
-        if byz is not None:
-            pairs = byz.transform(message, peers)
+    def send(self, node: SimNode, peers: list[bytes], message: WireMessage) -> bool:
+        """Put ``message`` from ``node`` on the network to ``peers``; a Byzantine node's consensus
+        messages are transformed first, an honest node's signatures recorded for the S3 check."""
+        if isinstance(message, Proposal | Vote):
+            byz = self.byzantine.get(node.index)
+            if byz is not None:
+                pairs: list[tuple[bytes, object]] = list(byz.transform(message, peers))
+            else:
+                self._record_signed(node, message)
+                pairs = [(p, message) for p in peers]
         else:
-            self._record_signed(node, message)
             pairs = [(p, message) for p in peers]
         for peer, msg in pairs:
             dst = self.index_of.get(peer)
             if dst is not None and dst != node.index:
                 self.network.send(node.index, dst, msg)
+        return True
+
+    def links_of(self, node: SimNode) -> frozenset[bytes]:
+        """The peers a node has a link to: the ones that are up (a crashed peer's link drops)."""
+        return frozenset(n.node_id for n in self.nodes if n is not node and n.up)
 
     def _record_signed(self, node: SimNode, message: Proposal | Vote) -> None:
         if isinstance(message, Vote) and message.node_id == node.node_id:
@@ -175,17 +173,6 @@ class Simulation(NodeHost):
         elif isinstance(message, Proposal) and message.proposer == node.node_id:
             key = (node.index, message.height, message.round, 0)
             self.signed.setdefault(key, set()).add(message.block.hash())
-
-    def schedule_timer(self, node: SimNode, timer: object) -> None:
-        assert isinstance(timer, ScheduleTimer)
-        incarnation = node.incarnation
-        delay = timer.delay_ms * self.options.drift[node.index]
-
-        def fire() -> None:
-            if node.up and node.incarnation == incarnation:
-                node.step(TimeoutFired(timer.height, timer.round, timer.step))
-
-        self.queue.after(delay, fire)
 
     def record_evidence(self, node: SimNode, evidence: object) -> None:
         assert isinstance(evidence, DuplicateVoteEvidence)
@@ -208,15 +195,6 @@ class Simulation(NodeHost):
     def now_ms(self) -> float:
         return self.queue.now_ms
 
-    def call_later(self, node: SimNode, delay_ms: float, action: Callable[[], None]) -> None:
-        incarnation = node.incarnation
-
-        def fire() -> None:
-            if node.up and node.incarnation == incarnation:
-                action()
-
-        self.queue.after(delay_ms * self.options.drift[node.index], fire)
-
     def verify_signature(self, node_id: bytes, message: bytes, signature: bytes) -> bool:
         key = (node_id, message, signature)
         ok = self._verified.get(key)
@@ -231,26 +209,17 @@ class Simulation(NodeHost):
 
     def _deliver(self, src: int, dst: int, message: object) -> None:
         node = self.nodes[dst]
-        if not node.up:
-            return
-        if isinstance(message, SyncRequest):
-            if dst not in self.byzantine:
-                blocks = node.blocks_from(message.from_height, SYNC_BLOCKS_MAX)
-                if blocks:
-                    self.network.send(dst, src, SyncResponse(blocks))
-        elif isinstance(message, SyncResponse):
-            node.accept_synced(message.blocks)
-        else:
-            node.receive(message)
-
-    def _first_sync(self, node: SimNode) -> None:
-        self.queue.after(self.fault_rng.uniform(0, SYNC_INTERVAL_MS), lambda: self._sync_tick(node))
-
-    def _sync_tick(self, node: SimNode) -> None:
         if node.up:
-            peer = self.fault_rng.choice([n for n in self.nodes if n is not node])
-            self.network.send(node.index, peer.index, SyncRequest(node.height + 1))
-        self.queue.after(SYNC_INTERVAL_MS * self.options.drift[node.index], lambda: self._sync_tick(node))
+            node.receive(self.nodes[src].node_id, message)  # type: ignore[arg-type]
+
+    def _first_housekeeping(self, node: SimNode) -> None:
+        first_ms = self.fault_rng.uniform(0, HOUSEKEEPING_INTERVAL_MS)
+        self.queue.after(first_ms, lambda: self._housekeeping(node))
+
+    def _housekeeping(self, node: SimNode) -> None:
+        node.housekeeping()
+        drift = self.options.drift[node.index]
+        self.queue.after(HOUSEKEEPING_INTERVAL_MS * drift, lambda: self._housekeeping(node))
 
     # --- workload and faults ------------------------------------------------------------------
 
@@ -429,7 +398,7 @@ class Simulation(NodeHost):
         options = self.options
         for node in self.nodes:
             node.start()
-            self._first_sync(node)
+            self._first_housekeeping(node)
         self.queue.after(0, self._workload_tick)
         if options.valset_changes:
             self.queue.after(self.valset_rng.uniform(0, options.valset_interval_ms), self._valset_tick)

@@ -9,6 +9,7 @@ reader does.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from alliance import codec
 from alliance.consensus.wal import WalRecord, record_height
@@ -21,7 +22,7 @@ class SimWal:
         self._synced = 0
         self.torn_tails = 0
 
-    def append(self, records: tuple[WalRecord, ...], sync: bool) -> None:
+    def append(self, records: Sequence[WalRecord], sync: bool) -> None:
         self._records.extend(codec.encode(r) for r in records)
         if sync:
             self._synced = len(self._records)
@@ -37,7 +38,8 @@ class SimWal:
             self._records.append(fragment[: rng.randrange(len(fragment))])
             self.torn_tails += 1
 
-    def replay(self) -> list[WalRecord]:
+    def replay(self, from_height: int = 0) -> list[WalRecord]:
+        """Records of heights from ``from_height`` on (all of them by default), as ``FileWal``."""
         out: list[WalRecord] = []
         for i, data in enumerate(self._records):
             try:
@@ -47,7 +49,11 @@ class SimWal:
                 del self._records[i:]
                 self._synced = min(self._synced, len(self._records))
                 break
-        return out
+        return [r for r in out if record_height(r) >= from_height]
+
+    def rotate(self, height: int) -> None:
+        """``FileWal.rotate``: records of heights below ``height`` are obsolete."""
+        self.truncate_below(height)
 
     def truncate_below(self, height: int) -> None:
         """Drop records of heights below ``height`` (a real WAL rotates files at heights)."""

@@ -1,51 +1,71 @@
-"""A simulated node: the real consensus core and the real executor, wired by a tiny runtime.
+"""A simulated node: the node's own driver (``node.driver``) over simulated time, network and disk.
 
-The runtime here does what the node runtime does on a real host, in the same order: WAL records
-first (synced when the ``Ready`` says so), then committed blocks are executed and committed, then
-messages leave, timers are set, the application's requests are answered, and ``advance`` is
-called; answers are fed back as inputs. A crash loses the mempool, the core's memory and the
-WAL's unsynced tail; the chain store survives (its commits are atomic and durable). A restart
-rebuilds everything from the store and replays the WAL.
+Theory of operation: ``SimNode`` is the simulator's ``Host`` for ``NodeDriver``, the same driver
+the asyncio runtime drives on a real host, with the real consensus core, executor, mempool,
+membership and block sync (``node.sync``) inside. So the seed-driven simulation checks the code
+nodes run: the Ready loop and its ordering, block application and its header check, empty-block
+pacing, block sync with its penalties and answer budgets. What the host provides here is
+simulated: messages go through ``SimNetwork`` (delay, loss, duplication, reordering, partitions),
+timers through the event queue at the node's drifting clock rate, the WAL is a ``SimWal`` that
+loses its unsynced tail in a crash, the chain store is in memory (its commits are atomic and
+survive crashes, as LMDB's do).
 
-Validator sets come from state, as in the runtime: the set that votes at height H is the one in
-state version max(0, H - 2), so the core's start state, block sync's certificate checks and the
-``validator_updates`` of ``BlockApplied`` all follow the sets the chain itself wrote (through
-``valset.SimValsetModule``). A node that is not in a height's set still runs a core (without
-voting power it only follows), which is how observers and removed validators keep up.
+A crash loses the mempool, the driver and the core's memory and the WAL's unsynced tail; a restart
+rebuilds everything from the store and replays the WAL, as a real node does.
+
+Validator sets come from state, as on a real node: the set that votes at height H is the one in
+state version max(0, H - 2) (written through ``valset.SimValsetModule``). A node outside a
+height's set still runs a core without voting power (it only follows), which is how observers and
+removed validators keep up.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from alliance import codec
-from alliance.consensus.core import ConsensusCore
-from alliance.consensus.inputs import BlockApplied, Input, ProposalPayload, ProposalVerdict, Start, StartState
-from alliance.consensus.ready import CommittedBlock, PrepareProposal, ProcessProposal, Ready
+from alliance.app.interface import FinalizeResult
+from alliance.consensus.evidence import DuplicateVoteEvidence
 from alliance.consensus.timeouts import ConsensusConfig
-from alliance.consensus.wal import WalRecord
 from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.crypto.sigcache import SignatureCache
-from alliance.errors import PeerFault
-from alliance.execution.executor import VALIDATORS_KEY, Executor
-from alliance.ledger.block import Block, CommitCertificate, Receipt, block_time_problem, next_block_time_ms
+from alliance.execution.executor import Executor
+from alliance.ledger.block import Block
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
-from alliance.mempool.pool import Mempool
+from alliance.mempool.pool import Accepted, Mempool
 from alliance.mempool.verifier import BatchVerifier
+from alliance.node.driver import DriverConfig, NodeDriver, Timer
+from alliance.node.membership import ConfiguredPeer, Membership
+from alliance.node.sync import SyncConfig
+from alliance.node.wire import TxBatch, WireMessage
 from alliance.testing.sim.disk import SimWal
 from alliance.testing.sim.memstore import MemoryChainStore
 from alliance.testing.sim.valset import SimValsetModule, ValsetHistory
-from alliance.types import invariant
 
-DRAIN_ROUNDS_MAX = 10_000
+if TYPE_CHECKING:
+    from alliance.testing.sim.cluster import Simulation
+
 PROPOSAL_TXS_MAX = 200
-# A validator that holds a quorum by itself (a set can shrink to that) decides without any message,
-# so without pacing it would build heights forever within one simulated instant. Its second
-# proposal at one instant waits this long, as the runtime's empty-block pacing makes a real one
-# wait. Nothing else proposes twice at one instant: a decision with peers takes network delay.
-SOLE_QUORUM_PROPOSAL_DELAY_MS = 100
+SYNC_BLOCKS_PER_REQUEST_MAX = 20  # small answers exercise the "ask again from where it ended" path
+HOUSEKEEPING_INTERVAL_MS = 1_000
+
+
+def driver_config(timeout_propose_ms: int) -> DriverConfig:
+    """The simulator's driver settings: the runtime's, with simulated clocks' allowances."""
+    return DriverConfig(
+        # Well under the propose timeout, so a proposer that waits for transactions is not voted
+        # past; short enough that idle phases still commit heights for the liveness check.
+        empty_block_interval_ms=min(200, timeout_propose_ms // 4),
+        # Simulated clocks model drifting timer rates, so they part by far more than synchronised
+        # real clocks: only a block's order in time is checked (``ledger.block.block_time_problem``).
+        block_time_ahead_ms_max=None,
+        proposal_txs_max=PROPOSAL_TXS_MAX,
+        wal_rotate_every_blocks=1,
+        sync=SyncConfig(blocks_per_request_max=SYNC_BLOCKS_PER_REQUEST_MAX),
+    )
 
 
 class SimNode:
@@ -55,9 +75,10 @@ class SimNode:
         key: NodeKey,
         genesis: Genesis,
         config: ConsensusConfig,
-        host: NodeHost,
+        cluster: Simulation,
         verifier: BatchVerifier,
         valset_admin: bytes,
+        peers: dict[bytes, str],
     ) -> None:
         self.index = index
         self.key = key
@@ -65,9 +86,10 @@ class SimNode:
         self.signer = NodeSigner(key)
         self.genesis = genesis
         self.config = config
-        self.host = host
+        self.cluster = cluster
         self.verifier = verifier
         self.valset_admin = valset_admin
+        self.peers = {node_id: ConfiguredPeer(name, None) for node_id, name in peers.items()}
         self.store = MemoryChainStore()
         # Durable like the store: the sets this node's state held, for the checkers (old state
         # versions are pruned, but every certificate is judged against its own height's set).
@@ -76,11 +98,9 @@ class SimNode:
         self.up = False
         self.incarnation = 0
         self.restarts = 0
-        self.peer_faults = 0
         self.executor: Executor
         self.mempool: Mempool
-        self.core: ConsensusCore
-        self._last_prepared_ms = -1.0
+        self.driver: NodeDriver
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -89,8 +109,7 @@ class SimNode:
         self.executor = Executor(
             self.store, sigcache=SignatureCache(100_000), modules=[SimValsetModule(self.valset_admin)]
         )
-        if self.store.genesis() is None:
-            self.executor.init_chain(self.genesis)
+        self.executor.init_chain(self.genesis)
         self.mempool = Mempool(
             chain_id=self.genesis.chain_id,
             params=self.executor.params,
@@ -98,226 +117,105 @@ class SimNode:
             sigcache=self.executor.sigcache,
             is_committed=self.store.has_tx,
         )
-        self._build_core(self.wal.replay())
+        self.driver = NodeDriver(
+            name=f"node{self.index}",
+            genesis=self.genesis,
+            signer=self.signer,
+            consensus=self.config,
+            store=self.store,
+            wal=self.wal,
+            application=self.executor,
+            mempool=self.mempool,
+            membership=Membership(self.node_id, self.peers),
+            host=self,
+            chooser=random.Random(f"chooser-{self.cluster.options.seed}-{self.index}-{self.incarnation}"),
+            config=driver_config(self.config.timeout_propose_ms),
+            verify_signature=self.cluster.verify_signature,
+        )
         self.up = True
-        self.drain()
+        self.driver.start()
 
-    def crash(self, lose_unsynced: bool, torn: float, rng: object) -> None:
+    def crash(self, lose_unsynced: bool, torn: float, rng: random.Random) -> None:
         self.up = False
         self.incarnation += 1
         self.restarts += 1
-        self.wal.crash(rng, lose_unsynced, torn)  # type: ignore[arg-type]
-
-    def validators_at(self, height: int) -> ValidatorSet:
-        """The set that votes at ``height``: state version max(0, height - 2), read as the runtime does.
-
-        Unlike the runtime there is no fallback to the latest set when the version is gone: the
-        versions read here (last committed height and the two before) are always kept, and a run
-        that read another one should fail loudly rather than vote with a wrong set.
-        """
-        raw = self.executor.query(VALIDATORS_KEY, height=max(0, height - 2)).value
-        invariant(raw is not None, "the validator set is always in state")
-        return codec.decode_trusted(ValidatorSet, raw)  # type: ignore[arg-type]
-
-    def _build_core(self, wal_records: list[WalRecord]) -> None:
-        height = (self.store.last_height() or 0) + 1
-        prev_hash = b""
-        last_commit = None
-        last_validators = None
-        if height > 1:
-            prev_hash = self.store.block_hashes[height - 1]
-            last_commit = codec.decode_trusted(CommitCertificate, self.store.certificate(height - 1))
-            last_validators = self.validators_at(height - 1)
-        start = StartState(
-            height=height,
-            validators=self.validators_at(height),
-            next_validators=self.validators_at(height + 1),
-            prev_block_hash=prev_hash,
-            last_commit=last_commit,
-            last_validators=last_validators,
-        )
-        self.core = ConsensusCore(self.config, self.signer, start, verify=self.host.verify_signature)
-        self.core.restore(wal_records)
-        self.core.step(Start())
+        self.wal.crash(rng, lose_unsynced, torn)
 
     @property
     def height(self) -> int:
         return self.store.last_height() or 0
 
-    # --- inputs -------------------------------------------------------------------------------
+    @property
+    def peer_faults(self) -> int:
+        return self.driver.statistics().peer_faults if self.up else 0
 
-    def receive(self, message: object) -> None:
+    def validators_at(self, height: int) -> ValidatorSet:
+        return self.driver.validators_at(height)
+
+    # --- inputs from the simulation -------------------------------------------------------------
+
+    def receive(self, peer: bytes, message: WireMessage) -> None:
         if not self.up:
             return
-        self.step(message)  # type: ignore[arg-type]
-
-    def step(self, event: Input) -> None:
-        try:
-            self.core.step(event)
-        except PeerFault:
-            self.peer_faults += 1
-            return
-        self.drain()
+        if isinstance(message, TxBatch):
+            self._admit(message.txs, gossip=False)
+        else:
+            self.driver.receive(peer, message)
 
     def submit(self, raws: list[bytes]) -> None:
+        """A client's transactions, as ``NodeRuntime.submit`` takes them."""
         if self.up:
-            self.mempool.admit_batch(raws, self.height)
+            self._admit(raws, gossip=True)
 
-    # --- the runtime loop ---------------------------------------------------------------------
+    def _admit(self, raws: list[bytes], *, gossip: bool) -> None:
+        results = self.mempool.admit_batch(raws, self.height)
+        accepted = [raw for raw, r in zip(raws, results, strict=True) if isinstance(r, Accepted)]
+        self.driver.transactions_admitted(accepted, gossip=gossip)
 
-    def drain(self) -> None:
-        for _ in range(DRAIN_ROUNDS_MAX):
-            ready = self.core.ready()
-            if ready.is_empty:
-                return
-            self._handle(ready)
-        invariant(False, "a core kept producing work without end")
+    def housekeeping(self) -> None:
+        if self.up:
+            self.driver.tick()
 
-    def _handle(self, ready: Ready) -> None:
-        if ready.wal_records:
-            self.wal.append(ready.wal_records, sync=ready.must_sync)
-        answers: list[Input] = [self._apply(committed) for committed in ready.committed]
-        for outgoing in ready.messages:
-            self.host.send(self, outgoing)
-        for timer in ready.timers:
-            self.host.schedule_timer(self, timer)
-        for request in ready.requests:
-            answer = self._answer(request)
-            if answer is not None:
-                answers.append(answer)
-        for evidence in ready.evidence:
-            self.host.record_evidence(self, evidence)
-        self.core.advance()
-        for answer in answers:
-            try:
-                self.core.step(answer)
-            except PeerFault:
-                self.peer_faults += 1
+    # --- Host -----------------------------------------------------------------------------------
 
-    def _apply(self, committed: CommittedBlock) -> BlockApplied:
-        return self.apply_block(committed.block, committed.certificate)
+    def send(self, peer: bytes, message: WireMessage) -> bool:
+        return self.cluster.send(self, [peer], message)
 
-    def apply_block(self, block: Block, certificate: CommitCertificate) -> BlockApplied:
-        """Execute and commit a decided block (from consensus or from block sync)."""
-        executor = self.executor
-        result = executor.finalize_block(block, certificate)
-        executor.commit()
+    def broadcast(self, message: WireMessage) -> None:
+        self.cluster.send(self, [n.node_id for n in self.cluster.nodes if n is not self], message)
+
+    def connected_peers(self) -> frozenset[bytes]:
+        return self.cluster.links_of(self)
+
+    def schedule(self, delay_ms: float, timer: Timer) -> None:
+        self.call_later(delay_ms, lambda: self.driver.on_timer(timer))
+
+    def monotonic_ms(self) -> float:
+        return self.cluster.local_time_ms(self)
+
+    def wall_ms(self) -> int:
+        return int(self.cluster.local_time_ms(self))
+
+    def block_committed(self, block: Block, result: FinalizeResult) -> None:
         height = block.header.height
         if result.validator_updates:
             # Read back what state now holds (not the core's arithmetic): that is what an auditor sees.
             self.valset_history.record(height, self.validators_at(height + 2))
-        self.mempool.update(height, result.tx_hashes)  # as the node runtime does
-        self.wal.truncate_below(height)
         hashes = [tx_hash_of_canonical(raw) for raw in block.txs]  # one per receipt, for the checkers
-        self.host.on_commit(self, block, result.receipts, hashes)
-        updates = tuple(result.validator_updates)
-        return BlockApplied(height=height, app_hash=result.app_hash, validator_updates=updates)
+        self.cluster.on_commit(self, block, result.receipts, hashes)
 
-    def _answer(self, request: PrepareProposal | ProcessProposal) -> Input | None:
-        executor = self.executor
-        if isinstance(request, PrepareProposal):
-            now_ms = self.host.now_ms()
-            if now_ms == self._last_prepared_ms:
-                self.host.call_later(
-                    self, SOLE_QUORUM_PROPOSAL_DELAY_MS, lambda: self._prepare_later(request)
-                )
-                return None
-            self._last_prepared_ms = now_ms
-            params = executor.params
-            candidates = self.mempool.reap(PROPOSAL_TXS_MAX, params.block_bytes_max, params.block_gas_max)
-            prepared = executor.prepare_proposal(request.height, candidates)
-            return ProposalPayload(
-                height=request.height,
-                round=request.round,
-                txs=tuple(prepared.txs),
-                app_hash=prepared.app_hash,
-                last_results_hash=prepared.last_results_hash,
-                time_ms=next_block_time_ms(self.host.local_time_ms(self), self._parent_time_ms()),
-            )
-        # The block time's lower bound only: a simulated clock models a timer's drifting rate, so
-        # clocks part by far more than real, synchronised ones (the runtime checks the upper bound).
-        accept = (
-            request.height == self.height + 1
-            and block_time_problem(request.block.header.time_ms, self._parent_time_ms(), None) is None
-            and executor.process_proposal(request.block)
-        )
-        return ProposalVerdict(height=request.height, block_hash=request.block_hash, accept=accept)
+    def membership_changed(self) -> None:
+        """The simulated network has no links to drop: every node is configured."""
 
-    def _parent_time_ms(self) -> int:
-        height = self.height
-        if height == 0:
-            return self.genesis.genesis_time_ms
-        return codec.decode_trusted(Block, self.store.block(height)).header.time_ms
+    def evidence(self, evidence: DuplicateVoteEvidence) -> None:
+        self.cluster.record_evidence(self, evidence)
 
-    def _prepare_later(self, request: PrepareProposal) -> None:
-        """A paced ``PrepareProposal``; the core ignores the answer if its round moved on."""
-        if request.height == self.height + 1:
-            answer = self._answer(request)
-            if answer is not None:
-                self.step(answer)
+    def call_later(self, delay_ms: float, action: Callable[[], None]) -> None:
+        """Run ``action`` after ``delay_ms`` of this node's clock, unless it crashed meanwhile."""
+        incarnation = self.incarnation
 
-    # --- block sync ---------------------------------------------------------------------------
+        def fire() -> None:
+            if self.up and self.incarnation == incarnation:
+                action()
 
-    def blocks_from(self, height: int, count_max: int) -> list[tuple[bytes, bytes]]:
-        last = min(self.height, height + count_max - 1)
-        return [(self.store.block(h), self.store.certificate(h)) for h in range(height, last + 1)]
-
-    def accept_synced(self, blocks: list[tuple[bytes, bytes]]) -> int:
-        """Apply blocks a peer sent, each checked against its certificate; rebuild the core after."""
-        applied = 0
-        for raw_block, raw_cert in blocks:
-            block = codec.decode(Block, raw_block)
-            cert = codec.decode(CommitCertificate, raw_cert)
-            height = block.header.height
-            if height != self.height + 1:
-                continue
-            if cert.block_hash != block.hash() or cert.height != height:
-                self.peer_faults += 1
-                break
-            if not block.txs_match_root():
-                self.peer_faults += 1
-                break
-            # The height's own set (state version height - 2, which this node has executed).
-            if not cert.verify(self.genesis.chain_id, self.validators_at(height)):
-                self.peer_faults += 1
-                break
-            expected_prev = self.store.block_hashes.get(height - 1, b"")
-            if block.header.prev_block_hash != expected_prev:
-                self.peer_faults += 1
-                break
-            self.apply_block(block, cert)
-            applied += 1
-        if applied:
-            self._build_core(self.wal.replay())
-            self.drain()
-        return applied
-
-
-class NodeHost:
-    """What a node needs from the simulation around it (implemented by ``Simulation``)."""
-
-    def send(self, node: SimNode, outgoing: object) -> None:
-        raise NotImplementedError
-
-    def schedule_timer(self, node: SimNode, timer: object) -> None:
-        raise NotImplementedError
-
-    def record_evidence(self, node: SimNode, evidence: object) -> None:
-        raise NotImplementedError
-
-    def on_commit(self, node: SimNode, block: Block, receipts: list[Receipt], hashes: list[bytes]) -> None:
-        raise NotImplementedError
-
-    def local_time_ms(self, node: SimNode) -> int:
-        raise NotImplementedError
-
-    def now_ms(self) -> float:
-        """The simulation's own time (not a node's drifting clock)."""
-        raise NotImplementedError
-
-    def call_later(self, node: SimNode, delay_ms: float, action: Callable[[], None]) -> None:
-        """Run ``action`` after ``delay_ms`` if ``node`` has not crashed or restarted meanwhile."""
-        raise NotImplementedError
-
-    def verify_signature(self, node_id: bytes, message: bytes, signature: bytes) -> bool:
-        raise NotImplementedError
+        self.cluster.queue.after(delay_ms * self.cluster.options.drift[self.index], fire)

@@ -30,10 +30,11 @@ from __future__ import annotations
 import bisect
 
 from alliance import codec
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.codec import Struct
-from alliance.errors import DecodeError, InvalidArguments, NotFound, PermissionDenied, UnknownMethod
+from alliance.errors import DecodeError, InvalidArguments, NotFound, PermissionDenied
 from alliance.execution.context import CallContext
-from alliance.execution.executor import VALIDATORS_KEY
+from alliance.execution.modules import Method, ModuleBase
 from alliance.ledger.validators import VALIDATORS_MAX, NodeIdBytes, Power, Validator, ValidatorSet
 
 MODULE_NAME = "simvalset"
@@ -54,22 +55,23 @@ class ValsetChanged(Struct):
     effective_height: int
 
 
-class SimValsetModule:
+class SimValsetModule(ModuleBase):
     name = MODULE_NAME
+    methods = (Method(SET_POWER, SetPowerArgs, "set a validator's power (the simulation's administrator)"),)
+    events = {"changed": ValsetChanged}
 
     def __init__(self, admin: bytes) -> None:
         self.admin = admin
 
-    def call(self, ctx: CallContext, method: str, args: bytes) -> None:
+    def call(self, ctx: CallContext, method: str, args: bytes) -> bytes | None:
         if method != SET_POWER:
-            raise UnknownMethod(f"module {self.name!r} has no method {method!r}; it has: {SET_POWER}")
+            raise self.unknown_method(method)
         if ctx.sender != self.admin:
             raise PermissionDenied(f"{self.name}.{SET_POWER} is for the simulation's administrator only")
         try:
             change = codec.decode(SetPowerArgs, args)
-        except DecodeError as exc:
-            usage = f"{self.name}.{SET_POWER} takes (node_id: 32 bytes, power >= 0)"
-            raise InvalidArguments(f"{usage}: {exc}") from None
+        except DecodeError:
+            raise InvalidArguments(f"{self.name}.{SET_POWER} takes (node_id: 32 bytes, power >= 0)") from None
         raw = ctx.read(VALIDATORS_KEY)
         if raw is None:
             raise NotFound("the chain has no validator set")
@@ -88,6 +90,7 @@ class SimValsetModule:
             effective_height=ctx.height + 2,
         )
         ctx.emit(self.name, "changed", codec.encode(event))
+        return None
 
 
 def check_change(current: ValidatorSet, change: SetPowerArgs) -> None:
