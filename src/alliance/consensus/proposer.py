@@ -90,7 +90,8 @@ def find_turn(powers: Sequence[int], position: int) -> Turn:
         else:
             low = middle
 
-    # The turn lies in the cell (g_low, g_high]; each validator has at most one turn there.
+    # The turn lies in the cell (g_low, g_high]; each validator has at most one turn there. This
+    # pass evaluates N(low) and N(high) term by term, to see whose turns fall in the cell.
     evaluations += 2
     before = 0
     candidates: list[tuple[Fraction, int, int]] = []
