@@ -16,6 +16,7 @@ RUNS = [  # issue 2's criterion 6, as docs/benchmarks.md reports it
      "--json"],
     ["bench_mempool.py", "--txs", "30000", "--rounds", "5", "--modes", "processes,processes+caller",
      "--json"],
+    ["bench_proposer.py", "--json"],
 ]  # fmt: skip
 
 

@@ -62,11 +62,26 @@ def test_mempool_bench_runs_with_batches_in_flight() -> None:
     assert result["raw_verify_per_s"] > 0
 
 
+def test_proposer_bench_reports_every_fitting_set_and_the_three_rules() -> None:
+    done = run_script("bench_proposer.py", "--repeat", "1", "--sets", "8", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = report["cold_queries"]
+    # 3 validator counts x 3 total powers, less the two sets a total power of 4 cannot hold; 3 heights.
+    assert len(rows) == 7 * 3
+    assert {r["height"] for r in rows} == {10**3, 10**7, 10**12}
+    assert all(r["cold_query_us"] > 0 and 1 <= r["counts_evaluated"] <= 12 for r in rows)
+    rules = report["quality"]["rules"]
+    assert set(rules) == {"cometbft_priorities", "webster", "staggered (this)"}
+    assert all(0 < rule["discrepancy_mean"] <= rule["discrepancy_max"] for rule in rules.values())
+
+
 def test_bench_options_are_checked() -> None:
     for name, args in (
         ("bench_executor.py", ["--versions-kept", "0"]),
         ("bench_executor.py", ["--rounds", "0"]),
         ("bench_mempool.py", ["--inflight", "0"]),
+        ("bench_proposer.py", ["--repeat", "0"]),
     ):
         done = run_script(name, *args)
         assert done.returncode == 2

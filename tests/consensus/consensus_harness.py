@@ -565,6 +565,7 @@ class TranscriptRunner:
         return [f"{node.name} own: " + (", ".join(self.c.describe(v) for v in own_votes(node.wal)) or "-")]
 
     def cmd_proposer(self, _: list[str], named: dict[str, str]) -> list[str]:
-        h, r = int(named["h"]), int(named["r"])
-        proposer = self.c.nodes[0].core.proposer_of(h, r)
-        return [self.c.names[proposer] if proposer else "unknown"]
+        """``proposer h=H r=R [count=K]``: the proposers of rounds R .. R+K-1 of height H."""
+        h, r, count = int(named["h"]), int(named["r"]), int(named.get("count", "1"))
+        proposers = [self.c.nodes[0].core.proposer_of(h, r + k) for k in range(count)]
+        return [" ".join(self.c.names[p] if p else "unknown" for p in proposers)]

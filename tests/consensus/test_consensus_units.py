@@ -20,7 +20,6 @@ from alliance.consensus import (
     Proposal,
     ProposalPayload,
     ProposalVerdict,
-    ProposerSchedule,
     QuorumRule,
     Start,
     StartState,
@@ -36,7 +35,6 @@ from alliance.consensus import (
     exceeds_one_third,
     exceeds_two_thirds,
     proposal_sign_bytes,
-    proposer_for,
 )
 from alliance.consensus.messages import Message, vote_type_name
 from alliance.consensus.votes import AddOutcome, VoteTally
@@ -110,44 +108,7 @@ def test_quorums_intersect_in_more_than_one_third_S1(powers: list[int], split: i
             assert exceeds_one_third(a + min(b, total) - total, total)
 
 
-# --- proposer ----------------------------------------------------------------------------------------
-
-
-def test_proposer_rotation_weighted_by_power() -> None:
-    powers = [1, 2, 3, 4]
-    vs = valset(4, powers)
-    total = sum(powers)
-    schedule = ProposerSchedule(vs)
-    counts: dict[bytes, int] = {}
-    for height in range(1, total + 1):
-        p = schedule.proposer(height, 0)
-        counts[p] = counts.get(p, 0) + 1
-    assert {vs.power_of(k): c for k, c in counts.items()} == {1: 1, 2: 2, 3: 3, 4: 4}
-
-
-@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6), st.integers(1, 100))
-def test_proposer_each_validator_proposes_power_times_per_period(powers: list[int], start: int) -> None:
-    vs = valset(len(powers), powers)
-    total = sum(powers)
-    schedule = ProposerSchedule(vs)
-    counts: dict[bytes, int] = {}
-    for round_ in range(total):
-        p = schedule.proposer(start, round_)
-        counts[p] = counts.get(p, 0) + 1
-    assert counts == {v.node_id: v.power for v in vs.validators}
-
-
-def test_proposer_is_a_pure_function_of_set_height_round() -> None:
-    vs = valset(4, [3, 1, 1, 2])
-    schedule = ProposerSchedule(vs)
-    queries = [(5, 0), (5, 3), (5, 1), (6, 0), (2, 9), (40, 2), (6, 0)]
-    for h, r in queries:
-        assert schedule.proposer(h, r) == proposer_for(vs, h, r)
-
-
-def test_proposer_ties_go_to_the_smallest_node_id() -> None:
-    vs = valset(3)
-    assert proposer_for(vs, 0, 0) == vs.validators[0].node_id
+# --- proposer: tests/consensus/test_proposer.py ----------------------------------------------------
 
 
 # --- votes and evidence --------------------------------------------------------------------------------
