@@ -186,6 +186,7 @@ class Node:
                 # from the CA the ledger records for the organisation that owns it.
                 limits=TransportLimits(accept_unlisted_peers=runtime.governed),
                 org_ca_certificates=runtime.org_ca_certificates if runtime.governed else None,
+                explain_refusal=runtime.membership.refusal,
             )
             runtime.network = transport
             await transport.start()

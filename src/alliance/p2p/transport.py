@@ -75,6 +75,8 @@ from alliance.types import NodeId
 logger = logging.getLogger("alliance.p2p")
 
 IsMember = Callable[[NodeId, str], bool]
+ExplainRefusal = Callable[[NodeId, str], str | None]
+"""Why ``is_member`` says no, in words for the log (``node.membership.Membership.refusal``)."""
 OnMessage = Callable[[NodeId, bytes], None]
 Address = tuple[str, int]
 
@@ -203,6 +205,7 @@ class Transport:
         limits: TransportLimits | None = None,
         org_ca_certificates: Mapping[str, x509.Certificate] | None = None,
         rng: random.Random | None = None,
+        explain_refusal: ExplainRefusal | None = None,
     ) -> None:
         if contexts.identity.node_id != node_id:
             raise UsageError(
@@ -212,6 +215,7 @@ class Transport:
         self._contexts = contexts
         self._listen: Address = (listen_host, listen_port)
         self._is_member = is_member
+        self._explain_refusal = explain_refusal
         self._on_message = on_message
         self.limits = limits if limits is not None else TransportLimits()
         self._org_ca_certificates = org_ca_certificates
@@ -507,7 +511,8 @@ class Transport:
         if node_id not in self._peers and not self.limits.accept_unlisted_peers:
             raise _Refused(f"{who} is not in the peer table")
         if not self._is_member(node_id, identity.org):
-            raise _Refused(f"{who} is not a current member")
+            why = self._explain_refusal(node_id, identity.org) if self._explain_refusal else None
+            raise _Refused(f"{who} is not a current member" + (f": {why}" if why else ""))
         return identity
 
     def _duplicate(self, node_id: NodeId) -> bool:
