@@ -77,6 +77,19 @@ class IndexedMap:
         raw = state.read(self.entry_key(member))
         return None if raw is None else codec.decode_trusted(Entry, raw).value
 
+    def entry(self, state: StateReader, member: bytes) -> Entry | None:
+        """``member``'s entry (its slot and value), for a caller that will write it back with
+        ``put_entry`` without reading it twice."""
+        raw = state.read(self.entry_key(member))
+        return None if raw is None else codec.decode_trusted(Entry, raw)
+
+    def put_entry(self, state: StateAccess, member: bytes, entry: Entry | None, value: bytes) -> None:
+        """Set ``member``'s value, given the entry ``entry()`` read for it (None: not in the map)."""
+        if entry is None:
+            self.put(state, member, value)
+        else:
+            state.write(self.entry_key(member), codec.encode(Entry(entry.slot, value)))
+
     def page(self, state: StateReader, page: int) -> list[bytes]:
         """The members listed on ``page`` (0-based), in slot order."""
         raw = state.read(self._page_key(page))

@@ -473,7 +473,16 @@ class Executor:
             raise NotFound(f"module {module} has no query {query!a}; it has: {known}")
         decoded = None if spec.args is None else codec.decode(spec.args, args)
         version = self._version(height)
-        return ModuleAnswer(version, spec.run(_VersionReader(self.tree, version), decoded))
+        state = _VersionReader(self.tree, version, self._time_at(version))
+        return ModuleAnswer(version, spec.run(state, decoded))
+
+    def _time_at(self, version: int) -> int:
+        """The block time of ``version`` (genesis time at 0): the time a query judges expiry at."""
+        if version == 0:
+            raw = self.store.genesis()
+            invariant(raw is not None, "a chain with state has a genesis")
+            return codec.decode_trusted(Genesis, raw).genesis_time_ms  # type: ignore[arg-type]
+        return codec.decode_trusted(Block, self.store.block(version)).header.time_ms
 
     def _version(self, height: int | None) -> int:
         info = self.info()
@@ -711,16 +720,17 @@ class ModuleAnswer:
 
 
 class _VersionReader:
-    """Committed state at one version, as a module query reads it."""
+    """Committed state at one version, as a module query reads it (``modules.QueryState``)."""
 
-    __slots__ = ("_tree", "_version")
+    __slots__ = ("_tree", "height", "time_ms")
 
-    def __init__(self, tree: StateTree, version: int) -> None:
+    def __init__(self, tree: StateTree, version: int, time_ms: int) -> None:
         self._tree = tree
-        self._version = version
+        self.height = version
+        self.time_ms = time_ms
 
     def read(self, key: bytes) -> bytes | None:
-        return self._tree.get(self._version, key)
+        return self._tree.get(self.height, key)
 
 
 class _MalformedTx(DecodeError, InvalidTransaction):

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -37,10 +37,20 @@ from alliance.errors import ExecutionError, UnknownMethod
 from alliance.execution.context import BlockState, CallContext
 from alliance.ledger.genesis import Genesis
 
-if TYPE_CHECKING:
-    from alliance.execution.collections import StateReader
-
 ReadState = Callable[[bytes], bytes | None]
+
+
+class QueryState(Protocol):
+    """Committed state at one height, as a query reads it: values, and that height's block time
+    (expiry and other time rules are judged at it)."""
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def time_ms(self) -> int: ...
+
+    def read(self, key: bytes) -> bytes | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +68,7 @@ class Query:
     ``args`` Struct (None: the query takes none)."""
 
     name: str
-    run: Callable[[StateReader, Any], object]
+    run: Callable[[QueryState, Any], object]
     args: type[msgspec.Struct] | None
     doc: str
 
@@ -122,5 +132,6 @@ def builtin_modules() -> list[Module]:
     """The native modules every chain runs, in the order their genesis state is written."""
     from alliance.execution.modules.accounts import AccountsModule  # noqa: PLC0415 - they import this
     from alliance.execution.modules.governance import GovernanceModule  # noqa: PLC0415
+    from alliance.execution.modules.passes import PassesModule  # noqa: PLC0415
 
-    return [AccountsModule(), GovernanceModule()]
+    return [AccountsModule(), GovernanceModule(), PassesModule()]

@@ -1,0 +1,137 @@
+"""A governed chain for the passes tests: organisations, role holders, signed calls, timed blocks."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from chain_helpers import CHAIN_ID, Node, node_key, open_node, transfer
+
+from alliance import codec
+from alliance.abi import passes as p
+from alliance.codec import Struct
+from alliance.crypto.keys import AccountKey
+from alliance.ledger.block import Block, Header, Receipt, tx_root
+from alliance.ledger.genesis import GenesisMember, GenesisRoles, make_genesis
+from alliance.ledger.validators import Validator
+
+DAY_MS = p.DAY_MS
+GENESIS_TIME_MS = 1_700_000_000_000
+
+
+class PassChain:
+    """One executor over one store with: two issuing organisations (org1, org2), an exchange, a
+    gateway in org2, a supervisor, and users; blocks are built with any block time."""
+
+    def __init__(self, path: Path, *, seed: int = 1) -> None:
+        rng = random.Random(seed)
+        self.keys: dict[str, AccountKey] = {
+            name: AccountKey(rng.randbytes(32))
+            for name in (
+                "issuer1",
+                "issuer2",
+                "shop",
+                "gateway",
+                "supervisor",
+                "alice",
+                "bob",
+                "carol",
+                "mallory",
+            )
+        }
+        roles = [
+            GenesisRoles(self["issuer1"], "org1", ["issuer"]),
+            GenesisRoles(self["issuer2"], "org2", ["issuer", "gateway"]),
+            GenesisRoles(self["gateway"], "org2", ["gateway"]),
+            GenesisRoles(self["shop"], "org3", ["exchange"]),
+            GenesisRoles(self["supervisor"], "", ["supervisor"]),
+            GenesisRoles(self["alice"], "org1", ["member"]),
+        ]
+        genesis = make_genesis(
+            CHAIN_ID,
+            validators=[Validator(node_key().node_id, 10)],
+            accounts=[(k.address, 10**6) for k in self.keys.values()],
+            members=[GenesisMember(f"org{i}", b"ca-%d" % i, 1) for i in (1, 2, 3)],
+            roles=roles,
+            genesis_time_ms=GENESIS_TIME_MS,
+        )
+        self.node: Node = open_node(path, genesis)
+        self.rng = rng
+        self.time_ms = GENESIS_TIME_MS
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.keys[name].address
+
+    def call(self, who: str, method: str, args: Struct, *, gas_limit: int = 5_000_000) -> bytes:
+        return transfer(
+            self.keys[who],
+            b"",
+            0,
+            target=p.MODULE_NAME,
+            method=method,
+            args=args,
+            valid_until=self.node.height() + 100,
+            nonce=self.rng.randbytes(16),
+            gas_limit=gas_limit,
+        )
+
+    def block(self, txs: list[bytes], *, advance_ms: int = 1_000) -> list[Receipt]:
+        """Run a block of ``txs`` (unchecked by prepare, as any proposer may include them) whose time
+        is ``advance_ms`` after the previous block's."""
+        ex = self.node.executor
+        info = ex.info()
+        height = info.last_height + 1
+        self.time_ms += advance_ms
+        prev = codec.decode(Block, self.node.store.block(height - 1)).hash() if height > 1 else b""
+        header = Header(
+            chain_id=CHAIN_ID,
+            height=height,
+            time_ms=self.time_ms,
+            prev_block_hash=prev,
+            tx_root=tx_root(txs),
+            app_hash=info.last_app_hash,
+            last_results_hash=info.last_results_hash,
+            validators_hash=self.node.genesis.validators.hash(),
+            proposer=self.node.proposer.node_id,
+            last_commit_hash=b"",
+        )
+        block = Block(header=header, txs=txs)
+        assert ex.process_proposal(block)
+        result = ex.finalize_block(block, None)
+        ex.commit()
+        return result.receipts
+
+    def do(self, who: str, method: str, args: Struct, **kwargs: Any) -> Receipt:
+        (receipt,) = self.block([self.call(who, method, args)], **kwargs)
+        return receipt
+
+    def query(self, name: str, args: Struct) -> Any:
+        return self.node.executor.query_module(p.MODULE_NAME, name, codec.encode(args)).value
+
+    def balance(self, symbol: str, who: str) -> int:
+        return self.query("holding", p.HoldingQuery(symbol, self[who])).balance  # type: ignore[no-any-return]
+
+    def app_hash(self) -> bytes:
+        return self.node.executor.info().last_app_hash
+
+    def close(self) -> None:
+        self.node.close()
+
+
+def points(**changes: Any) -> p.CreateArgs:
+    """The acceptance's GREEN points: non-transferable, redeemable at an exchange, capped, yearly lots."""
+    fields: dict[str, Any] = {
+        "symbol": "GREEN",
+        "name": "Green travel points",
+        "kind": "fungible",
+        "rights": "1 point: 1 kg CO2 avoided; redeemable at member exchanges",
+        "cap": 1000,
+        "eligibility": "any",
+        "circulation": "none",
+        "redeemer_role": "exchange",
+        "expiry": "lot",
+        "lot_days": 365,
+    }
+    fields.update(changes)
+    return p.CreateArgs(**fields)
