@@ -6,12 +6,17 @@ import hashlib
 import itertools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alliance.crypto import atomic_files
+from alliance.crypto.certificates import load_private_key, save_private_key
 from alliance.crypto.hashing import Domain, hash_domain, hasher_for, keccak256
 from alliance.crypto.keys import (
     AccountKey,
@@ -371,6 +376,119 @@ def test_key_file_that_is_not_utf8_refused(tmp_path: Path) -> None:
     path.chmod(0o600)
     with pytest.raises(KeyFileError):
         load_account_key(path)
+
+
+# --- a leftover temporary file beside a key file (a stale one, a symlink, a directory) -----------------
+#
+# Every secret goes through ``path.tmp`` and a rename. Whatever is already at ``path.tmp`` (left by a
+# crash, or planted by another local user) must neither see the secret (a file others can read) nor
+# lead the write elsewhere (a symlink). The secret writers: both key file kinds and the TLS key.
+
+
+def save_tls_key(path: Path) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    save_private_key(path, key)
+    assert load_private_key(path).private_numbers() == key.private_numbers()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def save_account(path: Path) -> bytes:
+    save_account_key(path, AccountKey(bytes(range(1, 33))))
+    assert load_account_key(path).secret == bytes(range(1, 33))
+    return bytes(range(1, 33)).hex().encode()
+
+
+def save_node(path: Path) -> bytes:
+    save_node_key(path, NodeKey(b"\x05" * 32))
+    assert load_node_key(path).seed == b"\x05" * 32
+    return (b"\x05" * 32).hex().encode()
+
+
+SECRET_WRITERS = [save_account, save_node, save_tls_key]
+
+
+@pytest.fixture
+def modes_at_fsync(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The permission bits of each regular file when it is fsynced, i.e. with the secret in it and
+    before the rename: what another user could have read it with."""
+    modes: list[int] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode):
+            modes.append(stat.S_IMODE(st.st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return modes
+
+
+@pytest.mark.parametrize("write", SECRET_WRITERS, ids=lambda w: w.__name__)
+def test_a_leftover_world_readable_tmp_file_never_holds_the_secret(
+    tmp_path: Path, modes_at_fsync: list[int], write: Callable[[Path], bytes]
+) -> None:
+    path = tmp_path / "secret.key"
+    leftover = tmp_path / "secret.key.tmp"
+    leftover.write_text("left by a crash")
+    leftover.chmod(0o666)
+    write(path)
+    assert modes_at_fsync == [0o600]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not leftover.exists()
+
+
+@pytest.mark.parametrize("write", SECRET_WRITERS, ids=lambda w: w.__name__)
+def test_a_symlink_at_the_tmp_path_is_never_written_through(
+    tmp_path: Path, write: Callable[[Path], bytes]
+) -> None:
+    path = tmp_path / "secret.key"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    victim.chmod(0o644)
+    (tmp_path / "secret.key.tmp").symlink_to(victim)
+    dangling = tmp_path / "created-through-the-link"
+    (tmp_path / "other.key.tmp").symlink_to(dangling)
+    secret = write(path)
+    write(tmp_path / "other.key")
+    assert victim.read_text() == "someone else's file"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert not dangling.exists()
+    for key_file in (path, tmp_path / "other.key"):
+        assert not key_file.is_symlink()
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert not key_file.with_name(key_file.name + ".tmp").is_symlink()
+    assert secret in path.read_bytes()
+
+
+@pytest.mark.parametrize("write", SECRET_WRITERS, ids=lambda w: w.__name__)
+def test_a_directory_at_the_tmp_path_is_refused(tmp_path: Path, write: Callable[[Path], bytes]) -> None:
+    (tmp_path / "secret.key.tmp").mkdir()
+    with pytest.raises(KeyFileError, match=r"secret\.key\.tmp"):
+        write(tmp_path / "secret.key")
+    assert not (tmp_path / "secret.key").exists()
+
+
+@pytest.mark.parametrize("write", SECRET_WRITERS, ids=lambda w: w.__name__)
+def test_a_link_planted_after_the_leftover_is_removed_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: Callable[[Path], bytes]
+) -> None:
+    """The race: another user puts a link at ``path.tmp`` between the removal and the open."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    real_remove = atomic_files._remove_leftover
+
+    def remove_then_plant(tmp: Path) -> None:
+        real_remove(tmp)
+        tmp.symlink_to(victim)
+
+    monkeypatch.setattr(atomic_files, "_remove_leftover", remove_then_plant)
+    with pytest.raises(KeyFileError, match="appeared while"):
+        write(tmp_path / "secret.key")
+    assert victim.read_text() == "someone else's file"
+    assert not (tmp_path / "secret.key").exists()
 
 
 # --- domain-separated hashing ---------------------------------------------------------------------------

@@ -36,8 +36,8 @@ and oversized frames, subscribers closing or vanishing mid-replay.
 
 The wait route holds a request open for ``timeout_ms`` (10 s by default); the campaign always
 sends that parameter and caps in-range values at ``SLOW_QUERY_CAPS`` so no example waits long.
-Hypothesis runs derandomized, with modest example counts, so CI sees the same campaign every run
-(for a longer hunt, raise ``max_examples`` and drop ``derandomize`` locally).
+Hypothesis runs derandomized, with 8 examples per operation (``FUZZ``), so CI sees the same
+campaign every run (for a longer hunt, raise ``max_examples`` and drop ``derandomize`` locally).
 
 The campaign found two bugs, fixed since and kept as the tests before the last one: JSON that
 Python's parser cannot read got FastAPI's 400 instead of the 422 that ``invalid_request`` has, and
@@ -93,8 +93,8 @@ CALL_BOUND_S = 60
 REQUEST_BOUND_S = 15  # no fuzzed request has a reason to take more than a moment: past this it hangs
 FRESH_TXS = 30
 # Fuzzed requests in one example, sent at once: the node answers them concurrently, so an example
-# costs about one round trip whatever its size (a round trip with a body takes some 40 ms here: the
-# API's accepted sockets lack TCP_NODELAY, so the body waits for the client's delayed ACK).
+# costs about one round trip whatever its size. (The API sets TCP_NODELAY on every accepted socket,
+# src/alliance/api/server.py, checked in test_api_edges.py, so no answer waits for a delayed ACK.)
 BATCH_MIN, BATCH_MAX = 4, 14
 SLOW_QUERY_CAPS = {"timeout_ms": 50}
 QUERY_CHARS_MAX = 40_000

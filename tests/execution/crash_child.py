@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,15 +44,30 @@ def genesis() -> Genesis:
     return ch.genesis_for(keys(), BALANCE)
 
 
-def block_txs(height: int, ks: list[AccountKey], others: list[bytes]) -> list[bytes]:
+class Transfer(NamedTuple):
+    sender: AccountKey
+    to: bytes
+    amount: int
+    nonce: bytes
+
+
+def block_transfers(height: int, ks: list[AccountKey], others: list[bytes]) -> list[Transfer]:
+    """The transfers of block ``height``, in order; some overdraw and fail on purpose."""
     rng = random.Random(f"{SEED}/{height}")
-    txs = []
+    transfers = []
     for _ in range(TXS_PER_BLOCK):
         src = rng.choice(ks)
         to = rng.choice(others) if rng.random() < 0.3 else rng.choice(ks).address
         amount = rng.randrange(1, 2 * BALANCE // 10) if rng.random() < 0.95 else 10 * BALANCE
-        txs.append(ch.transfer(src, to, amount, valid_until=height + 3, nonce=rng.randbytes(16)))
-    return txs
+        transfers.append(Transfer(src, to, amount, rng.randbytes(16)))
+    return transfers
+
+
+def block_txs(height: int, ks: list[AccountKey], others: list[bytes]) -> list[bytes]:
+    return [
+        ch.transfer(t.sender, t.to, t.amount, valid_until=height + 3, nonce=t.nonce)
+        for t in block_transfers(height, ks, others)
+    ]
 
 
 def main() -> None:

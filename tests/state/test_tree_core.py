@@ -7,8 +7,12 @@ on one side); batches with deletions take the general path on both, which keeps 
 stores alike for the next batch. Small buckets make splits, fresh slots and deep trees common;
 a tiny node cache makes the compiled path load nodes through the Python loader.
 
+Each comparison runs twice, once per build of the C source (the ``core`` fixture): the installed
+module (the OpenSSL build wherever OpenSSL's headers are) and the build without OpenSSL, hashing
+through hashlib, which ``treecore_build.py`` compiles into a temporary directory for this run.
+
 The compiled module is part of the build (``pip install -e .`` compiles it). A missing module
-fails here; only an explicit ``ALLIANCE_TREE_CORE=python`` skips these tests.
+fails here; only an explicit ``ALLIANCE_TREE_CORE=python`` skips these tests, and never in CI.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Mapping
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_tree_properties import CHAIN_LAYOUT_ROOT_HEX, pinned_data
+from treecore_build import build_hashlib_core
 
 from alliance.errors import InvariantViolation, UsageError
 from alliance.state import tree as tree_module
@@ -33,8 +40,13 @@ from alliance.state.tree import (
     verify_state_proof,
 )
 
-if os.environ.get("ALLIANCE_TREE_CORE", "") == "python":
-    pytest.skip("compiled tree core turned off by ALLIANCE_TREE_CORE=python", allow_module_level=True)
+# A developer may turn the core off; CI may not, so there the switch fails these tests (the core is
+# "not available") rather than skipping them. tests/state/test_tree_core_switch.py checks both.
+IN_CI = os.environ.get("CI", "").lower() not in {"", "0", "false"}
+pytestmark = pytest.mark.skipif(
+    os.environ.get("ALLIANCE_TREE_CORE", "") == "python" and not IN_CI,
+    reason="compiled tree core turned off by ALLIANCE_TREE_CORE=python (never skipped in CI)",
+)
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -43,15 +55,53 @@ def test_the_compiled_core_is_built() -> None:
     assert tree_module.TREE_CORE == "c", tree_module._CORE_MISSING
 
 
-class Pair:
-    """The same history applied to a compiled and a pure-Python tree."""
+@pytest.fixture(scope="module")
+def hashlib_core(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    return build_hashlib_core(tmp_path_factory.mktemp("treecore-hashlib"))
 
-    def __init__(self, bucket_entries_max: int, cache_nodes_max: int = 1_000_000) -> None:
+
+@pytest.fixture(scope="module", params=["installed", "hashlib"])
+def core(request: pytest.FixtureRequest) -> ModuleType:
+    """One build of the compiled core: the installed module, or the build without OpenSSL."""
+    if request.param == "hashlib":
+        built: ModuleType = request.getfixturevalue("hashlib_core")
+        return built
+    assert tree_module._CORE is not None, tree_module._CORE_MISSING
+    return tree_module._CORE
+
+
+def test_the_second_build_hashes_through_hashlib(hashlib_core: ModuleType) -> None:
+    assert hashlib_core.OPENSSL is False
+    assert hashlib_core is not tree_module._CORE
+    with pytest.raises(RuntimeError, match="configured once"):
+        tree_module.configure_core(hashlib_core)
+
+
+def test_the_tree_core_in_use_is_named() -> None:
+    core = tree_module._CORE
+    assert core is not None
+    expected = "compiled (openssl)" if core.OPENSSL else "compiled (hashlib)"
+    assert tree_module.tree_core_in_use() == tree_module.tree_core_in_use(with_reason=True) == expected
+
+
+def test_the_python_path_is_named_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree_module, "_CORE", None)
+    monkeypatch.setattr(tree_module, "_CORE_MISSING", "not built (no compiler)")
+    assert tree_module.tree_core_in_use() == "python"
+    assert tree_module.tree_core_in_use(with_reason=True) == "python (not built (no compiler))"
+
+
+class Pair:
+    """The same history applied to a compiled tree (on the given build of the core) and a
+    pure-Python one."""
+
+    def __init__(self, core: ModuleType, bucket_entries_max: int, cache_nodes_max: int = 1_000_000) -> None:
         self.stores = (MemoryNodeStore(), MemoryNodeStore())
         self.trees = (
             StateTree(self.stores[0], cache_nodes_max, bucket_entries_max, compiled=True),
             StateTree(self.stores[1], cache_nodes_max, bucket_entries_max, compiled=False),
         )
+        self.trees[0]._core = core
         self.version: int | None = None
         self.model: dict[bytes, bytes] = {}
 
@@ -96,12 +146,13 @@ batch_st = st.dictionaries(keys_st, st.one_of(values_st, st.none()), min_size=1,
     no_deletions=st.booleans(),
 )
 def test_compiled_and_python_trees_write_the_same_nodes(
+    core: ModuleType,
     bucket: int,
     start: dict[bytes, bytes],
     batches: list[dict[bytes, bytes | None]],
     no_deletions: bool,
 ) -> None:
-    pair = Pair(bucket)
+    pair = Pair(core, bucket)
     pair.apply(dict(start))
     for batch in batches:
         if no_deletions:
@@ -115,9 +166,9 @@ def test_compiled_and_python_trees_write_the_same_nodes(
         assert pair.trees[0].get(pair.version or 0, key) == value
 
 
-def test_large_random_batches_agree_with_chain_buckets() -> None:
+def test_large_random_batches_agree_with_chain_buckets(core: ModuleType) -> None:
     rng = random.Random(7)
-    pair = Pair(BUCKET_ENTRIES_MAX)
+    pair = Pair(core, BUCKET_ENTRIES_MAX)
     keys = [rng.randbytes(21) for _ in range(5_000)]
     pair.apply({k: rng.randbytes(40) for k in keys})
     for _ in range(4):
@@ -132,9 +183,17 @@ def test_large_random_batches_agree_with_chain_buckets() -> None:
     assert update.stale_node_keys == []
 
 
-def test_value_and_key_lengths_at_every_msgpack_header_boundary_agree() -> None:
+def test_the_pinned_chain_layout_root_comes_out_of_the_compiled_path(core: ModuleType) -> None:
+    """The golden root of test_tree_properties.py, with nine of the ten batches on the lean path."""
+    items = list(pinned_data().items())
+    pair = Pair(core, BUCKET_ENTRIES_MAX)
+    roots = [pair.apply(dict(items[i::10])).root_hash for i in range(10)]
+    assert roots[-1].hex() == CHAIN_LAYOUT_ROOT_HEX
+
+
+def test_value_and_key_lengths_at_every_msgpack_header_boundary_agree(core: ModuleType) -> None:
     rng = random.Random(5)
-    pair = Pair(BUCKET_ENTRIES_MAX)
+    pair = Pair(core, BUCKET_ENTRIES_MAX)
     keys = [rng.randbytes(21) for _ in range(300)]
     pair.apply(dict.fromkeys(keys, b"v"))
     sizes = [0, 1, 254, 255, 256, 65_535, 65_536, 70_000]
@@ -145,19 +204,17 @@ def test_value_and_key_lengths_at_every_msgpack_header_boundary_agree() -> None:
     assert all(pair.trees[0].get(pair.version or 0, k) == v for k, v in pair.model.items())
 
 
-def test_a_tiny_cache_makes_the_compiled_path_load_through_python() -> None:
+def test_a_tiny_cache_makes_the_compiled_path_load_through_python(core: ModuleType) -> None:
     rng = random.Random(3)
-    pair = Pair(4, cache_nodes_max=8)
+    pair = Pair(core, 4, cache_nodes_max=8)
     keys = [rng.randbytes(8) for _ in range(400)]
     pair.apply({k: rng.randbytes(16) for k in keys})
     for _ in range(5):
         pair.apply({rng.choice(keys): rng.randbytes(16) for _ in range(60)})
 
 
-def test_the_compiled_entry_point_rejects_malformed_items_with_typed_errors() -> None:
-    core = tree_module._CORE
-    assert core is not None
-    pair = Pair(2)
+def test_the_compiled_entry_point_rejects_malformed_items_with_typed_errors(core: ModuleType) -> None:
+    pair = Pair(core, 2)
     pair.apply({bytes([i]): b"v" for i in range(20)})
     tree = pair.trees[0]
     ref = tree.root_ref(1)
@@ -178,17 +235,13 @@ def test_the_compiled_entry_point_rejects_malformed_items_with_typed_errors() ->
 
 @PROPERTY
 @given(updates=st.dictionaries(keys_st, st.one_of(values_st, st.none()), max_size=50))
-def test_sorted_items_match_the_python_loop(updates: dict[bytes, bytes | None]) -> None:
-    core = tree_module._CORE
-    assert core is not None
+def test_sorted_items_match_the_python_loop(core: ModuleType, updates: dict[bytes, bytes | None]) -> None:
     expected = sorted((key_hash_of(k), key_hash_of(k).hex(), k, v) for k, v in updates.items())
     assert expected == tree_module._sorted_items(updates)
     assert core.sorted_items(updates, 256, 1024) == expected
 
 
-def test_sorted_items_leave_out_of_bounds_updates_to_the_python_loop() -> None:
-    core = tree_module._CORE
-    assert core is not None
+def test_sorted_items_leave_out_of_bounds_updates_to_the_python_loop(core: ModuleType) -> None:
     assert core.sorted_items({b"": b"v"}, 256, 1024) is None
     assert core.sorted_items({b"k" * 257: b"v"}, 256, 1024) is None
     assert core.sorted_items({b"k": b"v" * 1025}, 256, 1024) is None
@@ -199,8 +252,8 @@ def test_sorted_items_leave_out_of_bounds_updates_to_the_python_loop() -> None:
             tree.apply(None, 1, {b"k" * 257: b"v"})
 
 
-def test_byte_like_values_that_are_not_bytes_stay_on_the_python_path() -> None:
-    pair = Pair(2)
+def test_byte_like_values_that_are_not_bytes_stay_on_the_python_path(core: ModuleType) -> None:
+    pair = Pair(core, 2)
     pair.apply({bytes([i]): b"v" for i in range(20)})
     results = [tree.apply(1, 2, {b"\x03": bytearray(b"new")}) for tree in pair.trees]  # type: ignore[dict-item]
     assert results[0].root_hash == results[1].root_hash
@@ -214,7 +267,7 @@ def test_the_compiled_core_is_configured_once() -> None:
         core.configure(object, object, object(), None, None, None, b"", b"", b"")
 
 
-def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -> None:
+def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path(core: ModuleType) -> None:
     class Meddling(tree_module._Apply):
         """Clears the caller's items list at every node load (the compiled path works on its own
         snapshot of the items, so the result must not change)."""
@@ -230,7 +283,7 @@ def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -
             return super().load_internal(key)
 
     rng = random.Random(11)
-    pair = Pair(2, cache_nodes_max=1)  # nothing stays cached: every load goes through Python
+    pair = Pair(core, 2, cache_nodes_max=1)  # nothing stays cached: every load goes through Python
     keys = [rng.randbytes(6) for _ in range(200)]
     pair.apply(dict.fromkeys(keys, b"v"))
     updates = {k: rng.randbytes(9) for k in keys[:40]}
@@ -241,8 +294,6 @@ def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -
     Meddling.items = items
     ref = tree.root_ref(1)
     assert ref is not None
-    core = tree_module._CORE
-    assert core is not None
     result = core.internal_growing(
         job, tree._cache, (ref.hash, ref.version, ref.count, ref.is_bucket), 0, items, 0, len(items)
     )
@@ -251,9 +302,9 @@ def test_a_loader_that_empties_the_items_list_cannot_upset_the_compiled_path() -
     assert sorted(job.new_nodes) == expected.new_nodes
 
 
-def test_compiled_bucket_lookup_matches_the_python_one() -> None:
+def test_compiled_bucket_lookup_matches_the_python_one(core: ModuleType) -> None:
     rng = random.Random(13)
-    pair = Pair(BUCKET_ENTRIES_MAX)
+    pair = Pair(core, BUCKET_ENTRIES_MAX)
     keys = [rng.randbytes(21) for _ in range(3_000)]
     sizes = [0, 5, 40, 300]
     pair.apply({k: rng.randbytes(70_000 if i % 500 == 0 else rng.choice(sizes)) for i, k in enumerate(keys)})
@@ -263,11 +314,11 @@ def test_compiled_bucket_lookup_matches_the_python_one() -> None:
     for bucket in buckets:
         pairs, _, values = bucket.parts()
         for entry, value in zip(pairs, values, strict=True):
-            assert bucket.value_of(entry[:32]) == bucket.value_of_reference(entry[:32]) == value
+            found = core.bucket_value(bucket.joined, bucket.encoded, entry[:32])
+            assert found == bucket.value_of(entry[:32]) == bucket.value_of_reference(entry[:32]) == value
         absent = key_hash_of(rng.randbytes(9))
+        assert core.bucket_value(bucket.joined, bucket.encoded, absent) is None
         assert bucket.value_of(absent) is None and bucket.value_of_reference(absent) is None
-    core = tree_module._CORE
-    assert core is not None
     bucket = buckets[0]
     kh = bucket.joined[:32]
     for broken in (bucket.encoded[:-1], b"B\x93" + bucket.encoded[2:], b"", b"B"):

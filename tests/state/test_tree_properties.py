@@ -669,12 +669,50 @@ def test_keys_on_a_long_shared_path() -> None:
     check_version(v, 1)
 
 
+def pinned_data() -> dict[bytes, bytes]:
+    """The ~500 pairs both golden roots below are over."""
+    rnd = random.Random(2026)
+    return {rnd.randbytes(rnd.randrange(1, 12)): rnd.randbytes(rnd.randrange(0, 9)) for _ in range(500)}
+
+
+# The root of pinned_data() in the chain's layout (buckets of up to BUCKET_ENTRIES_MAX = 32). It
+# was computed once from the pure-Python reference (compiled=False) when the layout had been in use
+# for a while, then pinned: the differential tests (test_tree_core.py) only hold the compiled and
+# Python paths to each other, so a change to both at once shows only here.
+CHAIN_LAYOUT_ROOT_HEX = "f8984d1731d75c7d58e8f79d3629adac10b1a4017d2b1aeedc2b7e870db4ff2f"
+
+
 def test_one_entry_buckets_give_the_plain_jellyfish_roots() -> None:
     """With one-entry buckets the shape and hashes are those of the plain Jellyfish layout (a
     one-entry bucket hashes as a leaf): the root below was computed by that layout's own
     implementation, before buckets replaced it (docs/decisions/002-state-tree-layout.md)."""
-    rnd = random.Random(2026)
-    data = {rnd.randbytes(rnd.randrange(1, 12)): rnd.randbytes(rnd.randrange(0, 9)) for _ in range(500)}
+    data = pinned_data()
     v = built(data, 1)
     assert v.root().hex() == "5cfcdacba6a2095584ffda896eeff16c409692e0eb48a04a3022aacb58d3b3d2"
     assert built(data, BUCKET_ENTRIES_MAX).root() != v.root()  # the bucket bound is part of the shape
+
+
+def in_batches(data: Mapping[bytes, bytes], batches: int, *, compiled: bool | None) -> bytes:
+    """The root after ``data`` goes in as ``batches`` successive versions; every batch after the
+    first adds keys without deleting any, so it takes the compiled path when ``compiled`` allows."""
+    store = MemoryNodeStore()
+    tree = StateTree(store, bucket_entries_max=BUCKET_ENTRIES_MAX, compiled=compiled)
+    items = list(data.items())
+    version: int | None = None
+    for i in range(batches):
+        update = tree.apply(version, i, dict(items[i::batches]))
+        store.persist(update)
+        tree.committed(update)
+        version = i
+    assert version is not None
+    return tree.root_hash(version)
+
+
+def test_the_chain_bucket_layout_gives_its_pinned_root() -> None:
+    data = pinned_data()
+    buckets = [n for n in built(data, BUCKET_ENTRIES_MAX).tree._cache.values() if isinstance(n, Bucket)]
+    assert max(len(b.joined) // 64 for b in buckets) == BUCKET_ENTRIES_MAX  # full buckets occur
+    assert built(data, BUCKET_ENTRIES_MAX).root().hex() == CHAIN_LAYOUT_ROOT_HEX  # one batch: general path
+    assert in_batches(data, 10, compiled=False).hex() == CHAIN_LAYOUT_ROOT_HEX
+    # The default path a node runs: compiled when built (test_tree_core.py checks each build too).
+    assert in_batches(data, 10, compiled=None).hex() == CHAIN_LAYOUT_ROOT_HEX

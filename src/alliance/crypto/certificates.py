@@ -15,8 +15,9 @@ one CA sits between the root and a leaf, and an organisation CA cannot sign furt
 All keys are ECDSA P-256 and all signatures SHA-256, which every TLS 1.3 stack accepts. Serial
 numbers are random (RFC 5280 asks for uniqueness per issuer; randomness gives it without a
 counter). Validity starts a few minutes in the past so that small clock skew between hosts does not
-make a fresh certificate "not yet valid". Private keys are written with mode 0600 through a temporary
-file and a rename, like the node key files, and refused on load when others can read them.
+make a fresh certificate "not yet valid". Private keys are written with mode 0600 through a new
+temporary file and a rename (``atomic_files``), like the node key files, and refused on load when
+others can read them.
 
 ``verify_chain`` is the whole check in one place: signatures, issuer names, CA flags, path lengths,
 validity windows, and that the leaf's organisation is its issuer's organisation. Errors are
@@ -27,7 +28,6 @@ validity windows, and that the leaf's organisation is its issuer's organisation.
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import stat
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from alliance.crypto.atomic_files import write_file_atomically
 from alliance.crypto.keys import KEY_FILE_MODE
 from alliance.errors import KeyFileError, UsageError
 from alliance.types import NODE_ID_SIZE_BYTES, NodeId
@@ -354,7 +355,7 @@ def save_certificates(path: Path, *certs: x509.Certificate) -> None:
     """Write one certificate or a chain (leaf first) as PEM. Certificates are public: mode 0644."""
     if not certs:
         raise CertificateError(f"no certificate to write to {path}")
-    _write_atomically(path, certificate_pem(*certs), 0o644)
+    write_file_atomically(path, certificate_pem(*certs), 0o644)
 
 
 def load_certificates(path: Path) -> list[x509.Certificate]:
@@ -383,7 +384,7 @@ def save_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_atomically(path, pem, KEY_FILE_MODE)
+    write_file_atomically(path, pem, KEY_FILE_MODE)
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -415,15 +416,3 @@ def load_certified_key(cert_path: Path, key_path: Path) -> CertifiedKey:
     if cert.public_key() != key.public_key():
         raise KeyFileError(f"key file {key_path} does not match certificate {cert_path}")
     return CertifiedKey(cert, key)
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.chmod(tmp, mode)  # the umask may have narrowed, and an old tmp file may have had other bits
-    os.replace(tmp, path)

@@ -8,8 +8,8 @@ does, so existing wallets and tools interoperate. Addresses display as EIP-55 ch
 
 A node is identified by its Ed25519 public key; Ed25519 signatures are deterministic, which keeps
 simulations reproducible. Key files hold the secret as hex in a small TOML-like text, are written
-with mode 0600 through a temporary file and a rename, and are refused on load when others can read
-them.
+with mode 0600 through a new temporary file and a rename (``atomic_files``), and are refused on load
+when others can read them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import coincurve
 import nacl.exceptions
 import nacl.signing
 
+from alliance.crypto.atomic_files import write_file_atomically
 from alliance.crypto.hashing import keccak256
 from alliance.errors import KeyFileError, UsageError
 from alliance.types import ADDRESS_SIZE_BYTES
@@ -159,18 +160,9 @@ KEY_FILE_MODE = 0o600
 
 
 def write_secret_file(path: Path | str, kind: str, secret: bytes) -> None:
-    """Write a secret with mode 0600, atomically (temporary file, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, KEY_FILE_MODE)
-    try:
-        os.write(fd, f'kind = "{kind}"\nsecret = "{secret.hex()}"\n'.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, KEY_FILE_MODE)
-    os.replace(tmp, path)
+    """Write a secret with mode 0600, atomically (a new temporary file, fsync, rename; see
+    ``alliance.crypto.atomic_files`` for what it does with a leftover temporary file)."""
+    write_file_atomically(Path(path), f'kind = "{kind}"\nsecret = "{secret.hex()}"\n'.encode(), KEY_FILE_MODE)
 
 
 def read_secret_file(path: Path | str, kind: str) -> bytes:

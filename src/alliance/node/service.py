@@ -40,6 +40,7 @@ from alliance.node.membership import ConfiguredPeer
 from alliance.node.runtime import NodeRuntime
 from alliance.p2p.tls import NodeTlsFiles, make_contexts
 from alliance.p2p.transport import Transport, TransportLimits
+from alliance.state.tree import tree_core_in_use
 from alliance.storage.lmdb_store import ChainStore
 from alliance.storage.wal import FileWal
 
@@ -197,6 +198,7 @@ class Node:
                 config.name, node_key.node_id.hex()[:12], genesis.chain_id, runtime.height,
                 config.host, config.p2p_port, config.host, config.api_port,
             )
+            logger.info("node %s: state tree core %s", config.name, tree_core_in_use(with_reason=True))
             await self._run_tasks(runtime, stop)
             logger.info("node %s stopping at height %d", config.name, runtime.height)
 

@@ -965,16 +965,11 @@ class _Apply:
 # --- the compiled lean path -----------------------------------------------------------------------
 
 
-def _load_core() -> tuple[ModuleType | None, str]:
-    """The compiled module, configured, or None and why not (never built: no C compiler at install
-    time; or turned off with ``ALLIANCE_TREE_CORE=python``)."""
-    if os.environ.get("ALLIANCE_TREE_CORE", "") == "python":
-        return None, "turned off by ALLIANCE_TREE_CORE=python"
-    try:
-        from alliance.state import _treecore  # noqa: PLC0415  # optional: built only with a C compiler
-    except ImportError as exc:
-        return None, f"not built ({exc}); reinstall with a C compiler (pip install -e .)"
-    _treecore.configure(
+def configure_core(core: ModuleType) -> ModuleType:
+    """Give a freshly loaded build of ``_treecore`` this module's node types, sentinel and prepared
+    hashers; each loaded module takes this once. The import below does it for the installed build;
+    tests do it for a second build (without OpenSSL) that they compile themselves."""
+    core.configure(
         Bucket,
         Internal,
         _SAME,
@@ -985,11 +980,33 @@ def _load_core() -> tuple[ModuleType | None, str]:
         Domain.STATE_INNER.value,
         Domain.STATE_KEY.value,
     )
-    return _treecore, ""
+    return core
+
+
+def _load_core() -> tuple[ModuleType | None, str]:
+    """The compiled module, configured, or None and why not (never built: no C compiler at install
+    time; or turned off with ``ALLIANCE_TREE_CORE=python``)."""
+    if os.environ.get("ALLIANCE_TREE_CORE", "") == "python":
+        return None, "turned off by ALLIANCE_TREE_CORE=python"
+    try:
+        from alliance.state import _treecore  # noqa: PLC0415  # optional: built only with a C compiler
+    except ImportError as exc:
+        return None, f"not built ({exc}); reinstall with a C compiler (pip install -e .)"
+    return configure_core(_treecore), ""
 
 
 _CORE, _CORE_MISSING = _load_core()
 TREE_CORE = "c" if _CORE is not None else "python"  # which lean update path StateTree uses by default
+
+
+def tree_core_in_use(*, with_reason: bool = False) -> str:
+    """Which update path a ``StateTree`` takes by default: ``"compiled (openssl)"`` or ``"compiled
+    (hashlib)"`` (the ``_treecore`` build, and how it hashes), or ``"python"``. With ``with_reason``
+    the last one says why, e.g. ``"python (turned off by ALLIANCE_TREE_CORE=python)"``. The Python
+    path gives the same roots, only slower (docs/decisions/007), so a node logs this at start."""
+    if _CORE is not None:
+        return "compiled (openssl)" if _CORE.OPENSSL else "compiled (hashlib)"
+    return f"python ({_CORE_MISSING})" if with_reason else "python"
 
 
 # --- proofs ---------------------------------------------------------------------------------------
