@@ -11,8 +11,8 @@ import pytest
 from node_helpers import run
 
 from alliance.node.service import Node
-from alliance.node.testing import alliance_homes
 from alliance.state.tree import tree_core_in_use
+from alliance.testing.nodes import alliance_homes
 
 
 def test_a_starting_node_logs_its_state_tree_core_once(
