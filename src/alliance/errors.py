@@ -13,8 +13,8 @@ fault class, which tells the caller what to do with it::
     |   |       GasLimitTooHigh, InvalidField
     |   +-- ExecutionError       a transaction that ran and failed: recorded in its receipt
     |   |   +-- InsufficientBalance, UnknownTarget, UnknownMethod, InvalidArguments, OutOfGas,
-    |   |       AccountFrozen, PermissionDenied, ValueTooLarge, and each module's own errors
-    |   |       (declared in its ``alliance.abi`` module, e.g. ``abi.gov.AlreadyVoted``)
+    |   |       AccountFrozen, PermissionDenied, ValueTooLarge, CallDepthExceeded, and each
+    |   |       module's own errors (in its ``alliance.abi`` module, e.g. ``abi.gov.AlreadyVoted``)
     |   +-- NotFound             a queried block, transaction, key or version does not exist
     |   +-- VersionPruned        a query asked for a state version no longer kept
     |   +-- KeyFileError         a key file is missing, malformed or has unsafe permissions
@@ -129,6 +129,12 @@ class AccountFrozen(ExecutionError):
 
 class PermissionDenied(ExecutionError):
     code = "permission_denied"
+
+
+class CallDepthExceeded(ExecutionError):
+    """Nested calls went deeper than their bound."""
+
+    code = "call_depth_exceeded"
 
 
 class ValueTooLarge(ExecutionError):

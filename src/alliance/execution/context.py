@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alliance.errors import ValueTooLarge
+from alliance.errors import CallDepthExceeded, ValueTooLarge
 from alliance.execution.gas import GasMeter, GasSchedule
 from alliance.ledger.block import Event
 from alliance.state.tree import STATE_VALUE_SIZE_BYTES_MAX
@@ -93,14 +93,27 @@ class BlockState:
                 writes[key] = before  # type: ignore[assignment]
 
 
+Dispatch = Callable[["CallContext", bytes, str, str, bytes], "bytes | None"]
+"""``dispatch(parent, sender, target, method, args)``: run a nested call (the executor's)."""
+
+CALL_DEPTH_MAX = 32
+"""Nested calls of one transaction (module to module, contract to contract): a contract engine
+bounds its own recursion below this; this bounds what any chain of calls can reach."""
+
+
 class CallContext:
     """What a module sees of one call: who calls, the block, state, gas and events.
 
     Its methods run for every read, write and event of every transaction, so they charge the meter
     inline; whenever a charge would not fit they call ``GasMeter.charge``, which stays the one place
-    that sets the meter to its limit and words ``OutOfGas``."""
+    that sets the meter to its limit and words ``OutOfGas``.
 
-    __slots__ = ("events", "gas", "height", "schedule", "sender", "state", "time_ms")
+    ``call_as(sender, target, method, args)`` runs a nested call (a contract calling the passes
+    module as its own account, governance activating a contract it approved): same state, gas and
+    event list, one level deeper; a failure fails the whole transaction unless the caller took a
+    savepoint and rolls back to it."""
+
+    __slots__ = ("depth", "dispatch", "events", "gas", "height", "schedule", "sender", "state", "time_ms")
 
     def __init__(  # positional or keyword: the executor passes them by position, which is cheaper
         self,
@@ -110,6 +123,9 @@ class CallContext:
         state: BlockState,
         gas: GasMeter,
         schedule: GasSchedule,
+        dispatch: Dispatch | None = None,
+        depth: int = 0,
+        events: list[Event] | None = None,
     ) -> None:
         self.sender = sender
         self.height = height
@@ -117,7 +133,25 @@ class CallContext:
         self.state = state
         self.gas = gas
         self.schedule = schedule
-        self.events: list[Event] = []
+        self.dispatch = dispatch
+        self.depth = depth
+        self.events: list[Event] = [] if events is None else events
+
+    def call_as(self, sender: bytes, target: str, method: str, args: bytes) -> bytes | None:
+        """A nested call of ``target.method`` by ``sender`` (the caller's own account)."""
+        if self.dispatch is None:
+            raise CallDepthExceeded("this context cannot make nested calls")
+        if self.depth >= CALL_DEPTH_MAX:
+            raise CallDepthExceeded(f"calls nest at most {CALL_DEPTH_MAX} deep")
+        self.gas.charge(self.schedule.call, "nested call")
+        return self.dispatch(self, sender, target, method, args)
+
+    def nested(self, sender: bytes) -> CallContext:
+        """The context of a nested call by ``sender``: one level deeper, everything else shared."""
+        return CallContext(
+            sender, self.height, self.time_ms, self.state, self.gas, self.schedule, self.dispatch,
+            self.depth + 1, self.events,
+        )
 
     def read(self, key: bytes) -> bytes | None:
         gas = self.gas

@@ -194,6 +194,7 @@ class Executor:
         # in a later round must not push out a block accepted earlier at that height.
         self._accepted: _AcceptedBlock | None = None
         self._prepared: _AcceptedBlock | None = None
+        self._policies: list[BlockPolicy] = []  # the block policies of the block executing now
         self._hot: dict[bytes, bytes | None] = {}  # key -> value at the last committed height
         self._hot_height: int | None = None
         genesis_raw = store.genesis()
@@ -382,6 +383,7 @@ class Executor:
             decoded.pop(raw, None)  # done with: see "Decoding once" above
         read_committed = self._committed_reader(height - 1)
         policies = [p for m in self.modules.values() if (p := m.block_policy(read_committed)) is not None]
+        self._policies = policies
         run = self._run
         time_ms = header.time_ms
         for index, (tx, tx_hash, sender, error) in enumerate(checked):
@@ -681,21 +683,33 @@ class Executor:
         call = body.call
         schedule = self._schedule
         gas = GasMeter(body.gas_limit)
-        ctx = CallContext(sender, height, time_ms, state, gas, schedule)
+        ctx = CallContext(sender, height, time_ms, state, gas, schedule, self._dispatch)
         state.begin_tx()
         try:
             gas.charge(schedule.tx_base + schedule.tx_byte * len(call.args), "transaction base cost")
             for policy in policies:
                 policy(state, sender, call.target, call.method)
-            module = self.modules.get(call.target)
-            if module is None:
-                raise UnknownTarget(f"no module or contract named {call.target!a}")
-            result = module.call(ctx, call.method, call.args)
+            result = self._invoke(ctx, call.target, call.method, call.args)
         except ExecutionError as exc:
             state.end_tx(success=False)
             return Receipt(exc.code, gas.used, [], exc.message)
         state.end_tx(success=True)
         return Receipt("ok", gas.used, ctx.events, "", result or b"")
+
+    def _invoke(self, ctx: CallContext, target: str, method: str, args: bytes) -> bytes | None:
+        module = self.modules.get(target)
+        if module is None:
+            raise UnknownTarget(f"no module or contract named {target!a}")
+        return module.call(ctx, method, args)
+
+    def _dispatch(
+        self, parent: CallContext, sender: bytes, target: str, method: str, args: bytes
+    ) -> bytes | None:
+        """A nested call (``CallContext.call_as``): the block's policies apply to its sender and
+        target as to a transaction's (a frozen contract account cannot act through another)."""
+        for policy in self._policies:
+            policy(parent.state, sender, target, method)
+        return self._invoke(parent.nested(sender), target, method, args)
 
 
 def _check_params(params: ChainParams) -> None:

@@ -20,6 +20,7 @@ class GasSchedule(Struct):
     state_write_byte: int = 5
     event: int = 200
     event_byte: int = 5
+    call: int = 700  # a nested call (module to module, contract to contract)
 
 
 DEFAULT_GAS_SCHEDULE = GasSchedule()
