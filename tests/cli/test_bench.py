@@ -70,8 +70,10 @@ def test_a_refused_transaction_is_counted_by_code_and_not_awaited() -> None:
     ],
 )
 def test_an_inconsistent_batch_answer_is_an_error_not_a_guess(answer: BatchResult) -> None:
+    submissions = Submissions()
     with pytest.raises(BadResponse):
-        Submissions().record(hashes_of(2), answer, 0.0)
+        submissions.record(hashes_of(2), answer, 0.0)
+    assert submissions.sent_at == {} and submissions.refused == 0  # nothing booked from it
 
 
 class RefusingNode:

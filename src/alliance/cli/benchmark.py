@@ -235,13 +235,15 @@ class Submissions:
                     f"a batch of {len(hashes)} was answered with a refusal at index {rejection.index}"
                 )
             refused_at.add(rejection.index)
-            self.refused_by_code[rejection.code] += 1
-            self.refused_detail.setdefault(rejection.code, rejection.detail)
         if answer.accepted != len(hashes) - len(refused_at):
             raise BadResponse(
                 f"a batch of {len(hashes)} was answered accepted={answer.accepted} "
                 f"with {len(refused_at)} refused"
             )
+        # Booked only once the whole answer is known to be consistent.
+        for rejection in answer.rejected:
+            self.refused_by_code[rejection.code] += 1
+            self.refused_detail.setdefault(rejection.code, rejection.detail)
         for index, tx_hash in enumerate(hashes):
             if index not in refused_at:
                 self.sent_at[tx_hash] = sent_at_s
