@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from alliance.cli.benchmark import _per_tx_per_node_us, processes_cpu_s
+from alliance.cli.localnet import proc_stat_fields
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -47,6 +51,28 @@ def test_executor_bench_runs_with_pruning_on_a_small_chain() -> None:
     assert 0 < result["execute_ms_median"] < result["finalize_ms_median"]
     assert result["nodes_rewritten_median"] > 0 and result["state_update_us_per_node"] > 0
     assert len(result["tx_per_s_rounds"]) == 2 and result["tx_per_s"] == max(result["tx_per_s_rounds"])
+    assert result["tx_per_s_median_round"] == round(statistics.median(result["tx_per_s_rounds"]))
+    assert result["rounds"] == 2 and result["round_reported"] == "fastest"
+
+
+def test_executor_bench_headline_times_the_proposal_checks_too() -> None:
+    """The headline is a non-proposing node's work: process_proposal + finalize_block + commit. Its
+    time is the sum of its two parts' (reported apart), so it is slower than either part alone."""
+    done = run_script(
+        "bench_executor.py", "--accounts", "300", "--txs", "600", "--block-txs", "100",
+        "--senders", "50", "--no-sync", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["timed"].startswith("process_proposal + finalize_block + commit")
+    assert set(report["conditions"]) == {"signature_cache", "hot_map", "tx_index", "decode_map", "rounds"}
+    (result,) = report["results"]
+    txs = result["txs"]
+    headline_s = txs / result["tx_per_s"]
+    parts_s = txs / result["process_proposal_tx_per_s"] + txs / result["finalize_commit_tx_per_s"]
+    assert abs(headline_s - parts_s) <= 0.01 * headline_s  # rates are rounded to whole tx/s
+    assert result["tx_per_s"] < min(result["process_proposal_tx_per_s"], result["finalize_commit_tx_per_s"])
+    assert result["process_proposal_ms_median"] > 0
 
 
 def test_mempool_bench_runs_with_batches_in_flight() -> None:
@@ -91,9 +117,9 @@ def test_bench_options_are_checked() -> None:
     assert "--modes takes some of" in done.stderr
 
 
-def test_alliance_bench_counts_the_cpu_of_node_processes_and_their_workers() -> None:
-    """``processes_cpu_s`` reads user and system time from /proc for the given processes and their
-    live children (a node's verifier workers); an unreadable process makes it answer None."""
+def test_alliance_bench_counts_the_cpu_of_node_processes_and_their_children() -> None:
+    """``processes_cpu_s`` reads user and system time from /proc for the given processes and the
+    processes under them; an unreadable process makes it answer None."""
     burn = (
         "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\ntime.sleep(30)"
     )
@@ -114,3 +140,70 @@ def test_alliance_bench_counts_the_cpu_of_node_processes_and_their_workers() -> 
     assert _per_tx_per_node_us(1.0, 3.0, 1000, 4) == 500.0
     assert _per_tx_per_node_us(None, 3.0, 1000, 4) is None
     assert _per_tx_per_node_us(1.0, 3.0, 0, 4) is None
+
+
+# A stand-in for a node in "processes" mode: its verifier worker is started through a fork server,
+# so the worker is the node's grandchild. The worker burns a second of CPU, then stays (``stay``) or
+# ends and is reaped by the fork server (``end``). The node waits for a line before starting it.
+NODE_WITH_FORKSERVER_WORKER = """
+import multiprocessing, sys, time
+
+def work(stay_s):
+    end = time.process_time() + 1.0
+    while time.process_time() < end:
+        pass
+    time.sleep(stay_s)
+
+if __name__ == "__main__":
+    stay = sys.argv[1] == "stay"
+    sys.stdin.readline()
+    worker = multiprocessing.get_context("forkserver").Process(target=work, args=(60.0 if stay else 0.0,))
+    worker.daemon = True
+    worker.start()
+    print(worker.pid, flush=True)
+    if not stay:
+        worker.join()
+        print("reaped", flush=True)
+    sys.stdin.readline()  # until the test closes stdin
+"""
+
+
+@pytest.mark.parametrize("worker", ["stay", "end"])
+def test_alliance_bench_counts_the_cpu_of_forkserver_workers(tmp_path: Path, worker: str) -> None:
+    """The verifier workers are not a node's children but its fork server's: their CPU counts, while
+    they run and after they ended and were reaped (through the reaper's cutime and cstime)."""
+    script = tmp_path / "node.py"
+    script.write_text(NODE_WITH_FORKSERVER_WORKER)
+    node = subprocess.Popen(
+        [sys.executable, str(script), worker], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert node.stdin is not None and node.stdout is not None
+    worker_pid = None
+    try:
+        before = processes_cpu_s([node.pid])
+        assert before is not None
+        node.stdin.write("go\n")
+        node.stdin.flush()
+        worker_pid = int(node.stdout.readline())
+        if worker == "stay":
+            assert int(proc_stat_fields(worker_pid)[1]) != node.pid  # a grandchild, not a child
+            deadline = time.monotonic() + 60
+            while (processes_cpu_s([worker_pid]) or 0.0) < 0.95 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        else:
+            assert node.stdout.readline() == "reaped\n"
+            assert processes_cpu_s([worker_pid]) is None  # gone: only its reaper's cutime has it
+        after = processes_cpu_s([node.pid])
+        assert after is not None
+        # The node and its fork server use ~0.1-0.3 s between the readings; the worker 1 s.
+        assert after - before >= 0.9
+    finally:
+        node.stdin.close()
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+        node.stdout.close()
+        if worker_pid is not None and processes_cpu_s([worker_pid]) is not None:
+            os.kill(worker_pid, 9)

@@ -6,29 +6,42 @@ Theory of operation
    the available verifiers (secp256k1 verify and public-key recovery in coincurve, Ed25519 in
    PyNaCl), one process per core, all cores together. Every node verifies every transaction once,
    so the alliance's ceiling is that rate divided by the number of nodes sharing the machine.
-2. *Funding.* ``accounts`` fresh sender accounts are funded from the funding key (``dev``) in one
-   batch, and the benchmark waits until they are committed.
+2. *Funding.* ``accounts`` fresh sender accounts are funded from the funding key (``dev``), in
+   batches of ``batch_txs``; the benchmark waits until they are committed and stops with an error if
+   any funding transfer was refused or failed.
 3. *Signing.* All transfers are signed before any timing starts (one per sender in turn), so the
    client's signing cost is not measured as the alliance's. Recipients are, by default
    (``recipients="existing"``), funded bench accounts drawn at random: payments among known accounts,
    the usual case. With ``recipients="fresh"`` each transfer pays a new random address, so every
    transaction also creates an account and the state grows by one key per transaction (the
-   state tree's worst case).
+   state tree's worst case). The number of distinct senders matters: with the default 200, every
+   node's parsed-key and address caches always hit; a chain with many senders pays the point
+   decompression and the address derivation (~20 us) per transaction on top (``--accounts``).
 4. *Saturated run.* The transactions go, in batches through the binary (msgpack) batch endpoint,
-   round-robin across the nodes, with a few batches in flight per node. A watcher polls one node's
-   blocks and notes when each transaction appears. Throughput is committed transactions divided by
-   the time from the first submission to the last commit. Latency is commit time minus the time its
-   batch was sent.
+   round-robin across the nodes, with a few batches in flight per node. Each batch's answer says
+   which of its transactions the node refused, and why (``{"accepted": n, "rejected": [{"index",
+   "code", "detail"}]}``): refused ones are counted by code and never awaited. A watcher polls one
+   node's blocks and notes when each accepted transaction appears. Once all have appeared, the
+   receipts of the blocks that held them are read (``GET /v1/blocks/{h}/receipts``; after the run,
+   so that serving them is not part of the load measured): only transactions whose receipt is
+   ``ok`` count as committed transfers, the others are counted by their receipt's status code.
+   Throughput is ok transfers divided by the time from the first submission to the last commit.
+   Latency is commit time minus the time its batch was sent.
 5. *Latency at half load.* A second, paced run offers half the measured throughput for a few
-   seconds and reports its commit latency (p50, p99): the issue's latency target is at that load.
+   seconds and reports its commit latency (p50, p99) over its ok transfers: the issue's latency
+   target is at that load.
 
-The result is a dict (printed as JSON with ``--json``) with ``tps``, ``ceiling_tps``, ``ratio``,
-``latency_ms`` (half load), ``saturated_latency_ms``, ``client_cpu_s`` (this process's CPU time
-from the first submission until it saw the last commit: the client shares the machine with the
-nodes it measures), ``node_cpu_us_per_tx`` (given the nodes' process ids, as for a local
-alliance: their CPU time over the same span, with their direct children's such as verifier
-workers, per committed transaction and node; ``None`` without them or without Linux's ``/proc``)
-and the run's parameters.
+CPU: ``node_cpu_us_per_tx`` is the user and system time, from Linux's ``/proc``, of every process
+in the tree under each node's pid over the saturated run (a node's verifier workers are not its
+children: they are started by a fork server, a child of the node; workers that ended and were
+reaped within the tree count through their parent's ``cutime`` and ``cstime``), per committed
+transaction and node; ``None`` without the nodes' pids or without ``/proc``. ``client_cpu_s`` is
+this process's CPU time over the same span: the client shares the machine with the nodes.
+
+The result is a dict (printed as JSON with ``--json``) with ``tps``, ``committed_ok``,
+``committed``, ``failed`` and ``failed_by_code``, ``refused`` and ``refused_by_code``, ``senders``,
+``ceiling_tps``, ``ratio``, ``latency_ms`` (half load), ``saturated_latency_ms``, ``client_cpu_s``,
+``node_cpu_us_per_tx`` and the run's parameters; ``summary_lines`` renders it for the console.
 """
 
 from __future__ import annotations
@@ -37,9 +50,10 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alliance import codec
@@ -48,12 +62,17 @@ from alliance.cli.localnet import proc_stat_fields
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
-from alliance.sdk import AsyncClient
+from alliance.sdk import AsyncClient, BadResponse, BatchResult, ReceiptView
 
 CEILING_SECONDS_PER_SCHEME = 1.0
 FUNDING_AMOUNT = 10**9
 POLL_INTERVAL_S = 0.05
 RECIPIENT_MODES = ("existing", "fresh")
+ACCOUNTS_MAX = 100_000
+"""Sender accounts at most: each is funded by one transfer and signs its share of the load."""
+HALF_LOAD_TXS_MAX = 50_000
+NO_RECEIPT = "no_receipt"
+"""The failure code of a transaction seen in a block whose receipts did not list it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +88,8 @@ class BenchOptions:
     def __post_init__(self) -> None:
         if self.txs < 1 or self.accounts < 1 or self.batch_txs < 1 or self.in_flight_per_node < 1:
             raise UsageError("txs, accounts, batch size and in-flight batches must be positive")
+        if self.accounts > ACCOUNTS_MAX:
+            raise UsageError(f"accounts is at most {ACCOUNTS_MAX}, got {self.accounts}")
         if self.recipients not in RECIPIENT_MODES:
             raise UsageError(f"recipients is one of {', '.join(RECIPIENT_MODES)}, got {self.recipients!r}")
 
@@ -125,23 +146,35 @@ def measure_verify_ceiling(seconds: float = CEILING_SECONDS_PER_SCHEME) -> tuple
     return best
 
 
-# --- the load -----------------------------------------------------------------------------------
+# --- CPU of the nodes' process trees ------------------------------------------------------------
 
 
 def processes_cpu_s(pids: Sequence[int]) -> float | None:
-    """User and system CPU seconds used so far by these processes and their live direct children
-    (a node's verifier workers), from Linux's ``/proc``; None if any process cannot be read."""
+    """User and system CPU seconds used so far by these processes and every process under them, from
+    Linux's ``/proc``; None if one of ``pids`` cannot be read.
+
+    A node's verifier workers are its grandchildren (the fork server starts them), so the whole tree
+    is walked, not only direct children. A descendant that has ended and been reaped by a parent in
+    the tree counts through that parent's ``cutime`` and ``cstime``, so a difference of two readings
+    keeps the CPU of workers that died (or were restarted) in between.
+    """
     try:
         children = _children_by_parent()
-        ticks = sum(_cpu_ticks(p) for pid in pids for p in (pid, *children.get(pid, ())))
+        ticks = sum(_cpu_ticks(pid) for pid in dict.fromkeys(pids))  # the roots must be readable
     except (OSError, ValueError, IndexError):
         return None
+    for pid in _descendants(pids, children):
+        try:
+            ticks += _cpu_ticks(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # ended since the listing: its parent's cutime has it once it is reaped
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_ticks(pid: int) -> int:
+    """utime, stime, cutime and cstime: fields 14 to 17 of proc(5)."""
     fields = proc_stat_fields(pid)
-    return int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
+    return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -156,6 +189,97 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
+def _descendants(roots: Sequence[int], children: Mapping[int, Sequence[int]]) -> list[int]:
+    """Every process under ``roots`` (children, their children, ...), each once, roots excluded."""
+    seen = set(roots)
+    found: list[int] = []
+    stack = [child for root in dict.fromkeys(roots) for child in children.get(root, ())]
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def _per_tx_per_node_us(started_s: float | None, ended_s: float | None, txs: int, nodes: int) -> float | None:
+    if started_s is None or ended_s is None or txs < 1 or nodes < 1:
+        return None
+    return round((ended_s - started_s) / txs / nodes * 1e6, 1)
+
+
+# --- what the nodes answered: refusals at submission, receipts after commit -----------------------
+
+
+@dataclass(slots=True)
+class Submissions:
+    """The bookkeeping of batches sent: when each *accepted* transaction went out (only those are
+    awaited), and the refused ones counted by code, with one detail per code as an example."""
+
+    sent_at: dict[bytes, float] = field(default_factory=dict)
+    refused_by_code: Counter[str] = field(default_factory=Counter)
+    refused_detail: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> int:
+        return sum(self.refused_by_code.values())
+
+    def record(self, hashes: Sequence[bytes], answer: BatchResult, sent_at_s: float) -> None:
+        """Book one batch's answer; ``hashes[i]`` is the hash of the batch's i-th transaction."""
+        refused_at: set[int] = set()
+        for rejection in answer.rejected:
+            if not 0 <= rejection.index < len(hashes) or rejection.index in refused_at:
+                raise BadResponse(
+                    f"a batch of {len(hashes)} was answered with a refusal at index {rejection.index}"
+                )
+            refused_at.add(rejection.index)
+        if answer.accepted != len(hashes) - len(refused_at):
+            raise BadResponse(
+                f"a batch of {len(hashes)} was answered accepted={answer.accepted} "
+                f"with {len(refused_at)} refused"
+            )
+        # Booked only once the whole answer is known to be consistent.
+        for rejection in answer.rejected:
+            self.refused_by_code[rejection.code] += 1
+            self.refused_detail.setdefault(rejection.code, rejection.detail)
+        for index, tx_hash in enumerate(hashes):
+            if index not in refused_at:
+                self.sent_at[tx_hash] = sent_at_s
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """Committed transactions split by receipt: the ok ones, and the failures by status code."""
+
+    ok: list[bytes]
+    failed_by_code: dict[str, int]
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failed_by_code.values())
+
+
+def tally_receipts(hashes: Iterable[bytes], receipts: Mapping[bytes, ReceiptView]) -> Outcomes:
+    """Only a receipt that says ``ok`` makes a committed transfer; a hash with no receipt is a
+    failure too (``NO_RECEIPT``), never a success."""
+    ok: list[bytes] = []
+    failed: Counter[str] = Counter()
+    for tx_hash in hashes:
+        receipt = receipts.get(tx_hash)
+        if receipt is None:
+            failed[NO_RECEIPT] += 1
+        elif receipt.ok:
+            ok.append(tx_hash)
+        else:
+            failed[receipt.status] += 1
+    return Outcomes(ok=ok, failed_by_code=dict(failed))
+
+
+# --- the load -----------------------------------------------------------------------------------
+
+
 def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int) -> bytes:
     tx = sign_tx(
         key,
@@ -168,12 +292,6 @@ def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_unti
     return codec.encode(tx)
 
 
-def _per_tx_per_node_us(started_s: float | None, ended_s: float | None, txs: int, nodes: int) -> float | None:
-    if started_s is None or ended_s is None or txs < 1 or nodes < 1:
-        return None
-    return round((ended_s - started_s) / txs / nodes * 1e6, 1)
-
-
 def _percentile_ms(values_s: Sequence[float], fraction: float) -> float | None:
     if not values_s:
         return None
@@ -183,14 +301,15 @@ def _percentile_ms(values_s: Sequence[float], fraction: float) -> float | None:
 
 
 class _CommitWatcher:
-    """Polls one node's blocks and records when each awaited transaction hash is committed."""
+    """Polls one node's blocks and records when, and at which height, each awaited transaction hash
+    is committed; reads those heights' receipts when asked."""
 
     def __init__(self, client: AsyncClient, from_height: int) -> None:
         self._client = client
         self._next_height = from_height
         self.committed_at: dict[bytes, float] = {}
+        self.height_of: dict[bytes, int] = {}
         self.awaited: set[bytes] = set()
-        self.last_commit_at = 0.0
 
     async def run(self) -> None:
         while True:
@@ -201,38 +320,44 @@ class _CommitWatcher:
                 for tx_hash in block.txs:
                     if tx_hash in self.awaited:
                         self.committed_at[tx_hash] = now
-                        self.last_commit_at = now
+                        self.height_of[tx_hash] = block.height
                 self._next_height += 1
             await asyncio.sleep(POLL_INTERVAL_S)
 
-    def pending(self, hashes: Sequence[bytes]) -> int:
+    def pending(self, hashes: Iterable[bytes]) -> int:
         return sum(1 for h in hashes if h not in self.committed_at)
+
+    async def receipts(self, hashes: Iterable[bytes]) -> dict[bytes, ReceiptView]:
+        """The receipts of these committed hashes, read block by block from the watched node."""
+        wanted = {h for h in hashes if h in self.height_of}
+        found: dict[bytes, ReceiptView] = {}
+        for height in sorted({self.height_of[h] for h in wanted}):
+            for receipt in await self._client.receipts(height):
+                if receipt.tx_hash in wanted:
+                    found[receipt.tx_hash] = receipt
+        return found
 
 
 async def _submit_all(
     clients: Sequence[AsyncClient], raws: list[bytes], options: BenchOptions
-) -> tuple[dict[bytes, float], int]:
-    """Send every batch, round-robin over the nodes; the send time of each tx and the refused count."""
+) -> Submissions:
+    """Send every batch, round-robin over the nodes, and book each answer."""
     batches = [raws[i : i + options.batch_txs] for i in range(0, len(raws), options.batch_txs)]
-    sent_at: dict[bytes, float] = {}
-    refused = 0
+    submissions = Submissions()
     queue: asyncio.Queue[list[bytes]] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
 
     async def worker(client: AsyncClient) -> None:
-        nonlocal refused
         while not queue.empty():
             batch = queue.get_nowait()
+            hashes = [tx_hash_of_canonical(raw) for raw in batch]
             started = time.perf_counter()
-            result = await client.submit_batch(batch, binary=True)
-            refused += len(batch) - result.accepted
-            for raw in batch:
-                sent_at[tx_hash_of_canonical(raw)] = started
+            submissions.record(hashes, await client.submit_batch(batch, binary=True), started)
 
     workers = [worker(client) for client in clients for _ in range(options.in_flight_per_node)]
     await asyncio.gather(*workers)
-    return sent_at, refused
+    return submissions
 
 
 async def _wait_committed(watcher: _CommitWatcher, hashes: Sequence[bytes], timeout_s: float) -> None:
@@ -240,30 +365,62 @@ async def _wait_committed(watcher: _CommitWatcher, hashes: Sequence[bytes], time
     while watcher.pending(hashes):
         if time.perf_counter() > deadline:
             missing = watcher.pending(hashes)
-            raise OperationalError(f"{missing} of {len(hashes)} not committed after {timeout_s:.0f} s")
+            raise OperationalError(
+                f"{missing} of {len(hashes)} accepted transactions not committed after {timeout_s:.0f} s"
+            )
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
-async def _paced_run(
-    clients: Sequence[AsyncClient], raws: list[bytes], rate_tps: float
-) -> dict[bytes, float]:
+async def _paced_run(clients: Sequence[AsyncClient], raws: list[bytes], rate_tps: float) -> Submissions:
     """Offer ``raws`` at ``rate_tps`` in 10 small batches a second, round-robin over the nodes."""
     tick_s = 0.1
     per_tick = max(1, round(rate_tps * tick_s))
-    sent_at: dict[bytes, float] = {}
+    submissions = Submissions()
     start = time.perf_counter()
-    pending: list[asyncio.Task[object]] = []
+    pending: list[asyncio.Task[None]] = []
+
+    async def send(client: AsyncClient, batch: list[bytes], sent_at_s: float) -> None:
+        hashes = [tx_hash_of_canonical(raw) for raw in batch]
+        submissions.record(hashes, await client.submit_batch(batch, binary=True), sent_at_s)
+
     for number, offset in enumerate(range(0, len(raws), per_tick)):
         batch = raws[offset : offset + per_tick]
         target = start + number * tick_s
         await asyncio.sleep(max(0.0, target - time.perf_counter()))
-        now = time.perf_counter()
-        for raw in batch:
-            sent_at[tx_hash_of_canonical(raw)] = now
         client = clients[number % len(clients)]
-        pending.append(asyncio.create_task(client.submit_batch(batch, binary=True)))
+        pending.append(asyncio.create_task(send(client, batch, time.perf_counter())))
     await asyncio.gather(*pending)
-    return sent_at
+    return submissions
+
+
+async def _fund(
+    client: AsyncClient,
+    watcher: _CommitWatcher,
+    funder: AccountKey,
+    senders: Sequence[AccountKey],
+    chain_id: str,
+    valid_until: int,
+    options: BenchOptions,
+) -> None:
+    """Fund every sender and wait for it; an unfunded sender would turn the load into failures."""
+    funding = [_transfer(funder, chain_id, s.address, FUNDING_AMOUNT, valid_until) for s in senders]
+    submissions = Submissions()
+    for offset in range(0, len(funding), options.batch_txs):
+        batch = funding[offset : offset + options.batch_txs]
+        hashes = [tx_hash_of_canonical(raw) for raw in batch]
+        watcher.awaited.update(hashes)
+        submissions.record(hashes, await client.submit_batch(batch, binary=True), time.perf_counter())
+    if submissions.refused:
+        raise OperationalError(f"funding the bench accounts: refused {_by_code(submissions.refused_by_code)}")
+    accepted = list(submissions.sent_at)
+    await _wait_committed(watcher, accepted, options.commit_timeout_s)
+    outcomes = tally_receipts(accepted, await watcher.receipts(accepted))
+    if outcomes.failed:
+        raise OperationalError(f"funding the bench accounts: failed {_by_code(outcomes.failed_by_code)}")
+
+
+def _by_code(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{count} {code}" for code, count in sorted(counts.items())) or "none"
 
 
 def run_bench_sync(
@@ -302,15 +459,10 @@ async def _run(
     try:
         valid_until = status.height + status.tx_window_blocks - 5
         senders = [AccountKey.generate() for _ in range(options.accounts)]
-        funding = [_transfer(funder, chain_id, s.address, FUNDING_AMOUNT, valid_until) for s in senders]
-        funding_hashes = [tx_hash_of_canonical(raw) for raw in funding]
-        watcher.awaited.update(funding_hashes)
-        await clients[0].submit_batch(funding, binary=True)
-        await _wait_committed(watcher, funding_hashes, options.commit_timeout_s)
+        await _fund(clients[0], watcher, funder, senders, chain_id, valid_until, options)
 
-        half_load_txs_max = 50_000
         rng = random.Random(7)
-        total = options.txs + half_load_txs_max
+        total = options.txs + HALF_LOAD_TXS_MAX
         status = await clients[0].status()
         valid_until = status.height + status.tx_window_blocks - 5
         fresh = options.recipients == "fresh"
@@ -326,39 +478,51 @@ async def _run(
             for i in range(total)
         ]
         main_raws, spare = raws[: options.txs], raws[options.txs :]
-        main_hashes = [tx_hash_of_canonical(raw) for raw in main_raws]
-        watcher.awaited.update(main_hashes)
+        watcher.awaited.update(tx_hash_of_canonical(raw) for raw in main_raws)
 
         started = time.perf_counter()
         client_cpu_started = time.process_time()
         node_cpu_started = processes_cpu_s(node_pids) if node_pids else None
-        sent_at, refused = await _submit_all(clients, main_raws, options)
-        accepted_hashes = [h for h in main_hashes if h in sent_at]
-        await _wait_committed(watcher, accepted_hashes, options.commit_timeout_s)
-        elapsed_s = watcher.last_commit_at - started
+        main = await _submit_all(clients, main_raws, options)
+        accepted = list(main.sent_at)
+        await _wait_committed(watcher, accepted, options.commit_timeout_s)
+        last_commit_at = max((watcher.committed_at[h] for h in accepted), default=started)
+        elapsed_s = last_commit_at - started
         client_cpu_s = time.process_time() - client_cpu_started
         node_cpu_ended = processes_cpu_s(node_pids) if node_pids else None
-        committed = len(main_hashes) - watcher.pending(main_hashes)
-        node_cpu_us = _per_tx_per_node_us(node_cpu_started, node_cpu_ended, committed, len(node_pids))
-        tps = committed / elapsed_s if elapsed_s > 0 else 0.0
-        saturated = [watcher.committed_at[h] - sent_at[h] for h in accepted_hashes]
+        # Receipts are read only now, so that serving them is not part of the load measured.
+        outcomes = tally_receipts(accepted, await watcher.receipts(accepted))
+        node_cpu_us = _per_tx_per_node_us(node_cpu_started, node_cpu_ended, len(accepted), len(node_pids))
+        tps = len(outcomes.ok) / elapsed_s if elapsed_s > 0 else 0.0
+        saturated = [watcher.committed_at[h] - main.sent_at[h] for h in outcomes.ok]
 
         half_rate = tps / 2
-        half_raws = spare[: min(len(spare), max(1, int(half_rate * options.half_load_s)))]
-        half_hashes = [tx_hash_of_canonical(raw) for raw in half_raws]
-        watcher.awaited.update(half_hashes)
-        half_sent = await _paced_run(clients, half_raws, half_rate)
-        await _wait_committed(watcher, half_hashes, options.commit_timeout_s)
-        half_latencies = [watcher.committed_at[h] - half_sent[h] for h in half_hashes]
+        half_raws = spare[: min(len(spare), int(half_rate * options.half_load_s))]
+        half = Submissions()
+        half_outcomes = Outcomes(ok=[], failed_by_code={})
+        if half_raws:
+            watcher.awaited.update(tx_hash_of_canonical(raw) for raw in half_raws)
+            half = await _paced_run(clients, half_raws, half_rate)
+            half_accepted = list(half.sent_at)
+            await _wait_committed(watcher, half_accepted, options.commit_timeout_s)
+            half_outcomes = tally_receipts(half_accepted, await watcher.receipts(half_accepted))
+        half_latencies = [watcher.committed_at[h] - half.sent_at[h] for h in half_outcomes.ok]
     finally:
         watch_task.cancel()
     ceiling_tps = ceiling_all_cores / nodes
     return {
         "txs": options.txs,
-        "committed": committed,
-        "refused": refused,
+        "accepted": len(accepted),
+        "committed": len(accepted),  # every accepted one, or _wait_committed raised
+        "committed_ok": len(outcomes.ok),
+        "failed": outcomes.failed,
+        "failed_by_code": outcomes.failed_by_code,
+        "refused": main.refused,
+        "refused_by_code": dict(main.refused_by_code),
+        "refused_detail": main.refused_detail,
         "nodes": nodes,
         "accounts": options.accounts,
+        "senders": min(options.accounts, options.txs),  # distinct senders of the saturated run
         "recipients": options.recipients,
         "duration_s": round(elapsed_s, 3),
         "client_cpu_s": round(client_cpu_s, 3),
@@ -370,7 +534,10 @@ async def _run(
         "ratio": round(tps / ceiling_tps, 3) if ceiling_tps else None,
         "latency_ms": {
             "load_tps": round(half_rate, 1),
-            "txs": len(half_hashes),
+            "txs": len(half_raws),
+            "ok": len(half_outcomes.ok),
+            "refused": half.refused,
+            "failed": half_outcomes.failed,
             "p50": _percentile_ms(half_latencies, 0.50),
             "p99": _percentile_ms(half_latencies, 0.99),
         },
@@ -379,3 +546,31 @@ async def _run(
             "p99": _percentile_ms(saturated, 0.99),
         },
     }
+
+
+def summary_lines(report: Mapping[str, Any]) -> list[str]:
+    """The report for a console (rich markup): the rate, what was refused or failed, the senders,
+    the ceiling, the latencies, the CPU."""
+    latency = report["latency_ms"]
+    saturated = report["saturated_latency_ms"]
+    nodes = report["nodes"]
+    lines = [
+        f"{report['committed_ok']} transfers committed ok by {nodes} validators in {report['duration_s']} s: "
+        f"[bold]{report['tps']} tx/s[/] (from {report['senders']} distinct senders, recipients "
+        f"{report['recipients']})",
+        f"refused at submission: {report['refused']} ({_by_code(report['refused_by_code'])}); "
+        f"failed in execution: {report['failed']} ({_by_code(report['failed_by_code'])})",
+        f"ceiling {report['ceiling_tps']} tx/s ({report['ceiling_verifier']} / {nodes} nodes); "
+        f"ratio {report['ratio']}",
+        f"commit latency at half load ({latency['load_tps']} tx/s): p50 {latency['p50']} ms, "
+        f"p99 {latency['p99']} ms; saturated: p50 {saturated['p50']} ms, p99 {saturated['p99']} ms",
+    ]
+    if report["refused"] or report["failed"]:
+        lines[1] = f"[red]{lines[1]}[/]"
+    if report["node_cpu_us_per_tx"] is not None:
+        lines.append(
+            "node CPU per transaction and node (verifier workers included): "
+            f"{report['node_cpu_us_per_tx']} us "
+            f"(the client: {report['client_cpu_s']} s over the saturated run)"
+        )
+    return lines
