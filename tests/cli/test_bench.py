@@ -28,8 +28,8 @@ from alliance.crypto.keys import AccountKey, load_account_key
 from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.node.config import save_config
-from alliance.node.testing import running_nodes, single_node_home
 from alliance.sdk import AsyncClient, BadResponse, BatchResult, ReceiptView, Rejection
+from alliance.testing.nodes import running_nodes, single_node_home
 
 TEST_BOUND_S = 120
 
