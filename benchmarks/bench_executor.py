@@ -49,8 +49,15 @@ Rounds: ``--rounds N`` runs each account count N times (a fresh store each). The
 is the fastest round's (other load on a shared machine only ever slows a run down); every round's
 ``tx_per_s`` is in ``tx_per_s_rounds`` and their median in ``tx_per_s_median_round``: quote both.
 
+Workloads (``--workload``, several may be named: each runs at every account count, and the
+result of every non-native workload carries ``vs_native``, its rate over the native transfer's of
+the same account count and round): ``native`` transfers of the chain's coin; ``pass`` transfers of a
+fungible closed-loop pass (eligibility ``role:holder``, circulation ``closed``: each transfer reads
+both holders' account records and holdings) among the funded senders, who all hold it. The pass
+workload's setup (the scheme, the holder roles in genesis, a batch mint) is not timed.
+
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
-[--versions-kept N] [--prune-batch N] [--history-txs N] [--rounds N] [--json]
+[--workload native pass] [--versions-kept N] [--prune-batch N] [--history-txs N] [--rounds N] [--json]
 """
 
 from __future__ import annotations
@@ -72,15 +79,16 @@ from typing import Any
 import lmdb
 
 from alliance import codec
+from alliance.abi import passes
+from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.execution.executor import (
     STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
     STATE_VERSIONS_KEPT_DEFAULT,
     Executor,
 )
-from alliance.execution.modules.accounts import TransferArgs
 from alliance.ledger.block import Block, Header, tx_root
-from alliance.ledger.genesis import ChainParams, make_genesis
+from alliance.ledger.genesis import ChainParams, GenesisMember, GenesisRoles, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator
 from alliance.node.service import tune_garbage_collector
@@ -88,6 +96,10 @@ from alliance.state.tree import TREE_CORE, TreeUpdate
 from alliance.storage.lmdb_store import MAP_SIZE_BYTES_DEFAULT, ChainStore
 
 CHAIN_ID = "bench"
+WORKLOADS = ("native", "pass")
+PASS_SYMBOL = "BENCH"
+HOLDER_ROLE = "holder"
+SETUP_MINT_BATCH = 200  # holders a setup transaction mints to (a new holder costs ~10k gas)
 TIMED = (
     "process_proposal + finalize_block + commit per block, the work of a node that did not propose "
     "it; parts: process_proposal_tx_per_s, finalize_commit_tx_per_s"
@@ -111,17 +123,27 @@ def run(
     versions_kept: int = STATE_VERSIONS_KEPT_DEFAULT,
     prune_batch: int = STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
     history_txs: int = 0,
+    workload: str = "native",
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
     others = [rng.randbytes(20) for _ in range(max(0, accounts - senders))]
     node = NodeKey(rng.randbytes(32))
     funded = [(k.address, 10**12) for k in keys] + [(a, 10**6) for a in others]
+    issuer = AccountKey(rng.randbytes(32))
+    governed = workload != "native"
     genesis = make_genesis(
         CHAIN_ID,
         validators=[Validator(node_id=node.node_id, power=1)],
         accounts=funded,
         params=ChainParams(block_txs_max=max(block_txs, 10_000), tx_window_blocks=10_000),
+        members=[GenesisMember("org0", b"bench-ca", 1)] if governed else [],
+        roles=[
+            GenesisRoles(issuer.address, "org0", ["issuer"]),
+            *(GenesisRoles(k.address, "org0", [HOLDER_ROLE]) for k in keys),
+        ]
+        if governed
+        else [],
     )
     workdir = tempfile.mkdtemp(prefix="alliance-bench-")
     gc_thresholds = gc.get_threshold()
@@ -136,17 +158,18 @@ def run(
     setup_s = time.perf_counter() - t0
     tree_apply = _TimedApply(executor.tree.apply)
     executor.tree.apply = tree_apply  # type: ignore[method-assign]
-    recipients = [a for a, _ in funded]
+    height = 0
+    if workload == "pass":
+        height = setup_pass(executor, genesis, node, issuer, keys, block_txs)
+    recipients = [a for a, _ in funded] if workload == "native" else [k.address for k in keys]
     raws: list[bytes] = []
     for i in range(txs_total):
         key = keys[i % senders]
         tx = sign_tx(
             key,
             chain_id=CHAIN_ID,
-            target="accounts",
-            method="transfer",
-            args=TransferArgs(to=rng.choice(recipients), amount=1 + rng.randrange(100)),
             valid_until=5_000,
+            **call_of(workload, recipient_for(key.address, recipients, rng), 1 + rng.randrange(100)),
         )
         raw = codec.encode(tx)
         raws.append(raw)
@@ -163,22 +186,10 @@ def run(
     commit_ms: list[float] = []
     update_ms: list[float] = []
     nodes_rewritten: list[int] = []
-    for height, start in enumerate(range(0, txs_total, block_txs), start=1):
-        info = executor.info()
+    first_height = height + 1
+    for height, start in enumerate(range(0, txs_total, block_txs), start=first_height):
         chunk = raws[start : start + block_txs]
-        header = Header(
-            chain_id=CHAIN_ID,
-            height=height,
-            time_ms=height,
-            prev_block_hash=b"",
-            tx_root=tx_root(chunk),
-            app_hash=info.last_app_hash,
-            last_results_hash=info.last_results_hash,
-            validators_hash=genesis.validators.hash(),
-            proposer=node.node_id,
-            last_commit_hash=b"",
-        )
-        block = Block(header=header, txs=chunk)
+        block = make_block(executor, genesis, node, height, chunk)
         tree_apply.reset()
         # One clock over the three calls a non-proposing node makes; the marks between them only
         # split it, so the parts add up to the whole.
@@ -211,6 +222,7 @@ def run(
     shutil.rmtree(workdir, ignore_errors=True)  # a 1M-account store takes about a gigabyte
     execute_ms = [f - u for f, u in zip(finalize_ms, update_ms, strict=True)]
     return {
+        "workload": workload,
         "accounts": accounts,
         "txs": txs_total,
         "block_txs": block_txs,
@@ -239,6 +251,93 @@ def run(
         "commit_ms_mean": round(statistics.fmean(commit_ms), 1),
         "commit_ms_max": round(max(commit_ms), 1),
     }
+
+
+def recipient_for(sender: bytes, recipients: list[bytes], rng: random.Random) -> bytes:
+    """A random recipient other than the sender (a pass refuses a transfer to oneself)."""
+    while True:
+        to = rng.choice(recipients)
+        if to != sender:
+            return to
+
+
+def call_of(workload: str, to: bytes, amount: int) -> dict[str, object]:
+    """The call a transfer of ``workload`` makes (``sign_tx``'s target, method and args)."""
+    if workload == "pass":
+        return {
+            "target": passes.MODULE_NAME,
+            "method": "transfer",
+            "args": passes.TransferArgs(PASS_SYMBOL, to, amount),
+        }
+    return {"target": "accounts", "method": "transfer", "args": TransferArgs(to=to, amount=amount)}
+
+
+def make_block(executor: Executor, genesis: Any, node: NodeKey, height: int, txs: list[bytes]) -> Block:
+    info = executor.info()
+    header = Header(
+        chain_id=CHAIN_ID,
+        height=height,
+        time_ms=genesis.genesis_time_ms + height,
+        prev_block_hash=b"",
+        tx_root=tx_root(txs),
+        app_hash=info.last_app_hash,
+        last_results_hash=info.last_results_hash,
+        validators_hash=genesis.validators.hash(),
+        proposer=node.node_id,
+        last_commit_hash=b"",
+    )
+    return Block(header=header, txs=txs)
+
+
+def setup_pass(
+    executor: Executor,
+    genesis: Any,
+    node: NodeKey,
+    issuer: AccountKey,
+    holders: list[AccountKey],
+    block_txs: int,
+) -> int:
+    """The pass workload's state (not timed): the scheme, and every sender funded by batch mints.
+    Returns the last height it used."""
+    scheme = passes.CreateArgs(
+        PASS_SYMBOL,
+        "Bench pass",
+        "fungible",
+        "a unit of the benchmark's closed loop",
+        eligibility=f"role:{HOLDER_ROLE}",
+        circulation="closed",
+    )
+    calls: list[tuple[str, object]] = [("create", scheme)]
+    for start in range(0, len(holders), SETUP_MINT_BATCH):
+        entries = [passes.MintEntry(k.address, 10**9) for k in holders[start : start + SETUP_MINT_BATCH]]
+        calls.append(("mint_batch", passes.MintBatchArgs(PASS_SYMBOL, entries)))
+    txs = [
+        codec.encode(
+            sign_tx(
+                issuer,
+                chain_id=CHAIN_ID,
+                target=passes.MODULE_NAME,
+                method=method,
+                args=args,
+                valid_until=5_000,
+                gas_limit=10_000_000,
+                nonce=bytes([i % 256, i // 256]) + bytes(14),
+            )
+        )
+        for i, (method, args) in enumerate(calls)
+    ]
+    height = 0
+    for start in range(0, len(txs), 8):
+        height += 1
+        block = make_block(executor, genesis, node, height, txs[start : start + 8])
+        if not executor.process_proposal(block):
+            raise SystemExit("the pass workload's setup block was refused")
+        result = executor.finalize_block(block, None)
+        executor.commit()
+        failed = [r for r in result.receipts if not r.ok]
+        if failed:
+            raise SystemExit(f"the pass workload's setup failed: {failed[0].status} {failed[0].error}")
+    return height
 
 
 class _TimedApply:
@@ -332,6 +431,13 @@ def main() -> None:
         default=1,
         help="runs per account count; the fastest is reported, with every round's rate and their median",
     )
+    parser.add_argument(
+        "--workload",
+        nargs="+",
+        choices=WORKLOADS,
+        default=["native"],
+        help="what the transactions do; non-native workloads also report vs_native (native runs too)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.versions_kept < 1:
@@ -344,26 +450,41 @@ def main() -> None:
         parser.error("--rounds must be at least 1")
     if not args.json:  # what holds for every line below, once
         print(json.dumps({"conditions": CONDITIONS}), flush=True)
+    workloads = ["native", *(w for w in args.workload if w != "native")]
     results = []
     for n in args.accounts:
-        rounds = [
-            run(
-                n,
-                args.txs,
-                args.block_txs,
-                min(args.senders, n),
-                args.seed,
-                not args.no_sync,
-                args.versions_kept,
-                args.prune_batch,
-                args.history_txs,
-            )
-            for _ in range(args.rounds)
-        ]
-        r = summarize_rounds(rounds)
-        results.append(r)
-        if not args.json:
-            print(json.dumps({"tree_core": TREE_CORE, "timed": TIMED, **r}), flush=True)
+        by_workload: dict[str, list[dict[str, object]]] = {w: [] for w in workloads}
+        for _ in range(args.rounds):  # workloads interleaved within a round: paired on a noisy host
+            for workload in workloads:
+                by_workload[workload].append(
+                    run(
+                        n,
+                        args.txs,
+                        args.block_txs,
+                        min(args.senders, n),
+                        args.seed,
+                        not args.no_sync,
+                        args.versions_kept,
+                        args.prune_batch,
+                        args.history_txs,
+                        workload,
+                    )
+                )
+        native = summarize_rounds(by_workload["native"])
+        for workload in workloads:
+            r = native if workload == "native" else summarize_rounds(by_workload[workload])
+            if workload != "native":
+                pairs = zip(by_workload[workload], by_workload["native"], strict=True)
+                ratios = [_rate(w) / _rate(base) for w, base in pairs]
+                r = {
+                    **r,
+                    "vs_native": round(_rate(r) / _rate(native), 3),
+                    "vs_native_rounds": [round(x, 3) for x in ratios],
+                }
+            if workload in args.workload or workload == "native":
+                results.append(r)
+                if not args.json:
+                    print(json.dumps({"tree_core": TREE_CORE, "timed": TIMED, **r}), flush=True)
     if args.json:
         json.dump(
             {

@@ -16,7 +16,7 @@ from alliance import codec
 from alliance.abi import gov
 from alliance.consensus.messages import Proposal
 from alliance.consensus.wal import WalOwnMessage, WalPeerMessage
-from alliance.execution.collections import MEMBER_KEY_BYTES_MAX, PAGE_ENTRIES, Entry
+from alliance.execution.collections import MEMBER_KEY_BYTES_MAX, PAGE_ENTRIES
 from alliance.ledger.block import (
     BLOCK_TXS_BYTES_MAX,
     BLOCK_TXS_MAX,
@@ -154,7 +154,7 @@ def test_every_list_kept_in_one_state_value_fits_the_value_bound() -> None:
         [gov.Ballot(NAME, ADDRESS, True, U64)] * MEMBERS_MAX, "rejected", U64, "e" * 10_000,
     )
     page = [b"\xff" * MEMBER_KEY_BYTES_MAX] * PAGE_ENTRIES
-    frozen = Entry(U64, codec.encode(gov.FrozenAccount(ADDRESS, "r" * gov.REASON_LENGTH_MAX, ADDRESS, U64)))
+    frozen = (U64, gov.FrozenAccount(ADDRESS, "r" * gov.REASON_LENGTH_MAX, ADDRESS, U64))
     for what, value in [
         ("members", members),
         ("nodes", nodes),

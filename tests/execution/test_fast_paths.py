@@ -25,7 +25,6 @@ from alliance import codec
 from alliance.abi import gov
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.errors import DecodeError, OutOfGas
-from alliance.execution.collections import Entry
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter
 from alliance.execution.modules.accounts import (
@@ -212,10 +211,10 @@ def statuses(receipts: list[Receipt]) -> list[str]:
 def freeze_gas(chain: Chain, account: bytes, reason: str, height: int) -> int:
     """Gas of a successful freeze of ``account`` when nothing is frozen yet."""
     args = codec.encode(gov.FreezeArgs(account, reason))
-    record = codec.encode(gov.FrozenAccount(account, reason, chain.supervisor.address, height))
+    record = gov.FrozenAccount(account, reason, chain.supervisor.address, height)
     # One key per frozen account (an IndexedMap): the entry, the first index page and the count.
     writes = [
-        (FROZEN.entry_key(account), codec.encode(Entry(0, record))),
+        (FROZEN.entry_key(account), codec.encode((0, record))),
         (gov.FROZEN_PREFIX + b"/p/" + bytes(4), codec.encode([account])),
         (FROZEN.count_key(), codec.encode(1)),
     ]

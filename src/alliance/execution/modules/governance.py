@@ -98,7 +98,7 @@ from alliance.errors import (
     NotFound,
     PermissionDenied,
 )
-from alliance.execution.collections import Entry, IndexedMap
+from alliance.execution.collections import IndexedMap
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.modules import BlockPolicy, Method, ModuleBase, Query, ReadState
 from alliance.ledger.genesis import ROLES_PER_ACCOUNT_MAX, ChainParams, Genesis
@@ -109,7 +109,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-FROZEN = IndexedMap(gov.FROZEN_PREFIX)
+FROZEN = IndexedMap(gov.FROZEN_PREFIX, FrozenAccount)
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 _ASCII_FRACTION = re.compile(r"([0-9]{1,4})/([0-9]{1,4})")
 
@@ -295,7 +295,7 @@ class _Policy:
         if writes.get(FROZEN.count_key(), self._frozen_count_raw) is not None:
             raw = state.get(FROZEN.entry_key(sender))
             if raw is not None:
-                entry = gov.read_frozen(codec.decode_trusted(Entry, raw).value)
+                _, entry = FROZEN.decode_entry(raw)
                 if entry is not None:
                     who = to_checksum_address(sender)
                     raise AccountFrozen(
@@ -548,7 +548,7 @@ def _apply_access(ctx: CallContext, action: SetAccess) -> None:
 def _apply_freeze(ctx: CallContext, account: bytes, reason: str) -> None:
     if FROZEN.get(ctx, account) is not None:
         raise InvalidArguments(f"{to_checksum_address(account)} is frozen already")
-    FROZEN.put(ctx, account, codec.encode(FrozenAccount(account, reason, ctx.sender, ctx.height)))
+    FROZEN.put(ctx, account, FrozenAccount(account, reason, ctx.sender, ctx.height))
     ctx.emit(MODULE_NAME, "frozen", codec.encode(FreezeEvent(account, reason, ctx.sender)))
 
 
@@ -563,8 +563,7 @@ def _apply_unfreeze(ctx: CallContext, action: Unfreeze) -> None:
 
 def query_account(state: StateReader, args: gov.AccountQuery) -> gov.AccountView:
     record = read_account(state.read(account_record_key(args.address)))
-    frozen = FROZEN.get(state, args.address)
-    return gov.AccountView(args.address, record.org, list(record.roles), gov.read_frozen(frozen))
+    return gov.AccountView(args.address, record.org, list(record.roles), FROZEN.get(state, args.address))
 
 
 def query_overview(state: StateReader, _args: None) -> gov.Overview:
@@ -585,7 +584,7 @@ def query_overview(state: StateReader, _args: None) -> gov.Overview:
 def query_frozen(state: StateReader, args: gov.PageQuery) -> list[FrozenAccount]:
     out = []
     for member in FROZEN.members(state, args.start, args.limit):
-        entry = gov.read_frozen(FROZEN.get(state, member))
+        entry = FROZEN.get(state, member)
         if entry is not None:
             out.append(entry)
     return out

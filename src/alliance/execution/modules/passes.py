@@ -38,20 +38,23 @@ from alliance.abi import passes as p
 from alliance.codec import Struct
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import DecodeError, InsufficientBalance, InvalidArguments, NotFound
-from alliance.execution.collections import Entry, IndexedMap
+from alliance.execution.collections import LISTED, IndexedMap, Listed
 from alliance.execution.context import CallContext
 from alliance.execution.modules import Method, ModuleBase, Query
-from alliance.types import invariant
+from alliance.types import fail_invariant, invariant
 
 if TYPE_CHECKING:
     from alliance.execution.modules import QueryState
 
 T = TypeVar("T")
 
-SCHEMES = IndexedMap(b"pass/schemes")
+SCHEMES = IndexedMap(b"pass/schemes", Listed)
 _RULES_CACHE_MAX = 4096
 _rules_cache: dict[bytes, p.Rules] = {}
 _EMPTY_HOLDING = p.Holding()
+_encode = msgspec.msgpack.Encoder().encode  # = codec.encode
+Slot = tuple[int, p.Holding] | None
+"""What ``IndexedMap.entry`` read for a holder (None: not a holder yet), handed back on writing."""
 
 
 def decl_key(symbol: str) -> bytes:
@@ -66,8 +69,16 @@ def supply_key(symbol: str) -> bytes:
     return b"pass/supply/" + symbol.encode()
 
 
-def holders(symbol: str) -> IndexedMap:
-    return IndexedMap(b"pass/h/" + symbol.encode())
+_holders: dict[str, IndexedMap[p.Holding]] = {}
+
+
+def holders(symbol: str) -> IndexedMap[p.Holding]:
+    index = _holders.get(symbol)
+    if index is None:
+        if len(_holders) >= _RULES_CACHE_MAX:
+            _holders.clear()
+        index = _holders[symbol] = IndexedMap(b"pass/h/" + symbol.encode(), p.Holding)
+    return index
 
 
 def allow_key(symbol: str, account: bytes) -> bytes:
@@ -104,11 +115,21 @@ def _sort_key(lot: p.Lot) -> int:
     return lot.expires_at_ms or 2**63
 
 
-def _decode(kind: type[T], raw: bytes, usage: str) -> T:
+def _decode_args(decode: Callable[[bytes], T], kind: type[T], raw: bytes, method: str) -> T:
+    """``codec.decode(kind, raw)`` (typed, canonical: re-encoding gives back the input) with the
+    method's own decoder, as the transfer path decodes every transaction's arguments."""
+    if type(raw) is bytes and len(raw) <= codec.DEFAULT_SIZE_BYTES_MAX:
+        try:
+            args = decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            pass
+        else:
+            if _encode(args) == raw:
+                return args
     try:
         return codec.decode(kind, raw)
     except DecodeError:
-        raise InvalidArguments(usage) from None
+        raise InvalidArguments(f"passes.{method} takes {kind.__name__}") from None
 
 
 class _Scheme:
@@ -133,18 +154,18 @@ class _Scheme:
         if self.rules.paused:
             raise p.SchemePaused(f"{self.symbol} is paused by its issuer")
 
-    def holding(self, ctx: CallContext, account: bytes) -> tuple[Entry | None, p.Holding]:
+    def holding(self, ctx: CallContext, account: bytes) -> tuple[Slot, p.Holding]:
         entry = self.holders.entry(ctx, account)
         if entry is None:
             return None, _EMPTY_HOLDING
-        return entry, codec.decode_trusted(p.Holding, entry.value)
+        return entry, entry[1]
 
-    def store(self, ctx: CallContext, account: bytes, entry: Entry | None, holding: p.Holding) -> None:
+    def store(self, ctx: CallContext, account: bytes, entry: Slot, holding: p.Holding) -> None:
         if holding.empty:
             if entry is not None:
                 self.holders.remove(ctx, account)
             return
-        self.holders.put_entry(ctx, account, entry, codec.encode(holding))
+        self.holders.put_entry(ctx, account, entry, holding)
 
     def supply(self, ctx: CallContext) -> p.Supply:
         raw = ctx.read(supply_key(self.symbol))
@@ -160,8 +181,23 @@ class _Scheme:
 # --- authority and eligibility --------------------------------------------------------------------------
 
 
+_ACCOUNTS_CACHE_MAX = 65_536
+_accounts_cache: dict[bytes, gov.AccountRecord] = {}
+_NO_ACCOUNT = gov.AccountRecord("", [])
+
+
 def _account(ctx: CallContext, address: bytes) -> gov.AccountRecord:
-    return gov.read_account(ctx.read(gov.account_record_key(address)))
+    """An account's organisation and roles (governance's record), decoded once per distinct value:
+    records are few and shared (an organisation's holders), and a closed loop reads two a transfer."""
+    raw = ctx.read(gov.account_record_key(address))
+    if raw is None:
+        return _NO_ACCOUNT
+    record = _accounts_cache.get(raw)
+    if record is None:
+        if len(_accounts_cache) >= _ACCOUNTS_CACHE_MAX:
+            _accounts_cache.clear()
+        record = _accounts_cache[raw] = codec.decode_trusted(gov.AccountRecord, raw)
+    return record
 
 
 def _is_issuer_authority(ctx: CallContext, rules: p.Rules, address: bytes) -> bool:
@@ -222,6 +258,15 @@ def _require_live(ctx: CallContext, rules: p.Rules, symbol: str) -> None:
 
 def _take(holding: p.Holding, amount: int, now_ms: int, symbol: str) -> tuple[list[p.Lot], list[p.Lot]]:
     """Split ``amount`` live units off ``holding``'s lots, earliest expiry first: (taken, left)."""
+    lots = holding.lots
+    if lots:  # the usual case: the earliest lot is live and covers the amount
+        first = lots[0]
+        expiry = first.expires_at_ms
+        if first.amount >= amount and (expiry == 0 or expiry > now_ms):
+            rest = lots[1:]
+            if first.amount == amount:
+                return [first], rest
+            return [p.Lot(amount, expiry)], [p.Lot(first.amount - amount, expiry), *rest]
     live = holding.live(now_ms)
     if live < amount:
         expired = holding.total() - live
@@ -247,6 +292,14 @@ def _take(holding: p.Holding, amount: int, now_ms: int, symbol: str) -> tuple[li
 
 def _add(lots: list[p.Lot], added: list[p.Lot], symbol: str) -> list[p.Lot]:
     """``lots`` with ``added`` merged in (equal expiries share a lot), sorted by expiry."""
+    if len(added) == 1:
+        lot = added[0]
+        for i, mine in enumerate(lots):  # few lots: a scan beats a dict
+            if mine.expires_at_ms == lot.expires_at_ms:
+                total = mine.amount + lot.amount
+                if total > p.AMOUNT_MAX:
+                    raise InvalidArguments(f"a {symbol} balance would overflow")
+                return [*lots[:i], p.Lot(total, lot.expires_at_ms), *lots[i + 1 :]]
     by_expiry = {lot.expires_at_ms: lot.amount for lot in lots}
     for lot in added:
         total = by_expiry.get(lot.expires_at_ms, 0) + lot.amount
@@ -263,6 +316,8 @@ def _add(lots: list[p.Lot], added: list[p.Lot], symbol: str) -> list[p.Lot]:
 
 
 def _with_lots(holding: p.Holding, lots: list[p.Lot], **changes: Any) -> p.Holding:
+    if not changes:
+        return p.Holding(lots, holding.locked, holding.frozen, holding.items)
     return p.Holding(
         lots=lots,
         locked=changes.get("locked", holding.locked),
@@ -299,7 +354,10 @@ class PassesModule(ModuleBase):
             "confirm": (p.SettleArgs, self.confirm, "the gateway paid a withdrawal out: burn its units"),
             "reject": (p.SettleArgs, self.reject, "the gateway refused a withdrawal: return its units"),
         }
-        self._handlers = {name: (args, run) for name, (args, run, _) in handlers.items()}
+        self._handlers = {
+            name: (args, run, msgspec.msgpack.Decoder(args).decode)
+            for name, (args, run, _) in handlers.items()
+        }
         self.methods = tuple(Method(name, args, doc) for name, (args, _, doc) in handlers.items())
         self.queries = {q.name: q for q in _QUERIES}
 
@@ -307,8 +365,8 @@ class PassesModule(ModuleBase):
         handler = self._handlers.get(method)
         if handler is None:
             raise self.unknown_method(method)
-        kind, run = handler
-        return run(ctx, _decode(kind, args, f"passes.{method} takes {kind.__name__}"))
+        kind, run, decoder = handler
+        return run(ctx, _decode_args(decoder, kind, args, method))
 
     # -- schemes ------------------------------------------------------------------------------------
 
@@ -337,7 +395,7 @@ class PassesModule(ModuleBase):
         ctx.write(decl_key(args.symbol), codec.encode(scheme))
         ctx.write(rules_key(args.symbol), codec.encode(rules))
         ctx.write(supply_key(args.symbol), codec.encode(p.Supply()))
-        SCHEMES.put(ctx, args.symbol.encode(), b"")
+        SCHEMES.put(ctx, args.symbol.encode(), LISTED)
         event = p.CreatedEvent(args.symbol, ctx.sender, record.org, scheme.rights_hash)
         ctx.emit(self.name, "created", codec.encode(event))
 
@@ -801,8 +859,7 @@ def _holding_view(symbol: str, account: bytes, holding: p.Holding, now_ms: int) 
 def query_holding(state: QueryState, args: p.HoldingQuery) -> p.HoldingView:
     if state.read(rules_key(args.symbol)) is None:
         raise NotFound(f"there is no pass scheme {args.symbol!a}")
-    raw = holders(args.symbol).get(state, args.account)
-    holding = _EMPTY_HOLDING if raw is None else codec.decode_trusted(p.Holding, raw)
+    holding = holders(args.symbol).get(state, args.account) or _EMPTY_HOLDING
     return _holding_view(args.symbol, args.account, holding, state.time_ms)
 
 
@@ -810,9 +867,8 @@ def query_holdings(state: QueryState, args: p.AccountQuery) -> list[p.HoldingVie
     """An account's holdings across schemes (those it holds anything of), schemes from ``start``."""
     out = []
     for symbol in SCHEMES.members(state, args.start, args.limit):
-        raw = holders(symbol.decode()).get(state, args.account)
-        if raw is not None:
-            holding = codec.decode_trusted(p.Holding, raw)
+        holding = holders(symbol.decode()).get(state, args.account)
+        if holding is not None:
             out.append(_holding_view(symbol.decode(), args.account, holding, state.time_ms))
     return out
 
@@ -821,9 +877,9 @@ def query_holders(state: QueryState, args: p.SchemePageQuery) -> list[p.HolderVi
     index = holders(args.symbol)
     out = []
     for account in index.members(state, args.start, args.limit):
-        raw = index.get(state, account)
-        invariant(raw is not None, "an indexed holder has a holding")
-        holding = codec.decode_trusted(p.Holding, raw)  # type: ignore[arg-type]
+        holding = index.get(state, account)
+        if holding is None:
+            fail_invariant(f"holder {account.hex()} of {args.symbol} is listed without a holding")
         live = holding.live(state.time_ms)
         out.append(
             p.HolderView(account, live, holding.total() - live, holding.locked, holding.frozen, holding.items)
