@@ -10,6 +10,11 @@ What is measured (one core, CPU time of this process, best of ``--rounds``):
   storage is a plain dict and whose reads and writes charge no gas (the engine's own overhead, not
   the state tree's), beside ``plain_transfer``, a Python function doing the same dict updates.
   ``engine_us_per_transfer`` is the engine's cost per call.
+- ``in_call_context``: the same transfer inside the executor's own ``CallContext`` and
+  ``BlockState`` (in-memory committed state, state access charged as for native modules, one
+  context and undo log per transaction as the executor makes them), through a thin host adapter,
+  beside the native ``accounts.transfer``: an estimate of the later executor-level ratio without
+  signature checks, decoding and the state tree, which both paths share.
 - ``calibration``: for metered workloads (statements, calls, each size-charged operation), the
   nanoseconds of CPU one unit of gas buys: each runs until it is out of a fixed gas budget. The
   gas numbers in ``alliance.contracts.gas`` aim at about 10 ns per unit; a workload far above that
@@ -25,14 +30,18 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from alliance import codec
 from alliance.contracts import engine
 from alliance.errors import AllianceError, OutOfGas
-from alliance.execution.gas import GasMeter
+from alliance.execution.context import BlockState, CallContext
+from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter
+from alliance.execution.modules.accounts import AccountsModule, TransferArgs, account_key, encode_account
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "contracts"
 _encode = msgspec.msgpack.encode
@@ -142,6 +151,76 @@ def token_transfers(transfers: int, rounds: int) -> dict[str, float]:
     }
 
 
+class ContextHost:
+    """The adapter an executor would write: a contract's view of a ``CallContext``."""
+
+    __slots__ = ("call", "contract", "emit", "gas", "height", "read", "sender", "time_ms", "write")
+
+    def __init__(self, ctx: CallContext, contract: bytes, name: str) -> None:
+        self.sender = ctx.sender
+        self.contract = contract
+        self.height = ctx.height
+        self.time_ms = ctx.time_ms
+        self.gas = ctx.gas
+        self.read = ctx.read
+        self.write = ctx.write
+        self.emit = partial(ctx.emit, name)
+        self.call = _no_calls
+
+
+def _no_calls(target: str, method: str, args: bytes) -> bytes | None:
+    raise NotImplementedError
+
+
+def in_call_context(transfers: int, rounds: int) -> dict[str, float]:
+    program = engine.load((EXAMPLES / "token.py").read_text(encoding="utf-8"))
+    senders = [bytes([1, i]) + b"\x00" * 18 for i in range(100)]
+    recipients = [bytes([2, i % 256, i // 256]) + b"\x00" * 17 for i in range(1000)]
+    contract = b"\xc0" * 20
+    committed = {account_key(a): encode_account(10**15) for a in senders}
+    gas = GasMeter(2**62)
+    setup = DictHost(committed, senders[0], contract, gas)
+    program.invoke(setup, "init", _encode([senders[0]]), readonly=False)
+    for sender in senders:
+        program.invoke(setup, "mint", _encode([sender, 10**15]), readonly=False)
+    calls = [(senders[i % 100], recipients[i % 1000]) for i in range(transfers)]
+    native_args = [codec.encode(TransferArgs(to, 1)) for _, to in calls]
+    contract_args = [_encode([to, 1]) for _, to in calls]
+    accounts = AccountsModule()
+    schedule = DEFAULT_GAS_SCHEDULE
+    used = {"native": 0, "contract": 0}
+
+    def native() -> None:
+        state = BlockState(committed.get)
+        for (sender, _), args in zip(calls, native_args, strict=True):
+            meter = GasMeter(100_000)
+            ctx = CallContext(sender, 1, 0, state, meter, schedule)
+            state.begin_tx()
+            accounts.call(ctx, "transfer", args)
+            state.end_tx(True)
+        used["native"] = meter.used
+
+    def contract_calls() -> None:
+        state = BlockState(committed.get)
+        for (sender, _), args in zip(calls, contract_args, strict=True):
+            meter = GasMeter(100_000)
+            ctx = CallContext(sender, 1, 0, state, meter, schedule)
+            state.begin_tx()
+            program.invoke(ContextHost(ctx, contract, "token"), "transfer", args, readonly=False)
+            state.end_tx(True)
+        used["contract"] = meter.used
+
+    native_s = best_cpu_s(native, rounds)
+    contract_s = best_cpu_s(contract_calls, rounds)
+    return {
+        "native_us_per_transfer": round(native_s / transfers * 1e6, 2),
+        "contract_us_per_transfer": round(contract_s / transfers * 1e6, 2),
+        "contract_to_native_rate": round(native_s / contract_s, 3),
+        "native_gas_per_transfer": used["native"],
+        "contract_gas_per_transfer": used["contract"],
+    }
+
+
 CALIBRATION_HEADER = "from alliance.contract import public\n\n"
 WORKLOADS: dict[str, str] = {  # each body loops until out of gas
     "statements": "x = 0\nwhile True:\n    x = x + 1\n    y = x - 1\n    z = x > y",
@@ -208,6 +287,7 @@ def main() -> int:
     report = {
         "compile": compile_costs(args.rounds),
         "token_transfer": token_transfers(args.transfers, args.rounds),
+        "in_call_context": in_call_context(args.transfers, args.rounds),
         "calibration_ns_per_gas": calibration(args.calibration_gas, args.rounds),
     }
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))

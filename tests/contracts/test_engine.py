@@ -657,3 +657,17 @@ class _BareHost:
 
     def call(self, target: str, method: str, args: bytes) -> bytes | None:
         return None
+
+
+def test_keyword_names_do_not_collide_with_the_engines_own_parameters() -> None:
+    source = (
+        HEADER
+        + "\n@public\ndef f() -> dict[str, int]:\n"
+        + "    emit('e', name='n', inv=1, gas=2)\n"
+        + "    return dict(gas=1, items=2)\n"
+    )
+    world = world_with(source)
+    outcome = world.transact(ALICE, "c", "f", [])
+    assert outcome.ok, outcome
+    assert outcome.result == {"gas": 1, "items": 2}
+    assert outcome.events == [("c", "e", {"gas": 2, "inv": 1, "name": "n"})]

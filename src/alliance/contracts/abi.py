@@ -144,17 +144,17 @@ def _is_ellipsis(node: ast.expr) -> bool:
 class ArgsDecoder:
     """Decodes and checks one method's canonical argument bytes into its positional arguments."""
 
-    __slots__ = ("_convert", "_decode", "_encode", "_signature")
+    __slots__ = ("_conversions", "_decode", "_encode", "_signature")
 
     def __init__(self, method: str, params: list[tuple[str, TypeSpec]]) -> None:
         kinds = tuple(spec.msgspec_type() for _, spec in params)
         self._decode = msgspec.msgpack.Decoder(tuple.__class_getitem__(kinds) if kinds else tuple[()]).decode
         self._encode = msgspec.msgpack.Encoder().encode
         self._signature = f"{method}({', '.join(f'{n}: {s}' for n, s in params)})"
-        converters = [_converter(spec) for _, spec in params]
-        self._convert = converters if any(c is not None for c in converters) else None
+        converters = [(index, _converter(spec)) for index, (_, spec) in enumerate(params)]
+        self._conversions = [(index, conv) for index, conv in converters if conv is not None]
 
-    def __call__(self, raw: bytes) -> tuple[object, ...]:
+    def __call__(self, raw: bytes) -> list[object] | tuple[object, ...]:
         if len(raw) > values.ARGS_BYTES_MAX:
             raise InvalidArguments(
                 f"{len(raw)} bytes of arguments, over the bound of {values.ARGS_BYTES_MAX}"
@@ -165,11 +165,12 @@ class ArgsDecoder:
             raise InvalidArguments(f"{self._signature}: {exc}") from None
         if self._encode(args) != raw:
             raise InvalidArguments(f"{self._signature}: the arguments are not canonically encoded")
-        if self._convert is None:
+        if not self._conversions:
             return args
-        return tuple(
-            arg if conv is None else conv(arg) for arg, conv in zip(args, self._convert, strict=True)
-        )
+        converted = list(args)
+        for index, conv in self._conversions:
+            converted[index] = conv(converted[index])
+        return converted
 
 
 Converter = Callable[[Any], Any]

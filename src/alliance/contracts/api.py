@@ -180,7 +180,7 @@ def _encode_bounded(gas: GasMeter, value: Any, bound: int, what: str) -> bytes:
 # --- events, calls, revert -------------------------------------------------------------------------
 
 
-def emit(inv: Invocation, name: Any, **fields: Any) -> None:
+def emit(inv: Invocation, name: Any, /, **fields: Any) -> None:
     if inv.readonly:
         raise ReadOnlyViolation("a read-only call (a view) cannot emit events")
     if type(name) is not str or not 1 <= len(name) <= EVENT_NAME_LENGTH_MAX:

@@ -48,7 +48,7 @@ from alliance.contracts.errors import (
     ReentrantCall,
 )
 from alliance.contracts.host import Host
-from alliance.contracts.values import Address, SandboxTypeError, SandboxValueError
+from alliance.contracts.values import Address, SandboxTypeError, SandboxValueError, weight
 from alliance.crypto.hashing import Domain, hash_domain
 from alliance.errors import AllianceError, OutOfGas, UnknownMethod
 from alliance.types import invariant
@@ -58,6 +58,7 @@ NAMESPACE_POOL_MAX = 8
 MESSAGE_LENGTH_MAX = 200
 _RAISE = dis.opmap["RAISE_VARARGS"]
 _NONE_BYTES = b"\xc0"
+_CONTAINERS = (list, tuple, dict)
 
 _digit_limit = sys.get_int_max_str_digits()
 invariant(
@@ -128,6 +129,9 @@ class Program:
         ]
         constants = {name: template[name] for name in shape.constants}
         self._mutable = {name: value for name, value in constants.items() if not _immutable(value)}
+        # Mutable constants are copied for every invocation: that copy is part of its fixed cost.
+        copied = sum(weight(value) for value in self._mutable.values()) * schedule.ELEMENT_GAS
+        self._invocation_gas = schedule.INVOCATION_GAS + copied
         self._base: dict[str, Any] = {
             "__builtins__": library.SANDBOX_BUILTINS,
             **RUNTIME,
@@ -163,7 +167,7 @@ class Program:
             )
         if len(active) >= api.NESTED_INVOCATIONS_MAX:
             raise CallDepthExceeded(f"more than {api.NESTED_INVOCATIONS_MAX} nested contract calls")
-        schedule.charge(host.gas, schedule.INVOCATION_GAS, "contract invocation")
+        schedule.charge(host.gas, self._invocation_gas, "contract invocation")
         arguments = entry.decode(args)
         outer_readonly = frames.readonly
         invocation = api.Invocation(host, frames, outer_readonly or readonly or entry.kind == "view")
@@ -174,9 +178,13 @@ class Program:
             host.write(invocation.prefix + api.INIT_MARKER, b"\xc3")
         if result is None and entry.returns.name == "None":
             return _NONE_BYTES
+        if type(result) in _CONTAINERS:
+            schedule.charge(host.gas, weight(result) * schedule.ELEMENT_GAS, "result")
         return abi.encode_result(entry.returns, result)
 
-    def _run(self, entry: _Method, invocation: api.Invocation, arguments: tuple[object, ...]) -> Any:
+    def _run(
+        self, entry: _Method, invocation: api.Invocation, arguments: list[object] | tuple[object, ...]
+    ) -> Any:
         frames = invocation.frames
         outer_readonly, depth = frames.readonly, frames.depth
         if not frames.active:

@@ -6,9 +6,10 @@ one core. Contract code pays in three ways:
 
 - statically, at the start of every statement list (a basic block: a function body, a branch, a
   loop body per iteration, a handler), ``STATEMENT_GAS`` per statement in it plus ``CALL_GAS`` per
-  call its statements make outside nested blocks (helpers the metering pass inserts count as calls);
-- per item of a comprehension, ``ITERATION_GAS`` plus ``CALL_GAS`` per call in its element and
-  conditions, charged for the whole iterable before the first item is made;
+  call its statements make outside nested blocks (helpers the metering pass inserts count as calls)
+  and ``ELEMENT_GAS`` per list, tuple or dict display and per element in it (each allocates);
+- per item of a comprehension, ``ITERATION_GAS`` plus the same call and display charges for its
+  element and conditions, charged for the whole iterable before the first item is made;
 - by size, before the result exists, for every operation whose cost grows with its operands:
   ``BYTES_PER_GAS`` bytes of a built str or bytes per unit, ``ELEMENT_GAS`` per element of a built
   list, tuple or dict or per element compared in a search, ``WALK_GAS`` per unit of weight

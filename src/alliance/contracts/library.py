@@ -24,6 +24,7 @@ from alliance.contracts.runtime import (
     Zip,
     charge_result,
     iterable,
+    iterable_weight,
     power,
     text,
     type_name,
@@ -64,7 +65,8 @@ def _search_gas(gas: GasMeter, haystack: Any, needle: Any) -> None:
 def charge_sort(gas: GasMeter, items: Any) -> None:
     count = len(items)
     if count > 1:
-        charge(gas, weight(items) * (schedule.WALK_GAS + count.bit_length() * schedule.SORT_GAS), "sort")
+        amount = iterable_weight(items) * (schedule.WALK_GAS + count.bit_length() * schedule.SORT_GAS)
+        charge(gas, amount, "sort")
 
 
 def _key_gas(gas: GasMeter, key: object) -> None:
@@ -334,14 +336,14 @@ METHODS: dict[str, Callable[..., Any]] = {
 def b_min(gas: GasMeter, *args: Any, key: Any = None) -> Any:
     items = args[0] if len(args) == 1 else args
     iterable(items)
-    charge(gas, weight(items) * schedule.WALK_GAS, "min")
+    charge(gas, iterable_weight(items) * schedule.WALK_GAS, "min")
     return min(items, key=key)
 
 
 def b_max(gas: GasMeter, *args: Any, key: Any = None) -> Any:
     items = args[0] if len(args) == 1 else args
     iterable(items)
-    charge(gas, weight(items) * schedule.WALK_GAS, "max")
+    charge(gas, iterable_weight(items) * schedule.WALK_GAS, "max")
     return max(items, key=key)
 
 
@@ -349,7 +351,7 @@ def b_sum(gas: GasMeter, items: Any, start: Any = 0) -> int:
     iterable(items)
     if not isinstance(start, _INTS):
         raise SandboxTypeError("sum adds ints")
-    charge(gas, weight(items) * schedule.WALK_GAS, "sum")
+    charge(gas, iterable_weight(items) * schedule.WALK_GAS, "sum")
     total = sum(items, start)
     if not isinstance(total, int):
         raise SandboxTypeError("sum adds ints")
@@ -429,7 +431,7 @@ def b_tuple(gas: GasMeter, items: Any = ()) -> tuple[Any, ...]:
     return tuple(items)
 
 
-def b_dict(gas: GasMeter, items: Any = None, **fields: Any) -> dict[Any, Any]:
+def b_dict(gas: GasMeter, items: Any = None, /, **fields: Any) -> dict[Any, Any]:
     """Keys are checked before they are hashed (a nested tuple's hash is unguarded C recursion)."""
     pairs = list(fields.items())
     if items is not None:

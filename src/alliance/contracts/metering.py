@@ -17,7 +17,8 @@ Gas: each statement list (a basic block) starts with
     if _g_.used > _g_.limit: _oog_(_g_, N)
 
 N being ``STATEMENT_GAS`` per statement plus ``CALL_GAS`` per call its statements make outside
-nested blocks (a ``while`` body also pays for its test). A comprehension's iterable becomes
+nested blocks and ``ELEMENT_GAS`` per list, tuple or dict display and element (a ``while`` body
+also pays for its test). A comprehension's iterable becomes
 ``_citer_(_g_, it, per_item)``, charging every item up front. Each function counts its frame on
 ``_rt_.depth`` (a ``try/finally`` the engine adds; contracts cannot write one) and stops past
 ``DEPTH_MAX``. After the pass no guard hook is left: every ``_`` name must be one the runtime binds.
@@ -99,24 +100,33 @@ def _is_storage(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id == "storage"
 
 
-def count_calls(node: ast.AST) -> int:
-    """Calls ``node`` makes each time it runs; a comprehension's items are paid by ``_citer_``."""
+def static_gas(node: ast.AST) -> int:
+    """What running ``node`` once costs besides its statement: ``CALL_GAS`` per call and
+    ``ELEMENT_GAS`` per display (and per element of it: a tuple display allocates each time it
+    runs). A comprehension's items are paid by ``_citer_``: only its first iterable counts here."""
     if isinstance(node, ast.ListComp | ast.DictComp):
-        return count_calls(node.generators[0].iter)
-    total = 1 if isinstance(node, ast.Call) else 0
+        return schedule.CALL_GAS + static_gas(node.generators[0].iter)
+    if isinstance(node, ast.Call):
+        total = schedule.CALL_GAS
+    elif isinstance(node, ast.List | ast.Tuple):
+        total = schedule.ELEMENT_GAS * (1 + len(node.elts))
+    elif isinstance(node, ast.Dict):
+        total = schedule.ELEMENT_GAS * (1 + 2 * len(node.keys))
+    else:
+        total = 0
     for child in ast.iter_child_nodes(node):
-        total += count_calls(child)
+        total += static_gas(child)
     return total
 
 
-def _header_calls(statement: ast.stmt) -> int:
+def _header_gas(statement: ast.stmt) -> int:
     if isinstance(statement, ast.If | ast.While):
-        return count_calls(statement.test)
+        return static_gas(statement.test)
     if isinstance(statement, ast.For):
-        return count_calls(statement.iter)
+        return static_gas(statement.iter)
     if isinstance(statement, ast.Try | ast.FunctionDef):
         return 0
-    return count_calls(statement)
+    return static_gas(statement)
 
 
 def charged(statements: list[ast.stmt], extra_gas: int = 0) -> list[ast.stmt]:
@@ -124,7 +134,7 @@ def charged(statements: list[ast.stmt], extra_gas: int = 0) -> list[ast.stmt]:
     if not statements:
         return statements
     amount = extra_gas + schedule.STATEMENT_GAS * len(statements)
-    amount += schedule.CALL_GAS * sum(_header_calls(s) for s in statements)
+    amount += sum(_header_gas(s) for s in statements)
     used = ast.Attribute(load(GAS), "used", ast.Load())
     add = ast.AugAssign(ast.Attribute(load(GAS), "used", ast.Store()), ast.Add(), ast.Constant(amount))
     over = ast.Compare(used, [ast.Gt()], [ast.Attribute(load(GAS), "limit", ast.Load())])
@@ -169,7 +179,7 @@ class Metering(ast.NodeTransformer):
 
     def visit_While(self, node: ast.While) -> ast.While:
         self.generic_visit(node)
-        test_gas = schedule.STATEMENT_GAS + schedule.CALL_GAS * count_calls(node.test)
+        test_gas = schedule.STATEMENT_GAS + static_gas(node.test)
         node.body, node.orelse = charged(node.body, test_gas), charged(node.orelse)
         return node
 
@@ -328,8 +338,7 @@ class Metering(ast.NodeTransformer):
             guard = generator.iter
             invariant(_is_call_of(guard, "_getiter_"), "a comprehension iterable that was not guarded")
             then = [generators[index + 1].iter] if index + 1 < len(generators) else element
-            calls = sum(count_calls(n) for n in [*generator.ifs, *then])
-            per_item = schedule.ITERATION_GAS + schedule.CALL_GAS * calls
+            per_item = schedule.ITERATION_GAS + sum(static_gas(n) for n in [*generator.ifs, *then])
             iterable = guard.args[0]  # type: ignore[attr-defined]
             generator.iter = located(call("_citer_", [load(GAS), iterable, ast.Constant(per_item)]), guard)
 

@@ -399,6 +399,21 @@ class Enumerate:
         return islice(enumerate(self._items, self._start), self._length)
 
 
+def iterable_weight(items: Any) -> int:
+    """The weight of walking an iterable's items in C (``min``, ``sum``, ``sorted``...): every item
+    counts, the characters of a string too, and a view or a zip counts the values behind it."""
+    kind = type(items)
+    if kind is str or kind is bytes or kind is Address or kind is range:
+        return 1 + len(items)
+    if kind is Zip:
+        return 1 + len(items) + sum(iterable_weight(part) for part in items._items)
+    if kind is Enumerate:
+        return 1 + len(items) + iterable_weight(items._items)
+    if kind in _DICT_VIEWS:
+        return weight(items.mapping)  # the whole dict: at least what its keys or values weigh
+    return weight(items)
+
+
 _ITERABLE_TYPES = frozenset({list, tuple, dict, str, bytes, Address, range, Zip, Enumerate, *_DICT_VIEWS})
 
 HELPERS: dict[str, Callable[..., Any]] = {

@@ -163,20 +163,25 @@ _KEY_ITEM_TYPES = frozenset({int, *_KEY_SCALARS})
 
 
 def key_bytes(key: Any) -> bytes:
-    """Canonical bytes of a storage key (not yet under the contract's prefix)."""
+    """Canonical bytes of a storage key (not yet under the contract's prefix).
+
+    An ``Address`` inside is replaced by its plain bytes first: they encode alike, and the
+    encoder would otherwise call its Python hook for the subclass (this runs on every access)."""
     kind = type(key)
     if kind is tuple:
-        plain = []
-        for item in key:
-            item_kind = type(item)
-            if item_kind not in _KEY_ITEM_TYPES:
-                _check_key(key)  # raises with the message
-            plain.append(bytes(item) if item_kind is Address else item)
-        key = plain  # a list encodes like the tuple, without the encoder's hook for Address
+        if len(key) == 2 and type(key[0]) in _KEY_ITEM_TYPES and type(key[1]) in _KEY_ITEM_TYPES:
+            first, second = key  # the common ("balance", address), unrolled
+            key = (
+                bytes(first) if type(first) is Address else first,
+                bytes(second) if type(second) is Address else second,
+            )
+        else:
+            _check_key(key)
+            key = [bytes(item) if type(item) is Address else item for item in key]
     elif kind is Address:
         key = bytes(key)
     elif kind not in _KEY_ITEM_TYPES:
-        _check_key(key)
+        _check_key(key)  # raises, naming the type
     try:
         raw = _encode(key)
     except OverflowError:
