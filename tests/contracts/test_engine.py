@@ -671,3 +671,14 @@ def test_keyword_names_do_not_collide_with_the_engines_own_parameters() -> None:
     assert outcome.ok, outcome
     assert outcome.result == {"gas": 1, "items": 2}
     assert outcome.events == [("c", "e", {"gas": 2, "inv": 1, "name": "n"})]
+
+
+def test_a_re_raised_python_exception_keeps_its_wording_out_of_the_receipt() -> None:
+    source = (
+        HEADER
+        + "\n@public\ndef f(n: int) -> int:\n    try:\n        return 1 // n\n"
+        + "    except ZeroDivisionError:\n        raise\n"
+    )
+    world = world_with(source)
+    outcome = world.transact(ALICE, "c", "f", [0])
+    assert (outcome.status, outcome.error) == ("contract_fault", "ZeroDivisionError (line 6)")

@@ -240,19 +240,21 @@ class Program:
         return ContractFault(f"{kind}{message} (line {line})")
 
     def _origin(self, tb: TracebackType | None) -> tuple[int, bool]:
-        """The contract line an exception left from, and whether a ``raise`` statement raised it."""
+        """The contract line an exception left from, and whether the contract raised one it made."""
         line, explicit = 0, False
         while tb is not None:
             code = tb.tb_frame.f_code
             if code.co_filename == self._filename:
                 line = tb.tb_lineno or 0
-                explicit = (
-                    tb.tb_next is None
-                    and 0 <= tb.tb_lasti < len(code.co_code)
-                    and (code.co_code[tb.tb_lasti] == _RAISE)
-                )
+                explicit = tb.tb_next is None and _raises_new_exception(code.co_code, tb.tb_lasti)
             tb = tb.tb_next
         return line, explicit
+
+
+def _raises_new_exception(bytecode: bytes, offset: int) -> bool:
+    """``raise X(...)`` (RAISE_VARARGS 1): an exception the contract made. A bare ``raise``
+    (RAISE_VARARGS 0) re-raises one Python made, whose wording we do not put into receipts."""
+    return 0 <= offset < len(bytecode) - 1 and bytecode[offset] == _RAISE and bytecode[offset + 1] == 1
 
 
 def _immutable(value: object) -> bool:
