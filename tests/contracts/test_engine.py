@@ -682,3 +682,12 @@ def test_a_re_raised_python_exception_keeps_its_wording_out_of_the_receipt() -> 
     world = world_with(source)
     outcome = world.transact(ALICE, "c", "f", [0])
     assert (outcome.status, outcome.error) == ("contract_fault", "ZeroDivisionError (line 6)")
+
+
+def test_init_cannot_run_read_only() -> None:
+    program = engine.load(TYPED)
+    state: dict[bytes, bytes] = {}
+    with pytest.raises(Exception, match="cannot run read-only") as caught:
+        program.invoke(_BareHost(state, GasMeter(TX_GAS_MAX)), "init", encode([ALICE]), readonly=True)
+    assert getattr(caught.value, "code", None) == "readonly_violation"
+    assert state == {}

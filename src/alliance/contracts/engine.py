@@ -45,6 +45,7 @@ from alliance.contracts.errors import (
     ContractFault,
     InvalidContract,
     MemoryExhausted,
+    ReadOnlyViolation,
     ReentrantCall,
 )
 from alliance.contracts.host import Host
@@ -171,8 +172,11 @@ class Program:
         arguments = entry.decode(args)
         outer_readonly = frames.readonly
         invocation = api.Invocation(host, frames, outer_readonly or readonly or entry.kind == "view")
-        if entry.kind == "init" and host.read(invocation.prefix + api.INIT_MARKER) is not None:
-            raise AlreadyInitialised("init has already run for this contract")
+        if entry.kind == "init":
+            if invocation.readonly:
+                raise ReadOnlyViolation("init writes the contract's initial state: it cannot run read-only")
+            if host.read(invocation.prefix + api.INIT_MARKER) is not None:
+                raise AlreadyInitialised("init has already run for this contract")
         result = self._run(entry, invocation, arguments)
         if entry.kind == "init":
             host.write(invocation.prefix + api.INIT_MARKER, b"\xc3")
