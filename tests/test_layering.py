@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "state": 2,
     "abi": 2,
     "app": 3,
+    "contract": 3,  # alliance/contract.py: the module contract sources import
     "contracts": 3,
     "execution": 4,
     "mempool": 4,

@@ -34,6 +34,7 @@ class Domain(Enum):
     EVIDENCE = b"alliance/evidence/v1\x00"
     GENESIS = b"alliance/genesis/v1\x00"
     PROPOSAL = b"alliance/proposal/v1\x00"
+    CONTRACT_CODE = b"alliance/contract-code/v1\x00"
 
 
 _prepared = {domain: hashlib.sha256(domain.value) for domain in Domain}

@@ -1,0 +1,8 @@
+# Tries: 'x' * 10**9 allocates a gigabyte at once.
+# Must fail: out_of_gas
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+@public
+def attack() -> int:
+    return len('x' * 10 ** 9)

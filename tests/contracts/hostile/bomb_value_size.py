@@ -1,0 +1,9 @@
+# Tries: one storage value of 100 KB.
+# Must fail: value_too_large
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+@public
+def attack() -> int:
+    storage['big'] = 'x' * 100000
+    return 0

@@ -1,0 +1,11 @@
+# Tries: a bare except catches the engine's stops.
+# Must fail: invalid_contract
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+@public
+def attack() -> int:
+    try:
+        return 1
+    except:
+        return 2

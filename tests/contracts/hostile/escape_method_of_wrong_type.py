@@ -1,0 +1,11 @@
+# Tries: calls an allowed method name on a function object.
+# Must fail: contract_fault
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+def helper():
+    return 1
+
+@public
+def attack() -> int:
+    return helper.count(1)

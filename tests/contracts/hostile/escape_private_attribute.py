@@ -1,0 +1,8 @@
+# Tries: reaches an engine object's private attribute.
+# Must fail: invalid_contract
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+@public
+def attack() -> int:
+    return ctx._host

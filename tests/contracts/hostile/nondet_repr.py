@@ -1,0 +1,8 @@
+# Tries: repr() shows addresses of objects.
+# Must fail: invalid_contract
+# Call: attack
+from alliance.contract import public, view, ctx, storage, emit, require, revert, call, Address
+
+@public
+def attack() -> int:
+    return len(repr([]))
