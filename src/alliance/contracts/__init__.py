@@ -23,5 +23,5 @@ The pipeline, module by module:
 ``errors`` has the failure codes. The package imports only ``alliance.errors``, ``types``,
 ``codec`` and ``crypto``; it is imported lazily (this file imports nothing), so plain Python that
 only needs ``alliance.contract``'s decorators does not load the compiler. Design and gas figures:
-docs/decisions/010-contract-sandbox.md.
+docs/decisions/011-contract-sandbox.md.
 """

@@ -17,7 +17,7 @@ one core. Contract code pays in three ways:
   and big-integer arithmetic by the product of its operands' 64-bit limbs.
 
 The figures were set from ``benchmarks/bench_contracts.py``'s calibration (nanoseconds of CPU a
-unit buys, per workload; decision 010 has them); what matters for consensus is only that they are
+unit buys, per workload; decision 011 has them); what matters for consensus is only that they are
 the same on every node, which they are: they are constants.
 """
 

@@ -15,7 +15,7 @@ refused with a reason; the API and builtin names cannot be rebound. The API name
 (``ctx.sender``, ``storage[k]``, ``storage.get(k)``, ``k in storage``, ``require(c, r)`` as a
 statement...), which lets the metering pass rewrite them into direct calls of the engine.
 
-Decisions recorded in docs/decisions/010-contract-sandbox.md: all classes are refused (a contract
+Decisions recorded in docs/decisions/011-contract-sandbox.md: all classes are refused (a contract
 keeps data in dicts and tuples; classes bring dunder methods, descriptors and metaclasses), as are
 ``lambda``, generator expressions (lazy, each carries a frame), the walrus, ``match``, ``assert``
 (stripped under ``python -O``, so nodes could differ), ``del`` of a name, ``except ... as e``
