@@ -9,6 +9,7 @@ from typing import Any
 from chain_helpers import CHAIN_ID, Node, node_key, open_node, transfer
 
 from alliance import codec
+from alliance.abi import gov
 from alliance.abi import passes as p
 from alliance.codec import Struct
 from alliance.crypto.keys import AccountKey
@@ -38,6 +39,9 @@ class PassChain:
                 "bob",
                 "carol",
                 "mallory",
+                "admin1",
+                "admin2",
+                "admin3",
             )
         }
         roles = [
@@ -47,6 +51,7 @@ class PassChain:
             GenesisRoles(self["shop"], "org3", ["exchange"]),
             GenesisRoles(self["supervisor"], "", ["supervisor"]),
             GenesisRoles(self["alice"], "org1", ["member"]),
+            *(GenesisRoles(self[f"admin{i}"], f"org{i}", ["admin"]) for i in (1, 2, 3)),
         ]
         genesis = make_genesis(
             CHAIN_ID,
@@ -64,17 +69,39 @@ class PassChain:
         return self.keys[name].address
 
     def call(self, who: str, method: str, args: Struct, *, gas_limit: int = 5_000_000) -> bytes:
+        return self.call_to(who, p.MODULE_NAME, method, args, gas_limit=gas_limit)
+
+    def call_to(
+        self, who: str, target: str, method: str, args: object, *, gas_limit: int = 5_000_000
+    ) -> bytes:
+        """A signed call of ``target.method``; ``args`` a Struct or a list (encoded canonically)."""
         return transfer(
             self.keys[who],
             b"",
             0,
-            target=p.MODULE_NAME,
+            target=target,
             method=method,
             args=args,
             valid_until=self.node.height() + 100,
             nonce=self.rng.randbytes(16),
             gas_limit=gas_limit,
         )
+
+    def run(self, who: str, target: str, method: str, args: object, **kwargs: Any) -> Receipt:
+        (receipt,) = self.block([self.call_to(who, target, method, args, **kwargs)])
+        return receipt
+
+    def pass_proposal(self, action: Any) -> gov.Proposal:
+        """Propose ``action`` as admin1 and vote it through with admin2 and admin3 (3 of 3 members)."""
+        receipt = self.run("admin1", "gov", "propose", gov.ProposeArgs(action))
+        assert receipt.ok, (receipt.status, receipt.error)
+        (event,) = [e for e in receipt.events if e.name == "proposed"]
+        proposal_id = codec.decode(gov.ProposalEvent, event.data).id
+        for admin in ("admin2", "admin3"):
+            self.run(admin, "gov", "vote", gov.VoteArgs(proposal_id, True))
+        raw = self.node.executor.query(gov.proposal_key(proposal_id)).value
+        assert raw is not None
+        return codec.decode(gov.Proposal, raw)
 
     def block(self, txs: list[bytes], *, advance_ms: int = 1_000) -> list[Receipt]:
         """Run a block of ``txs`` (unchecked by prepare, as any proposer may include them) whose time

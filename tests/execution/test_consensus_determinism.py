@@ -233,7 +233,10 @@ def test_a_passed_action_that_cannot_apply_changes_nothing(tmp_path: Path) -> No
     state = BlockState(lambda key: chain.node.executor.query(key).value)
     ctx = CallContext(chain.admins[0].address, 99, 0, state, GasMeter(10**9), DEFAULT_GAS_SCHEDULE)
     state.begin_tx()
-    error = _execute(ctx, gov.AddMember("org9", b"ca", 1, newcomer))
+    passed = gov.Proposal(
+        1, gov.AddMember("org9", b"ca", 1, newcomer), chain.admins[0].address, "org0", 1, 99, 2, 3, [], "open"
+    )
+    error = _execute(ctx, passed)
     state.end_tx(success=True)
     assert "roles" in error
     assert gov.MEMBERS_KEY not in state.writes, "the member was added without its admin"

@@ -7,5 +7,13 @@ consensus core's rule). ``PARAMS_KEY`` holds the governed ``ChainParams``.
 
 from __future__ import annotations
 
+from alliance.crypto.hashing import Domain, hash_domain
+
 PARAMS_KEY = b"sys/params"
 VALIDATORS_KEY = b"sys/validators"
+
+
+def module_address(module: str) -> bytes:
+    """A module's own account (governance executing a passed proposal acts as ``gov``'s): derived
+    from its name, the same on every node, with no key behind it."""
+    return hash_domain(Domain.MODULE_ACCOUNT, module.encode())[:20]

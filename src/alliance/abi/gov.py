@@ -24,10 +24,11 @@ from typing import Annotated
 import msgspec
 
 from alliance import codec
+from alliance.abi.contracts import ContractName
 from alliance.codec import Struct
 from alliance.errors import ExecutionError
 from alliance.ledger.genesis import CERTIFICATE_SIZE_BYTES_MAX, MEMBERS_MAX, ROLES_PER_ACCOUNT_MAX
-from alliance.ledger.transaction import Bytes20, Height, Name
+from alliance.ledger.transaction import Bytes20, Bytes32, Height, Name
 from alliance.ledger.validators import VALIDATORS_MAX, NodeIdBytes, Validator
 
 MODULE_NAME = "gov"
@@ -135,6 +136,22 @@ class RemoveNode(Struct, tag="remove-node"):
     node_id: NodeIdBytes
 
 
+class DeployContract(Struct, tag="deploy-contract"):
+    """Make submitted code (``contracts.submit``) live under ``name``; its ``init`` runs once, with
+    ``init_args`` (the canonical encoding of the argument list) and the proposer as sender."""
+
+    name: ContractName
+    code_hash: Bytes32
+    init_args: Annotated[bytes, msgspec.Meta(max_length=8192)] = b"\x90"
+
+
+class UpgradeContract(Struct, tag="upgrade-contract"):
+    """Run ``name`` on other submitted code from now on; its storage is kept."""
+
+    name: ContractName
+    code_hash: Bytes32
+
+
 class RemoveMember(Struct, tag="remove-member"):
     org: Name
 
@@ -183,7 +200,7 @@ class Unfreeze(Struct, tag="unfreeze"):
 
 Action = (
     AddMember | RemoveMember | AddNode | RemoveNode | AddValidator | RemoveValidator | SetParam
-    | GrantRole | RevokeRole | SetAccess | Freeze | Unfreeze
+    | GrantRole | RevokeRole | SetAccess | Freeze | Unfreeze | DeployContract | UpgradeContract
 )
 
 
@@ -251,7 +268,10 @@ def kind_of(action: Action) -> str:
     return type(action).__struct_config__.tag  # type: ignore[return-value]
 
 
-MEMBERSHIP_LEVEL = (AddMember, RemoveMember, AddNode, RemoveNode, AddValidator, RemoveValidator)
+MEMBERSHIP_LEVEL = (
+    AddMember, RemoveMember, AddNode, RemoveNode, AddValidator, RemoveValidator,
+    DeployContract, UpgradeContract,
+)
 THRESHOLD_PARAMS = ("membership_threshold", "other_threshold")
 NUMERIC_PARAMS = (
     "block_txs_max", "block_bytes_max", "block_gas_max", "tx_gas_max", "tx_window_blocks",

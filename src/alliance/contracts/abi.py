@@ -26,7 +26,7 @@ from typing import Annotated, Any, cast
 
 import msgspec
 
-from alliance.codec import Struct
+from alliance.abi import contracts as contracts_abi
 from alliance.contracts import values
 from alliance.contracts.errors import InvalidContract, InvalidValue, ValueTooLarge
 from alliance.contracts.values import Address, address_of
@@ -78,23 +78,11 @@ class TypeSpec:
         return tuple.__class_getitem__(tuple(inner))
 
 
-class AbiParam(Struct):
-    name: str
-    type: str
-
-
-class AbiMethod(Struct):
-    name: str
-    kind: str  # "init", "public" or "view"
-    params: list[AbiParam]
-    returns: str
-
-
-class Abi(Struct):
-    methods: list[AbiMethod]
-
-    def method(self, name: str) -> AbiMethod | None:
-        return next((m for m in self.methods if m.name == name), None)
+# The ABI's Structs are public types of the chain (``alliance.abi.contracts``): the SDK and the API
+# read them without the engine.
+Abi = contracts_abi.Abi
+AbiMethod = contracts_abi.AbiMethod
+AbiParam = contracts_abi.AbiParam
 
 
 # --- reading type hints ----------------------------------------------------------------------------

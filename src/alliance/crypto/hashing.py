@@ -35,6 +35,8 @@ class Domain(Enum):
     GENESIS = b"alliance/genesis/v1\x00"
     PROPOSAL = b"alliance/proposal/v1\x00"
     CONTRACT_CODE = b"alliance/contract-code/v1\x00"
+    CONTRACT_ACCOUNT = b"alliance/contract-account/v1\x00"
+    MODULE_ACCOUNT = b"alliance/module-account/v1\x00"
 
 
 _prepared = {domain: hashlib.sha256(domain.value) for domain in Domain}

@@ -173,6 +173,9 @@ class Executor:
         registered = [*builtin_modules(), *modules]
         self.modules: dict[str, Module] = {m.name: m for m in registered}
         invariant(len(self.modules) == len(registered), "two modules share a name")
+        routers = [m for m in registered if m.routes_targets]
+        invariant(len(routers) <= 1, "one module at most answers for targets that are no module's")
+        self._router: Module | None = routers[0] if routers else None
         if state_versions_kept < 1 or not 1 <= state_prune_batch_versions <= STATE_PRUNE_BATCH_VERSIONS_MAX:
             raise UsageError(
                 "state_versions_kept must be at least 1 and state_prune_batch_versions between 1 and "
@@ -698,9 +701,11 @@ class Executor:
 
     def _invoke(self, ctx: CallContext, target: str, method: str, args: bytes) -> bytes | None:
         module = self.modules.get(target)
-        if module is None:
+        if module is not None:
+            return module.call(ctx, method, args)
+        if self._router is None:
             raise UnknownTarget(f"no module or contract named {target!a}")
-        return module.call(ctx, method, args)
+        return self._router.call_target(ctx, target, method, args)
 
     def _dispatch(
         self, parent: CallContext, sender: bytes, target: str, method: str, args: bytes

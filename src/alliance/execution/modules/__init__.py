@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from alliance.errors import ExecutionError, UnknownMethod
+from alliance.errors import ExecutionError, UnknownMethod, UnknownTarget
 from alliance.execution.context import BlockState, CallContext
 from alliance.ledger.genesis import Genesis
 
@@ -95,6 +95,11 @@ class Module(Protocol):
     @property
     def queries(self) -> Mapping[str, Query]: ...
 
+    @property
+    def routes_targets(self) -> bool: ...
+
+    def call_target(self, ctx: CallContext, target: str, method: str, args: bytes) -> bytes | None: ...
+
     def call(self, ctx: CallContext, method: str, args: bytes) -> bytes | None:
         """Run ``method``; raise an ``ExecutionError`` subclass to fail the transaction."""
         ...
@@ -113,12 +118,18 @@ class ModuleBase:
     events: Mapping[str, type[msgspec.Struct]] = MappingProxyType({})
     errors: tuple[type[ExecutionError], ...] = ()
     queries: Mapping[str, Query] = MappingProxyType({})
+    routes_targets: bool = False
+    """True for a module that answers for targets that are no module's name (the contract manager)."""
 
     def call(self, ctx: CallContext, method: str, args: bytes) -> bytes | None:
         raise self.unknown_method(method)
 
     def genesis_state(self, genesis: Genesis) -> dict[bytes, bytes | None]:
         return {}
+
+    def call_target(self, ctx: CallContext, target: str, method: str, args: bytes) -> bytes | None:
+        """Run ``target.method`` for a target this module answers for (``routes_targets``)."""
+        raise UnknownTarget(f"no module or contract named {target!a}")
 
     def block_policy(self, read: ReadState) -> BlockPolicy | None:
         return None
@@ -131,7 +142,8 @@ class ModuleBase:
 def builtin_modules() -> list[Module]:
     """The native modules every chain runs, in the order their genesis state is written."""
     from alliance.execution.modules.accounts import AccountsModule  # noqa: PLC0415 - they import this
+    from alliance.execution.modules.contracts import ContractsModule  # noqa: PLC0415
     from alliance.execution.modules.governance import GovernanceModule  # noqa: PLC0415
     from alliance.execution.modules.passes import PassesModule  # noqa: PLC0415
 
-    return [AccountsModule(), GovernanceModule(), PassesModule()]
+    return [AccountsModule(), GovernanceModule(), PassesModule(), ContractsModule()]

@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING, TypeVar
 import msgspec
 
 from alliance import codec
+from alliance.abi import contracts as contracts_abi
 from alliance.abi import gov
-from alliance.abi.chain import PARAMS_KEY, VALIDATORS_KEY
+from alliance.abi.chain import PARAMS_KEY, VALIDATORS_KEY, module_address
+from alliance.abi.contracts import ActivateArgs
 from alliance.abi.gov import (
     ACCOUNT_PREFIX,
     ACL_KEY,
@@ -58,6 +60,7 @@ from alliance.abi.gov import (
     AddValidator,
     AlreadyVoted,
     Ballot,
+    DeployContract,
     Freeze,
     FreezeArgs,
     FreezeEvent,
@@ -78,6 +81,7 @@ from alliance.abi.gov import (
     SetAccess,
     SetParam,
     Unfreeze,
+    UpgradeContract,
     VoteArgs,
     VoteEvent,
     VotingClosed,
@@ -94,13 +98,16 @@ from alliance.crypto.keys import to_checksum_address
 from alliance.errors import (
     AccountFrozen,
     DecodeError,
+    ExecutionError,
     InvalidArguments,
     NotFound,
+    OutOfGas,
     PermissionDenied,
 )
 from alliance.execution.collections import IndexedMap
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.modules import BlockPolicy, Method, ModuleBase, Query, ReadState
+from alliance.execution.modules.contracts import check_activation
 from alliance.ledger.genesis import ROLES_PER_ACCOUNT_MAX, ChainParams, Genesis
 from alliance.ledger.validators import VALIDATORS_MAX, Power, Validator, ValidatorSet
 
@@ -110,6 +117,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 FROZEN = IndexedMap(gov.FROZEN_PREFIX, FrozenAccount)
+GOVERNANCE_ADDRESS = module_address(MODULE_NAME)
+"""The account governance acts as when a passed proposal calls another module (a contract going live)."""
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 _ASCII_FRACTION = re.compile(r"([0-9]{1,4})/([0-9]{1,4})")
 
@@ -250,7 +259,7 @@ class GovernanceModule(ModuleBase):
         num, den = proposal.threshold_num, proposal.threshold_den
         if yes * den > total * num:
             proposal = msgspec.structs.replace(
-                proposal, status="passed", decided_height=ctx.height, error=_execute(ctx, proposal.action)
+                proposal, status="passed", decided_height=ctx.height, error=_execute(ctx, proposal)
             )
         elif (total - no) * den <= total * num:
             proposal = msgspec.structs.replace(proposal, status="rejected", decided_height=ctx.height)
@@ -340,6 +349,8 @@ def _check_action(ctx: CallContext, action: Action) -> None:
         _apply_param_to(_params(ctx), action)
     if isinstance(action, SetAccess) and any(not r for r in action.roles):
         raise InvalidArguments("role names must not be empty")
+    if isinstance(action, DeployContract | UpgradeContract):
+        check_activation(ctx, action.name, action.code_hash, upgrade=isinstance(action, UpgradeContract))
 
 
 def _check_new_admin(ctx: CallContext, action: AddMember) -> None:
@@ -364,21 +375,35 @@ def _check_member_nodes(ctx: CallContext, action: AddMember) -> None:
             raise InvalidArguments(f"node {node.node_id.hex()[:16]} is recorded for {other.org} already")
 
 
-def _execute(ctx: CallContext, action: Action) -> str:
+def _execute(ctx: CallContext, proposal: Proposal) -> str:
     """Apply a passed proposal's action whole, or not at all: the reason when it can no longer
-    apply (its writes and events are undone then, the proposal still records its outcome)."""
+    apply (its writes and events are undone then, the proposal still records its outcome). Running
+    out of gas is the transaction's failure, not the action's: it propagates."""
     mark = ctx.savepoint()
     try:
-        _apply(ctx, action)
+        _apply(ctx, proposal)
     except (InvalidArguments, NotFound) as exc:
         ctx.rollback(mark)
         return exc.message
+    except OutOfGas:
+        raise
+    except ExecutionError as exc:  # a contract's init that refused, a module's own refusal
+        ctx.rollback(mark)
+        return f"{exc.code}: {exc.message}"
     ctx.release(mark)
     return ""
 
 
-def _apply(ctx: CallContext, action: Action) -> None:
-    if isinstance(action, AddMember | RemoveMember):
+def _apply(ctx: CallContext, proposal: Proposal) -> None:
+    action = proposal.action
+    if isinstance(action, DeployContract | UpgradeContract):
+        upgrade = isinstance(action, UpgradeContract)
+        init_args = b"\x90" if isinstance(action, UpgradeContract) else action.init_args
+        activation = ActivateArgs(
+            action.name, action.code_hash, upgrade, proposal.id, proposal.proposer, init_args
+        )
+        ctx.call_as(GOVERNANCE_ADDRESS, contracts_abi.MODULE_NAME, "activate", codec.encode(activation))
+    elif isinstance(action, AddMember | RemoveMember):
         _apply_membership(ctx, action)
     elif isinstance(action, AddNode | RemoveNode):
         _apply_node(ctx, action)
