@@ -51,10 +51,14 @@ is the fastest round's (other load on a shared machine only ever slows a run dow
 
 Workloads (``--workload``, several may be named: each runs at every account count, and the
 result of every non-native workload carries ``vs_native``, its rate over the native transfer's of
-the same account count and round): ``native`` transfers of the chain's coin; ``pass`` transfers of a
+the same account count and round; in such a comparison every workload, native included, sends to
+the funded senders only, so each touches the same number of accounts): ``native`` transfers of the
+chain's coin; ``pass`` transfers of a
 fungible closed-loop pass (eligibility ``role:holder``, circulation ``closed``: each transfer reads
-both holders' account records and holdings) among the funded senders, who all hold it. The pass
-workload's setup (the scheme, the holder roles in genesis, a batch mint) is not timed.
+both holders' account records and holdings) among the funded senders, who all hold it;
+``contract`` transfers of the example token contract (``examples/contracts/token.py``: balances in
+the contract's storage) among the funded senders. Setup (the scheme or the contract's submission,
+vote and mints, the holder roles in genesis) is not timed.
 
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
 [--workload native pass] [--versions-kept N] [--prune-batch N] [--history-txs N] [--rounds N] [--json]
@@ -74,13 +78,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lmdb
 
 from alliance import codec
-from alliance.abi import passes
+from alliance.abi import contracts as contracts_abi
+from alliance.abi import gov, passes
 from alliance.abi.accounts import TransferArgs
+from alliance.contracts import engine as contract_engine
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.execution.executor import (
     STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
@@ -96,10 +103,13 @@ from alliance.state.tree import TREE_CORE, TreeUpdate
 from alliance.storage.lmdb_store import MAP_SIZE_BYTES_DEFAULT, ChainStore
 
 CHAIN_ID = "bench"
-WORKLOADS = ("native", "pass")
+WORKLOADS = ("native", "pass", "contract")
+CONTRACT_NAME = "token"
+TOKEN_SOURCE = Path(__file__).resolve().parents[1] / "examples" / "contracts" / "token.py"
 PASS_SYMBOL = "BENCH"
 HOLDER_ROLE = "holder"
-SETUP_MINT_BATCH = 200  # holders a setup transaction mints to (a new holder costs ~10k gas)
+SETUP_MINT_BATCH = 200
+SETUP_TXS_PER_BLOCK = 500  # holders a setup transaction mints to (a new holder costs ~10k gas)
 TIMED = (
     "process_proposal + finalize_block + commit per block, the work of a node that did not propose "
     "it; parts: process_proposal_tx_per_s, finalize_commit_tx_per_s"
@@ -124,6 +134,7 @@ def run(
     prune_batch: int = STATE_PRUNE_BATCH_VERSIONS_DEFAULT,
     history_txs: int = 0,
     workload: str = "native",
+    recipients: str = "all",
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
@@ -139,7 +150,7 @@ def run(
         params=ChainParams(block_txs_max=max(block_txs, 10_000), tx_window_blocks=10_000),
         members=[GenesisMember("org0", b"bench-ca", 1)] if governed else [],
         roles=[
-            GenesisRoles(issuer.address, "org0", ["issuer"]),
+            GenesisRoles(issuer.address, "org0", ["issuer", "admin"]),
             *(GenesisRoles(k.address, "org0", [HOLDER_ROLE]) for k in keys),
         ]
         if governed
@@ -161,7 +172,10 @@ def run(
     height = 0
     if workload == "pass":
         height = setup_pass(executor, genesis, node, issuer, keys, block_txs)
-    recipients = [a for a, _ in funded] if workload == "native" else [k.address for k in keys]
+    elif workload == "contract":
+        height = setup_contract(executor, genesis, node, issuer, keys)
+    among_senders = workload != "native" or recipients == "senders"
+    recipients_list = [k.address for k in keys] if among_senders else [a for a, _ in funded]
     raws: list[bytes] = []
     for i in range(txs_total):
         key = keys[i % senders]
@@ -169,7 +183,7 @@ def run(
             key,
             chain_id=CHAIN_ID,
             valid_until=5_000,
-            **call_of(workload, recipient_for(key.address, recipients, rng), 1 + rng.randrange(100)),
+            **call_of(workload, recipient_for(key.address, recipients_list, rng), 1 + rng.randrange(100)),
         )
         raw = codec.encode(tx)
         raws.append(raw)
@@ -223,6 +237,7 @@ def run(
     execute_ms = [f - u for f, u in zip(finalize_ms, update_ms, strict=True)]
     return {
         "workload": workload,
+        "recipients": "senders" if among_senders else "all",
         "accounts": accounts,
         "txs": txs_total,
         "block_txs": block_txs,
@@ -311,32 +326,62 @@ def setup_pass(
     for start in range(0, len(holders), SETUP_MINT_BATCH):
         entries = [passes.MintEntry(k.address, 10**9) for k in holders[start : start + SETUP_MINT_BATCH]]
         calls.append(("mint_batch", passes.MintBatchArgs(PASS_SYMBOL, entries)))
+    return run_setup(executor, genesis, node, issuer, [(passes.MODULE_NAME, m, a) for m, a in calls], 0)
+
+
+def setup_contract(
+    executor: Executor, genesis: Any, node: NodeKey, admin: AccountKey, holders: list[AccountKey]
+) -> int:
+    """The contract workload's state (not timed): the example token submitted, deployed by the
+    (one-member) committee with ``admin`` as its owner, and every sender minted a balance."""
+    source = TOKEN_SOURCE.read_text(encoding="utf-8")
+    height = run_setup(
+        executor, genesis, node, admin, [("contracts", "submit", contracts_abi.SubmitArgs(source))], 0
+    )
+    deploy = gov.DeployContract(
+        CONTRACT_NAME, contract_engine.code_hash(source), codec.encode([admin.address])
+    )
+    height = run_setup(executor, genesis, node, admin, [("gov", "propose", gov.ProposeArgs(deploy))], height)
+    mints = [(CONTRACT_NAME, "mint", [k.address, 10**12]) for k in holders]
+    return run_setup(executor, genesis, node, admin, mints, height, nonce_base=1_000_000)
+
+
+def run_setup(
+    executor: Executor,
+    genesis: Any,
+    node: NodeKey,
+    signer: AccountKey,
+    calls: list[tuple[str, str, object]],
+    height: int,
+    *,
+    nonce_base: int = 0,
+) -> int:
+    """Sign ``calls`` and run them in blocks after ``height``, failing loudly if any fails."""
     txs = [
         codec.encode(
             sign_tx(
-                issuer,
+                signer,
                 chain_id=CHAIN_ID,
-                target=passes.MODULE_NAME,
+                target=target,
                 method=method,
                 args=args,
                 valid_until=5_000,
                 gas_limit=10_000_000,
-                nonce=bytes([i % 256, i // 256]) + bytes(14),
+                nonce=(nonce_base + height * 100_000 + i).to_bytes(16, "big"),
             )
         )
-        for i, (method, args) in enumerate(calls)
+        for i, (target, method, args) in enumerate(calls)
     ]
-    height = 0
-    for start in range(0, len(txs), 8):
+    for start in range(0, len(txs), SETUP_TXS_PER_BLOCK):
         height += 1
-        block = make_block(executor, genesis, node, height, txs[start : start + 8])
+        block = make_block(executor, genesis, node, height, txs[start : start + SETUP_TXS_PER_BLOCK])
         if not executor.process_proposal(block):
-            raise SystemExit("the pass workload's setup block was refused")
+            raise SystemExit("a setup block was refused")
         result = executor.finalize_block(block, None)
         executor.commit()
         failed = [r for r in result.receipts if not r.ok]
         if failed:
-            raise SystemExit(f"the pass workload's setup failed: {failed[0].status} {failed[0].error}")
+            raise SystemExit(f"the workload's setup failed: {failed[0].status} {failed[0].error}")
     return height
 
 
@@ -468,6 +513,9 @@ def main() -> None:
                         args.prune_batch,
                         args.history_txs,
                         workload,
+                        # Compared with another workload, native transfers go among the senders
+                        # too, so every workload touches the same accounts.
+                        "senders" if len(workloads) > 1 else "all",
                     )
                 )
         native = summarize_rounds(by_workload["native"])
