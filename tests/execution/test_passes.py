@@ -256,3 +256,35 @@ def test_unknown_schemes_and_bad_arguments(chain: PassChain) -> None:
     assert receipt.status == "invalid_arguments" and chain.app_hash() == before
     receipt = chain.block([chain.call("alice", "nonsense", p.SymbolArgs("GREEN"))])[0]
     assert receipt.status == "unknown_method"
+
+
+def test_allowances_let_a_spender_move_or_redeem_within_what_the_holder_allowed(chain: PassChain) -> None:
+    ok(chain, "issuer1", "create", points(cap=0, circulation="free"))
+    ok(chain, "issuer1", "mint", p.MintArgs("GREEN", chain["alice"], 100))
+    refused(
+        chain,
+        "bob",
+        "transfer_from",
+        p.TransferFromArgs("GREEN", chain["alice"], chain["carol"], 5),
+        "allowance_exceeded",
+    )
+    ok(chain, "alice", "approve", p.ApproveArgs("GREEN", chain["bob"], 30))
+    assert chain.query("allowance", p.AllowanceQuery("GREEN", chain["alice"], chain["bob"])) == 30
+    ok(chain, "bob", "transfer_from", p.TransferFromArgs("GREEN", chain["alice"], chain["carol"], 10))
+    receipt = chain.do(
+        "bob", "redeem_from", p.RedeemFromArgs("GREEN", chain["alice"], chain["shop"], 15, "offer 7")
+    )
+    assert receipt.ok, receipt.error
+    (event,) = receipt.events
+    assert event.name == "redeemed"
+    refused(
+        chain,
+        "bob",
+        "transfer_from",
+        p.TransferFromArgs("GREEN", chain["alice"], chain["carol"], 6),
+        "allowance_exceeded",
+    )
+    assert chain.query("allowance", p.AllowanceQuery("GREEN", chain["alice"], chain["bob"])) == 5
+    assert (chain.balance("GREEN", "alice"), chain.balance("GREEN", "carol")) == (75, 10)
+    ok(chain, "alice", "approve", p.ApproveArgs("GREEN", chain["bob"], 0))  # withdrawn
+    assert chain.query("allowance", p.AllowanceQuery("GREEN", chain["alice"], chain["bob"])) == 0

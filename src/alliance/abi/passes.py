@@ -242,6 +242,30 @@ class RedeemArgs(Struct):
     item: ItemId = ""
 
 
+class ApproveArgs(Struct):
+    """Let ``spender`` (an account or a contract) move or redeem up to ``amount`` of one's units:
+    the allowance is set, not added to; 0 withdraws it."""
+
+    symbol: Symbol
+    spender: Bytes20
+    amount: Annotated[int, msgspec.Meta(ge=0, le=AMOUNT_MAX)]
+
+
+class TransferFromArgs(Struct):
+    symbol: Symbol
+    holder: Bytes20
+    to: Bytes20
+    amount: Amount = 1
+
+
+class RedeemFromArgs(Struct):
+    symbol: Symbol
+    holder: Bytes20
+    at: Bytes20
+    amount: Amount = 1
+    memo: Memo = ""
+
+
 class BurnArgs(Struct):
     symbol: Symbol
     amount: Amount = 1
@@ -309,6 +333,14 @@ class RedeemedEvent(Struct):
     amount: int
     item: str
     burned: bool
+    memo: str = ""
+
+
+class ApprovalEvent(Struct):
+    symbol: str
+    holder: Bytes20
+    spender: Bytes20
+    amount: int
 
 
 class HolderEvent(Struct):
@@ -352,6 +384,7 @@ EVENTS: dict[str, type[Struct]] = {
     "disallowed": HolderEvent,
     "paused": SchemeEvent,
     "resumed": SchemeEvent,
+    "approved": ApprovalEvent,
     "deposited": DepositEvent,
     "withdrawal": WithdrawalEvent,
 }
@@ -436,6 +469,10 @@ class NotSettlement(ExecutionError):
     code = "not_settlement"
 
 
+class AllowanceExceeded(ExecutionError):
+    code = "allowance_exceeded"
+
+
 ERRORS: tuple[type[ExecutionError], ...] = (
     UnknownScheme,
     SymbolTaken,
@@ -486,6 +523,12 @@ class SchemePageQuery(Struct):
     symbol: Symbol
     start: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=PAGE_LIMIT_MAX)] = 100
+
+
+class AllowanceQuery(Struct):
+    symbol: Symbol
+    holder: Bytes20
+    spender: Bytes20
 
 
 class ItemQuery(Struct):

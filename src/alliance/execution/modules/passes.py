@@ -98,6 +98,10 @@ def deposit_key(symbol: str, seq: int) -> bytes:
     return b"pass/dep/" + symbol.encode() + b"/" + seq.to_bytes(8, "big")
 
 
+def approval_key(symbol: str, holder: bytes, spender: bytes) -> bytes:
+    return b"pass/approval/" + symbol.encode() + b"/" + holder + spender
+
+
 def withdrawal_key(symbol: str, withdrawal: int) -> bytes:
     return b"pass/wd/" + symbol.encode() + b"/" + withdrawal.to_bytes(8, "big")
 
@@ -341,6 +345,21 @@ class PassesModule(ModuleBase):
             "mint_batch": (p.MintBatchArgs, self.mint_batch, "issue units to many holders at once"),
             "transfer": (p.TransferArgs, self.transfer, "move units or an item, as circulation allows"),
             "redeem": (p.RedeemArgs, self.redeem, "redeem units at an account with the redeemer role"),
+            "approve": (
+                p.ApproveArgs,
+                self.approve,
+                "let a spender move or redeem up to an amount of one's units",
+            ),
+            "transfer_from": (
+                p.TransferFromArgs,
+                self.transfer_from,
+                "move a holder's units within an allowance",
+            ),
+            "redeem_from": (
+                p.RedeemFromArgs,
+                self.redeem_from,
+                "redeem a holder's units within an allowance",
+            ),
             "burn": (p.BurnArgs, self.burn, "destroy units or an item one holds"),
             "freeze": (p.HolderArgs, self.freeze, "stop a holder moving a scheme's units (its issuer)"),
             "unfreeze": (p.HolderArgs, self.unfreeze, "let a frozen holder move units again (its issuer)"),
@@ -527,26 +546,54 @@ class PassesModule(ModuleBase):
     # -- moving -------------------------------------------------------------------------------------
 
     def transfer(self, ctx: CallContext, args: p.TransferArgs) -> None:
-        scheme = _Scheme(ctx, args.symbol)
+        self._transfer(ctx, args.symbol, ctx.sender, args.to, args.amount, args.item)
+
+    def transfer_from(self, ctx: CallContext, args: p.TransferFromArgs) -> None:
+        self._spend_allowance(ctx, args.symbol, args.holder, args.amount)
+        self._transfer(ctx, args.symbol, args.holder, args.to, args.amount, "")
+
+    def _transfer(
+        self, ctx: CallContext, symbol: str, sender: bytes, to: bytes, amount: int, item: str
+    ) -> None:
+        scheme = _Scheme(ctx, symbol)
         rules = scheme.rules
         scheme.require_active()
         if rules.circulation == "none":
-            raise p.NonTransferable(f"{args.symbol} is non-transferable: it can only be redeemed")
+            raise p.NonTransferable(f"{symbol} is non-transferable: it can only be redeemed")
         if rules.circulation == "closed":
-            for account in (ctx.sender, args.to):
+            for account in (sender, to):
                 if not _eligible(ctx, scheme, account):
                     who = to_checksum_address(account)
                     raise p.CirculationClosed(
-                        f"{args.symbol} moves only between eligible holders; {who} is not one"
+                        f"{symbol} moves only between eligible holders; {who} is not one"
                     )
-        if args.to == ctx.sender:
+        if to == sender:
             raise InvalidArguments("a transfer needs another account")
         if rules.kind == "unique":
-            self._move_item(ctx, scheme, ctx.sender, args.to, args.item, args.amount)
+            self._move_item(ctx, scheme, sender, to, item, amount)
         else:
-            self._move_units(ctx, scheme, ctx.sender, args.to, args.amount, args.item)
-        event = p.MovedEvent(args.symbol, ctx.sender, args.to, args.amount, args.item, "")
+            self._move_units(ctx, scheme, sender, to, amount, item)
+        event = p.MovedEvent(symbol, sender, to, amount, item, "")
         ctx.emit(self.name, "transferred", codec.encode(event))
+
+    def approve(self, ctx: CallContext, args: p.ApproveArgs) -> None:
+        _Scheme(ctx, args.symbol)  # it exists
+        if args.spender == ctx.sender:
+            raise InvalidArguments("an allowance is for another account")
+        key = approval_key(args.symbol, ctx.sender, args.spender)
+        ctx.write(key, codec.encode(args.amount) if args.amount else None)
+        event = p.ApprovalEvent(args.symbol, ctx.sender, args.spender, args.amount)
+        ctx.emit(self.name, "approved", codec.encode(event))
+
+    def _spend_allowance(self, ctx: CallContext, symbol: str, holder: bytes, amount: int) -> None:
+        """Use ``amount`` of what ``holder`` allowed the sender (the spender) in ``symbol``."""
+        key = approval_key(symbol, holder, ctx.sender)
+        raw = ctx.read(key)
+        allowed = 0 if raw is None else codec.decode_trusted(int, raw)
+        if allowed < amount:
+            who = to_checksum_address(holder)
+            raise p.AllowanceExceeded(f"{who} allowed this spender {allowed} {symbol}, less than {amount}")
+        ctx.write(key, codec.encode(allowed - amount) if allowed > amount else None)
 
     def _move_units(
         self, ctx: CallContext, scheme: _Scheme, sender: bytes, to: bytes, amount: int, item: str
@@ -589,41 +636,46 @@ class PassesModule(ModuleBase):
         return record
 
     def redeem(self, ctx: CallContext, args: p.RedeemArgs) -> None:
-        scheme = _Scheme(ctx, args.symbol)
+        self._redeem(ctx, args.symbol, ctx.sender, args.at, args.amount, args.item, "")
+
+    def redeem_from(self, ctx: CallContext, args: p.RedeemFromArgs) -> None:
+        self._spend_allowance(ctx, args.symbol, args.holder, args.amount)
+        self._redeem(ctx, args.symbol, args.holder, args.at, args.amount, "", args.memo)
+
+    def _redeem(
+        self, ctx: CallContext, symbol: str, holder: bytes, at: bytes, amount: int, item: str, memo: str
+    ) -> None:
+        scheme = _Scheme(ctx, symbol)
         rules = scheme.rules
         scheme.require_active()
         if not rules.redeemer_role:
-            raise p.NotRedeemer(f"{args.symbol} declares no redemption")
-        if rules.redeemer_role not in _account(ctx, args.at).roles:
-            who = to_checksum_address(args.at)
-            raise p.NotRedeemer(
-                f"{who} does not hold the role {rules.redeemer_role!a} that redeems {args.symbol}"
-            )
-        if args.at == ctx.sender:
+            raise p.NotRedeemer(f"{symbol} declares no redemption")
+        if rules.redeemer_role not in _account(ctx, at).roles:
+            who = to_checksum_address(at)
+            raise p.NotRedeemer(f"{who} does not hold the role {rules.redeemer_role!a} that redeems {symbol}")
+        if at == holder:
             raise InvalidArguments("a redemption is made at another account")
         supply = scheme.supply(ctx)
         if rules.kind == "unique":
             if rules.redeem_burns:
-                self._burn_item(ctx, scheme, supply, ctx.sender, args.item, args.amount)
+                self._burn_item(ctx, scheme, supply, holder, item, amount)
             else:
-                self._move_item(ctx, scheme, ctx.sender, args.at, args.item, args.amount)
+                self._move_item(ctx, scheme, holder, at, item, amount)
         else:
-            if args.item:
-                raise InvalidArguments(f"{args.symbol} is fungible: it has no items")
-            entry, holding = scheme.holding(ctx, ctx.sender)
-            _not_frozen(scheme, holding, ctx.sender)
-            taken, left = _take(holding, args.amount, ctx.time_ms, args.symbol)
-            scheme.store(ctx, ctx.sender, entry, _with_lots(holding, left))
+            if item:
+                raise InvalidArguments(f"{symbol} is fungible: it has no items")
+            entry, holding = scheme.holding(ctx, holder)
+            _not_frozen(scheme, holding, holder)
+            taken, left = _take(holding, amount, ctx.time_ms, symbol)
+            scheme.store(ctx, holder, entry, _with_lots(holding, left))
             if rules.redeem_burns:
-                supply.supply -= args.amount
+                supply.supply -= amount
             else:
-                at_entry, at_holding = scheme.holding(ctx, args.at)
-                scheme.store(
-                    ctx, args.at, at_entry, _with_lots(at_holding, _add(at_holding.lots, taken, args.symbol))
-                )
-        supply.redeemed += args.amount
+                at_entry, at_holding = scheme.holding(ctx, at)
+                scheme.store(ctx, at, at_entry, _with_lots(at_holding, _add(at_holding.lots, taken, symbol)))
+        supply.redeemed += amount
         scheme.write_supply(ctx, supply)
-        event = p.RedeemedEvent(args.symbol, ctx.sender, args.at, args.amount, args.item, rules.redeem_burns)
+        event = p.RedeemedEvent(symbol, holder, at, amount, item, rules.redeem_burns, memo)
         ctx.emit(self.name, "redeemed", codec.encode(event))
 
     def burn(self, ctx: CallContext, args: p.BurnArgs) -> None:
@@ -922,6 +974,11 @@ def query_withdrawals(state: QueryState, args: p.SchemePageQuery) -> list[p.With
     return [w for w in found if w is not None]
 
 
+def query_allowance(state: QueryState, args: p.AllowanceQuery) -> int:
+    raw = state.read(approval_key(args.symbol, args.holder, args.spender))
+    return 0 if raw is None else codec.decode_trusted(int, raw)
+
+
 def query_item(state: QueryState, args: p.ItemQuery) -> p.Item:
     item = _read_struct(state, item_key(args.symbol, args.item), p.Item)
     if item is None:
@@ -939,4 +996,5 @@ _QUERIES = (
     Query("deposits", query_deposits, p.SchemePageQuery, "a settlement scheme's deposits from a number on"),
     Query("withdrawals", query_withdrawals, p.SchemePageQuery, "withdrawals from a number on"),
     Query("item", query_item, p.ItemQuery, "a unique item's holder and metadata hash"),
+    Query("allowance", query_allowance, p.AllowanceQuery, "what a holder allowed a spender"),
 )
