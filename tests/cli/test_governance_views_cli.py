@@ -24,11 +24,11 @@ from cli_helpers import one_line
 
 from alliance.abi import gov
 from alliance.api import api_service
-from alliance.cli import main
-from alliance.cli.governance import PROPOSALS_LISTED_MAX, list_proposals
+from alliance.cli.commands.gov import PROPOSALS_LISTED_MAX, list_proposals
+from alliance.cli.main import main
 from alliance.crypto.keys import load_account_key, to_checksum_address
-from alliance.sdk import AsyncClient, Client
-from alliance.testing.nodes import running_nodes, single_node_home
+from alliance.sdk import AsyncClient, Client, wire
+from alliance.testing.nodes import running_nodes, single_node_home, wait_listening
 
 TEST_BOUND_S = 90
 LISTEN_WAIT_S = 10.0
@@ -42,19 +42,8 @@ async def one_node(directory: Path) -> AsyncIterator[str]:
     home = single_node_home(directory)
     config = home.load_config()
     async with running_nodes([home], services=[api_service]):
-        url = f"http://{config.host}:{config.api_port}"
-        deadline = asyncio.get_running_loop().time() + LISTEN_WAIT_S
-        while True:
-            try:
-                _reader, writer = await asyncio.open_connection(config.host, config.api_port)
-            except OSError:
-                assert asyncio.get_running_loop().time() < deadline, f"no API at {url}"
-                await asyncio.sleep(0.05)
-            else:
-                writer.close()
-                await writer.wait_closed()
-                break
-        yield url
+        await wait_listening(config.host, config.api_port, LISTEN_WAIT_S)
+        yield f"http://{config.host}:{config.api_port}"
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -97,7 +86,10 @@ def test_gov_views_print_the_api_answers(tmp_path: Path, capsys: pytest.CaptureF
             for pid in (1, 2):
                 shown = await cli_json(capsys, "gov", "show", str(pid), *api)
                 assert shown == await get_json(http, f"/v1/gov/proposals/{pid}")
-            action = {"org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1, "admin": None, "nodes": []}
+            action = {
+                "kind": "add-member", "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1,
+                "admin": None, "nodes": [],
+            }
             assert shown["action"] == action
             assert shown["proposer"] == to_checksum_address(admin.address)
             code, text, _ = await cli(capsys, "gov", "show", "2", *api)
@@ -145,7 +137,8 @@ def proposal_answer(proposal_id: int) -> dict[str, Any]:
     return {
         "id": proposal_id, "kind": "add-member", "status": "expired",
         "action": {
-            "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2, "admin": address, "nodes": []
+            "kind": "add-member", "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2,
+            "admin": address, "nodes": [],
         },
         "proposer": address, "proposer_org": "org0", "created_height": 3, "deadline_height": 9,
         "threshold": "2/3", "votes": [{"org": "org0", "voter": address, "yes": True, "height": 3}],
@@ -175,5 +168,5 @@ def test_gov_list_reads_the_newest_page(made: int, first: int | None, count: int
     assert pages == expected_pages
     assert len(listed) == count
     if listed:  # the node's answer, as it was: the 20-byte certificate stays hex
-        assert listed[-1] == proposal_answer(made)
-        assert listed[0]["id"] == first
+        assert wire.to_builtins(listed[-1]) == proposal_answer(made)
+        assert listed[0].id == first
