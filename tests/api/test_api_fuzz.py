@@ -153,7 +153,7 @@ ROUTE_APP = create_app(RoutesOnlyNode())
 OPENAPI: dict[str, Any] = ROUTE_APP.openapi()
 COMPONENTS: dict[str, Any] = OPENAPI.get("components", {}).get("schemas", {})
 HTTP_ROUTES: dict[str, frozenset[str]] = {
-    r.path: frozenset(r.methods or ()) for r in ROUTE_APP.routes if isinstance(r, Route)
+    r.path_format: frozenset(r.methods or ()) for r in ROUTE_APP.routes if isinstance(r, Route)
 }
 WEBSOCKET_PATHS = [r.path for r in ROUTE_APP.routes if isinstance(r, WebSocketRoute)]
 OPERATIONS = [

@@ -33,7 +33,7 @@ from alliance.api.errors import (
     install_error_handlers,
 )
 from alliance.api.metrics import RequestMetricsMiddleware, make_registry
-from alliance.api.openapi import install_openapi, problem_responses
+from alliance.api.openapi import install_openapi
 from alliance.api.routes import chain, gov, modules, stream, txs
 from alliance.api.routes import metrics as metrics_routes
 from alliance.node.facade import NodeFacade
@@ -57,7 +57,6 @@ def create_app(
         title="Alliance node API",
         version="1",
         description="REST and WebSocket API of one Alliance node (spec/api.md).",
-        responses=problem_responses(),
         redirect_slashes=False,  # a path with a trailing slash is a 404 problem, not a redirect
     )
     registry, request_counter = make_registry(node, metrics)

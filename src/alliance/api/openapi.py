@@ -19,14 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from alliance.api.routes import DOCUMENTED, REF_TEMPLATE, refusals
 from alliance.sdk import wire
 
-# Every route may give these: a body over the bound (the middleware, before any route), and
-# parameters or a body not of the declared shape. The rest are declared route by route.
-PROBLEM_STATUSES = (413, 422)
 _FASTAPI_ONLY = ("HTTPValidationError", "ValidationError")
-
-
-def problem_responses() -> dict[int | str, dict[str, Any]]:
-    return refusals(*PROBLEM_STATUSES)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -42,7 +35,7 @@ def install_openapi(app: FastAPI) -> None:
         for name in _FASTAPI_ONLY:
             schemas.pop(name, None)
         schemas.update(components)
-        problem = problem_responses()[422]["content"]
+        problem = refusals()[422]["content"]
         for operations in document.get("paths", {}).values():
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():

@@ -597,8 +597,9 @@ class SubmitRequest(View, frozen=True):
 
 
 class BatchRequest(View, frozen=True):
+    # Each item is judged on its own: one that is not hex is refused in its result, not the batch.
     txs: Annotated[
-        list[Annotated[str, msgspec.Meta(extra_json_schema={"pattern": HEX_PATTERN, "minLength": 2})]],
+        list[Annotated[str, msgspec.Meta(description="hex of a canonical transaction")]],
         msgspec.Meta(max_length=JSON_BATCH_TXS_MAX),
     ]
 

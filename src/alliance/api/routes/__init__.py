@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import JSONResponse, Response
 
 from alliance.errors import DecodeError, UsageError
@@ -46,8 +47,14 @@ def schema_of(kind: Any) -> dict[str, Any]:
     return {"$ref": REF_TEMPLATE.format(name=kind.__name__)}
 
 
+# Every route may give these: a body over the bound (the middleware, before any route), and
+# parameters or a body not of the declared shape.
+EVERY_ROUTE_REFUSES = (413, 422)
+
+
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Problem answers (RFC 9457, ``wire.Problem``) with these statuses."""
+    """Problem answers (RFC 9457, ``wire.Problem``) with these statuses, and the ones every route
+    may give."""
     schema = {"$ref": REF_TEMPLATE.format(name=wire.Problem.__name__)}
     DOCUMENTED.add(wire.Problem)
     return {
@@ -55,7 +62,7 @@ def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": "a refusal (RFC 9457)",
             "content": {wire.PROBLEM_MEDIA_TYPE: {"schema": schema}},
         }
-        for status in statuses
+        for status in sorted({*statuses, *EVERY_ROUTE_REFUSES})
     }
 
 
@@ -63,7 +70,7 @@ def documented(
     kind: Any, status: int = 200, description: str = "OK", *, refused: tuple[int, ...] = ()
 ) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a route answering ``kind`` with ``status``, or a problem with a status
-    of ``refused`` (besides the ones every route may give: ``api.openapi.PROBLEM_STATUSES``)."""
+    of ``refused`` (or one every route may give)."""
     answers: dict[int | str, dict[str, Any]] = {
         status: {"description": description, "content": {JSON_MEDIA_TYPE: {"schema": schema_of(kind)}}}
     }
@@ -80,6 +87,18 @@ def hex_param(
 
 
 TX_HASH_PATTERN = wire.sized_hex_pattern(32)
+
+
+class TxHashSegment(StringConvertor):
+    """A path segment read as a transaction hash: any segment but ``batch``, which names the
+    batch submission path, so that ``GET /v1/txs/batch`` is a 405 naming POST, not a malformed
+    hash. (Other malformed hashes still reach the route: a 400 ``malformed_encoding``.)"""
+
+    regex = "(?!batch$)[^/]+"
+
+
+register_url_convertor("tx_hash", TxHashSegment())
+TX_HASH = "{tx_hash:tx_hash}"  # in a route's path: the parameter ``tx_hash`` (OpenAPI: {tx_hash})
 
 HeightPath = Annotated[int, Path(ge=0, le=wire.HEIGHT_MAX, description="a block height")]
 TxHashPath = Annotated[

@@ -19,6 +19,7 @@ from alliance.abi.accounts import BalanceQuery, BalanceView
 from alliance.api import answers
 from alliance.api.errors import RequestTimeout
 from alliance.api.routes import (
+    TX_HASH,
     AddressPath,
     HeightPath,
     HeightQuery,
@@ -65,7 +66,7 @@ def router(node: NodeFacade) -> APIRouter:
             [answers.receipt_view(h, r) for h, r in zip(hashes, node.receipts(height), strict=True)]
         )
 
-    @routes.get("/v1/txs/{tx_hash}", responses=documented(wire.TxView, refused=(400, 404)), tags=["txs"])
+    @routes.get(f"/v1/txs/{TX_HASH}", responses=documented(wire.TxView, refused=(400, 404)), tags=["txs"])
     async def tx(tx_hash: TxHashPath) -> Response:
         raw_hash = hex_param(tx_hash, "a transaction hash", size_bytes=32)
         try:
@@ -75,7 +76,9 @@ def router(node: NodeFacade) -> APIRouter:
                 return answer(answers.pending_tx_view(raw_hash))
             raise NotFound(f"transaction {tx_hash} is neither committed nor pending here") from None
 
-    @routes.get("/v1/txs/{tx_hash}/wait", responses=documented(wire.TxView, refused=(400, 408)), tags=["txs"])
+    @routes.get(
+        f"/v1/txs/{TX_HASH}/wait", responses=documented(wire.TxView, refused=(400, 408)), tags=["txs"]
+    )
     async def wait_tx(
         tx_hash: TxHashPath,
         timeout_ms: Annotated[

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
+from alliance.api.routes import refusals
+
 _TEXT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Prometheus text exposition",
@@ -20,7 +22,7 @@ _TEXT: dict[int | str, dict[str, Any]] = {
 def router(registry: CollectorRegistry) -> APIRouter:
     routes = APIRouter()
 
-    @routes.get("/metrics", response_class=Response, responses=_TEXT, tags=["node"])
+    @routes.get("/metrics", response_class=Response, responses={**_TEXT, **refusals()}, tags=["node"])
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
