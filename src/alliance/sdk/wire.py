@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
@@ -667,36 +666,7 @@ class ProposalOutcome(View, frozen=True):
     status: str
 
 
-ANSWERS: tuple[type[View], ...] = (
-    Problem,
-    Status,
-    Account,
-    BlockView,
-    ReceiptView,
-    TxView,
-    StateView,
-    GovernanceView,
-    ProposalView,
-    BlockEvent,
-    SubmitRequest,
-    BatchRequest,
-    SubmitResponse,
-    BatchResponse,
-    BinaryBatchResponse,
-    ModuleAnswer,
-)
-"""Every Struct the API documents in its OpenAPI components."""
-
-
 def query_args_from_params(kind: type[msgspec.Struct], params: dict[str, str]) -> Any:
     """A module query's args Struct from URL query parameters (text converted by declared type)."""
     twin = json_type(kind)
     return to_abi(msgspec.convert(params, twin, strict=False, dec_hook=dec_hook))
-
-
-def query_args_from_json(kind: type[msgspec.Struct], body: bytes) -> Any:
-    """A module query's args Struct from a JSON object of its fields."""
-    return to_abi(decode(json_type(kind), body))
-
-
-Render = Callable[[Any], Any]
