@@ -172,6 +172,13 @@ class _Calls:
         return _Call("GET", "/v1/gov", GovernanceView, "governance")
 
     @staticmethod
+    def frozen(start: int, limit: int) -> _Call[wire.FrozenPage]:
+        if not 1 <= limit <= wire.PAGE_LIMIT_MAX or isinstance(start, bool) or start < 0:
+            raise UsageError(f"start >= 0 and limit within 1..{wire.PAGE_LIMIT_MAX}, got {start}, {limit}")
+        params: dict[str, str | int] = {"start": start, "limit": limit}
+        return _Call("GET", "/v1/gov/frozen", wire.FrozenPage, "frozen accounts", params=params)
+
+    @staticmethod
     def proposal(proposal_id: int) -> _Call[ProposalView]:
         return _Call("GET", f"/v1/gov/proposals/{_id_text(proposal_id)}", ProposalView, "proposal")
 
@@ -442,6 +449,10 @@ class Client:
     def governance(self) -> GovernanceView:
         return self._do(_Calls.governance())
 
+    def frozen(self, start: int = 0, limit: int = wire.PAGE_LIMIT_DEFAULT) -> wire.FrozenPage:
+        """Frozen accounts from position ``start`` (``total`` says how many in all)."""
+        return self._do(_Calls.frozen(start, limit))
+
     def proposal(self, proposal_id: int) -> ProposalView:
         return self._do(_Calls.proposal(proposal_id))
 
@@ -555,6 +566,9 @@ class AsyncClient:
 
     async def governance(self) -> GovernanceView:
         return await self._do(_Calls.governance())
+
+    async def frozen(self, start: int = 0, limit: int = wire.PAGE_LIMIT_DEFAULT) -> wire.FrozenPage:
+        return await self._do(_Calls.frozen(start, limit))
 
     async def proposal(self, proposal_id: int) -> ProposalView:
         return await self._do(_Calls.proposal(proposal_id))

@@ -633,6 +633,15 @@ class BinaryBatchResponse(View, frozen=True):
     rejected: tuple[Rejection, ...]
 
 
+class FrozenPage(View, frozen=True):
+    """``GET /v1/gov/frozen``: frozen accounts from position ``start``, read at ``height``."""
+
+    height: int
+    start: int
+    total: int  # frozen accounts in all at ``height``
+    frozen: tuple[FrozenAccountView, ...]
+
+
 class ModuleAnswer(View, frozen=True):
     """``GET /v1/modules/{module}/{query}``: the query's result, read at ``height``."""
 

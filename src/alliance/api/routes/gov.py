@@ -22,6 +22,7 @@ from alliance.api.routes import WireJSON, answer, documented
 from alliance.node.facade import NodeFacade
 from alliance.sdk import wire
 
+StartQuery = Annotated[int, Query(ge=0, le=wire.HEIGHT_MAX, description="the position to start from")]
 LimitQuery = Annotated[int, Query(ge=1, le=wire.PAGE_LIMIT_MAX, description="how many at most")]
 
 
@@ -40,6 +41,20 @@ def router(node: NodeFacade) -> APIRouter:
         overview = node.query_module(gov.MODULE_NAME, "overview", b"")
         first = frozen_page(0, wire.PAGE_LIMIT_DEFAULT, overview.height)
         return answer(answers.governance_view(overview.value, first, overview.height))  # type: ignore[arg-type]
+
+    @routes.get("/v1/gov/frozen", responses=documented(wire.FrozenPage))
+    async def frozen(start: StartQuery = 0, limit: LimitQuery = wire.PAGE_LIMIT_DEFAULT) -> Response:
+        overview = node.query_module(gov.MODULE_NAME, "overview", b"")
+        total: int = overview.value.frozen_count  # type: ignore[attr-defined]
+        entries = frozen_page(start, limit, overview.height)
+        return answer(
+            wire.FrozenPage(
+                height=overview.height,
+                start=start,
+                total=total,
+                frozen=tuple(answers.frozen_account_view(f) for f in entries),
+            )
+        )
 
     @routes.get("/v1/gov/proposals", responses=documented(list[wire.ProposalView]))
     async def proposals(

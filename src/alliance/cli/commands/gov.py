@@ -403,6 +403,25 @@ def members_command(
         _print_members(view)
 
 
+@app.command("frozen")
+def frozen_command(
+    start: Annotated[int, typer.Option("--start", min=0, help="The position to start from.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=wire.PAGE_LIMIT_MAX, help="How many.")] = 100,
+    directory: DirOption = DEFAULT_DIR,
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Frozen accounts, a page at a time: who froze each, when and why."""
+    with localnet.open_client(directory, api) as client:
+        page = client.frozen(start, limit)
+    if print_view(page, as_json):
+        return
+    print(f"{page.total} frozen at height {page.height}; from position {page.start}:")
+    for entry in page.frozen:
+        print(f"{to_checksum_address(entry.address)} by {to_checksum_address(entry.by)} "
+              f"at height {entry.height}: {entry.reason}")
+
+
 def _print_members(view: GovernanceView) -> None:
     """``GET /v1/gov``'s answer for people: a node's power is its entry in ``validators`` (0: none)."""
     total = sum(m.weight for m in view.members)
