@@ -26,7 +26,7 @@ from alliance.abi import gov
 from alliance.api import api_service
 from alliance.cli.commands.gov import PROPOSALS_LISTED_MAX, list_proposals
 from alliance.cli.main import main
-from alliance.crypto.keys import load_account_key, to_checksum_address
+from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
 from alliance.sdk import AsyncClient, Client, wire
 from alliance.testing.nodes import running_nodes, single_node_home, wait_listening
 
@@ -170,3 +170,34 @@ def test_gov_list_reads_the_newest_page(made: int, first: int | None, count: int
     if listed:  # the node's answer, as it was: the 20-byte certificate stays hex
         assert wire.to_builtins(listed[-1]) == proposal_answer(made)
         assert listed[0].id == first
+
+
+def test_gov_frozen_pages_the_frozen_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gov frozen --json`` is ``GET /v1/gov/frozen``'s answer, which the SDK's ``frozen`` decodes."""
+
+    async def scenario() -> None:
+        async with (
+            one_node(tmp_path) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+            AsyncClient(url, timeout_s=30) as client,
+        ):
+            supervisor = load_account_key(tmp_path / "keys" / "supervisor.key")
+            frozen = [AccountKey.generate().address for _ in range(3)]
+            for k, address in enumerate(frozen):
+                await client.freeze(supervisor, address, f"reason {k}")
+            page = await client.frozen(1, 5)
+            assert (page.total, page.start) == (3, 1)
+            assert [(e.address, e.reason, e.by) for e in page.frozen] == [
+                (frozen[1], "reason 1", supervisor.address), (frozen[2], "reason 2", supervisor.address),
+            ]
+            raw = await get_json(http, "/v1/gov/frozen", start=1, limit=5)
+            assert wire.to_builtins(page) == {**raw, "height": page.height}
+            shown = await cli_json(capsys, "gov", "frozen", "--start", "1", "--limit", "5", "--api", url)
+            assert {**shown, "height": raw["height"]} == raw and shown["frozen"][0]["reason"] == "reason 1"
+            first = await get_json(http, "/v1/gov/frozen", limit=1)
+            assert [e["address"] for e in first["frozen"]] == [to_checksum_address(frozen[0])]
+            assert (await get_json(http, "/v1/gov"))["frozen_count"] == 3
+            refused = await http.get("/v1/gov/frozen", params={"limit": 501})
+            assert refused.status_code == 422
+
+    asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
