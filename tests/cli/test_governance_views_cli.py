@@ -37,13 +37,19 @@ FAKE_CA = bytes(range(100, 120))
 
 
 @contextlib.asynccontextmanager
-async def one_node(directory: Path) -> AsyncIterator[str]:
-    """A one-validator alliance in ``directory`` (keys in ``directory/keys``), serving its API."""
+async def one_node(directory: Path) -> AsyncIterator[tuple[str, httpx.AsyncClient, AsyncClient]]:
+    """A one-validator alliance in ``directory`` (keys in ``directory/keys``), serving its API: its
+    URL, a raw HTTP client and an SDK client of it."""
     home = single_node_home(directory)
     config = home.load_config()
     async with running_nodes([home], services=[api_service]):
         await wait_listening(config.host, config.api_port, LISTEN_WAIT_S)
-        yield f"http://{config.host}:{config.api_port}"
+        url = f"http://{config.host}:{config.api_port}"
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+            AsyncClient(url, timeout_s=30) as client,
+        ):
+            yield url, http, client
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -67,11 +73,7 @@ async def get_json(http: httpx.AsyncClient, path: str, **params: Any) -> Any:
 
 def test_gov_views_print_the_api_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async def scenario() -> None:
-        async with (
-            one_node(tmp_path) as url,
-            httpx.AsyncClient(base_url=url, timeout=30) as http,
-            AsyncClient(url, timeout_s=30) as client,
-        ):
+        async with one_node(tmp_path) as (url, http, client):
             api = ("--api", url)
             granted = await cli_json(
                 capsys, "gov", "propose", "grant-role", "--account", "dev", "--role", "auditor",
@@ -176,11 +178,7 @@ def test_gov_frozen_pages_the_frozen_accounts(tmp_path: Path, capsys: pytest.Cap
     """``gov frozen --json`` is ``GET /v1/gov/frozen``'s answer, which the SDK's ``frozen`` decodes."""
 
     async def scenario() -> None:
-        async with (
-            one_node(tmp_path) as url,
-            httpx.AsyncClient(base_url=url, timeout=30) as http,
-            AsyncClient(url, timeout_s=30) as client,
-        ):
+        async with one_node(tmp_path) as (url, http, client):
             supervisor = load_account_key(tmp_path / "keys" / "supervisor.key")
             frozen = [AccountKey.generate().address for _ in range(3)]
             for k, address in enumerate(frozen):

@@ -260,20 +260,26 @@ def _timeout(call: _Call[Any], default_s: float) -> float:
     return call.timeout_s if call.timeout_s is not None else default_s
 
 
+def signed_transfer(
+    key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int, *, nonce: bytes | None = None
+) -> bytes:
+    """A signed ``accounts.transfer`` (canonical bytes) for a chain and a height bound the caller
+    knows already: no request (the load generator signs thousands this way)."""
+    args = TransferArgs(to=to, amount=amount)
+    tx = sign_tx(key, chain_id=chain_id, target="accounts", method="transfer", args=args,
+                 valid_until=valid_until, nonce=nonce)
+    return codec.encode(tx)
+
+
 def _signed_call(
     key: AccountKey, target: str, method: str, args: object, status: Status, valid_for_blocks: int | None
 ) -> bytes:
     window = valid_for_blocks if valid_for_blocks is not None else max(1, status.tx_window_blocks // 2)
     if not 1 <= window <= status.tx_window_blocks:
         raise UsageError(f"valid_for_blocks must be within 1..{status.tx_window_blocks}, got {window}")
-    tx = sign_tx(
-        key,
-        chain_id=status.chain_id,
-        target=target,
-        method=method,
-        args=args,
-        valid_until=status.height + window,
-    )
+    valid_until = status.height + window
+    tx = sign_tx(key, chain_id=status.chain_id, target=target, method=method, args=args,
+                 valid_until=valid_until)
     return codec.encode(tx)
 
 

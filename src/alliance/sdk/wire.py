@@ -571,12 +571,10 @@ class ProposalView(View, frozen=True):
         return action
 
 
-class StreamEventView(View, frozen=True):
-    tx_hash: Hash32
-    emitter: str
-    name: str
-    data: Hex
-    fields: dict[str, Any] | None = None
+class StreamEventView(EventView, frozen=True, kw_only=True):
+    """An event of the block stream, which lists a block's events flat: with its transaction's hash."""
+
+    tx_hash: Hash32  # keyword-only, so it may follow the defaults above
 
 
 class BlockEvent(View, frozen=True, tag="block", tag_field="type"):

@@ -5,7 +5,7 @@ and the CLI).
 returns the node homes, tuned for tests: the inline signature verifier (no worker processes per
 node) and short timeouts. ``running_nodes`` runs them on the current event loop. ``api_node`` and
 ``governed_alliance`` run one node or a whole alliance serving the API, with ``wait_listening``,
-``eventually``, ``signed_transfer`` and ``run`` for the scenarios that use them.
+``eventually``, ``signed_transfer`` (the SDK's) and ``run`` for the scenarios that use them.
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ from typing import Any
 
 import msgspec
 
-from alliance import codec
-from alliance.abi.accounts import TransferArgs
 from alliance.api import api_service, create_app, serve_api
 from alliance.api.app import Mount
 from alliance.crypto.keys import AccountKey, load_account_key
-from alliance.ledger.transaction import sign_tx
 from alliance.node.bootstrap import create_alliance
 from alliance.node.config import ConsensusSection, MempoolSection, NodeConfig, NodeHome, save_config
 from alliance.node.facade import NodeFacade
 from alliance.node.service import Node, Service
+from alliance.sdk.client import signed_transfer
 
 
 def alliance_homes(directory: Path, nodes: int = 1, *, empty_block_interval_ms: int = 200) -> list[NodeHome]:
@@ -153,17 +151,7 @@ async def eventually(condition: Callable[[], bool], what: str, timeout_s: float 
         await asyncio.sleep(0.05)
 
 
-def signed_transfer(
-    key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int, *, nonce: bytes | None = None
-) -> bytes:
-    """A signed ``accounts.transfer``, canonical bytes."""
-    tx = sign_tx(
-        key,
-        chain_id=chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=to, amount=amount),
-        valid_until=valid_until,
-        nonce=nonce,
-    )
-    return codec.encode(tx)
+__all__ = [
+    "ApiNode", "GovernedAlliance", "alliance_homes", "api_node", "eventually", "governed_alliance", "run",
+    "running_nodes", "signed_transfer", "single_node_home", "wait_listening",
+]
