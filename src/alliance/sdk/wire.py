@@ -640,13 +640,6 @@ class FrozenPage(View, frozen=True):
     frozen: tuple[FrozenAccountView, ...]
 
 
-class ModuleAnswer(View, frozen=True):
-    """``GET /v1/modules/{module}/{query}``: the query's result, read at ``height``."""
-
-    height: int
-    value: Any
-
-
 # --- what the SDK derives from answers (not on the wire) ----------------------------------------------
 
 
