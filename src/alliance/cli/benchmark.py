@@ -42,12 +42,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from alliance import codec
+from alliance.abi.accounts import TransferArgs
 from alliance.cli.localnet import proc_stat_fields
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
-from alliance.ledger.transaction import tx_hash_of_canonical
+from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.sdk import AsyncClient
-from alliance.sdk.client import signed_transfer
 
 CEILING_SECONDS_PER_SCHEME = 1.0
 FUNDING_AMOUNT = 10**9
@@ -153,6 +154,18 @@ def _children_by_parent() -> dict[int, list[int]]:
                 continue  # gone meanwhile, or not ours to read
             children.setdefault(parent, []).append(int(entry))
     return children
+
+
+def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int) -> bytes:
+    tx = sign_tx(
+        key,
+        chain_id=chain_id,
+        target="accounts",
+        method="transfer",
+        args=TransferArgs(to=to, amount=amount),
+        valid_until=valid_until,
+    )
+    return codec.encode(tx)
 
 
 def _per_tx_per_node_us(started_s: float | None, ended_s: float | None, txs: int, nodes: int) -> float | None:
@@ -289,7 +302,7 @@ async def _run(
     try:
         valid_until = status.height + status.tx_window_blocks - 5
         senders = [AccountKey.generate() for _ in range(options.accounts)]
-        funding = [signed_transfer(funder, chain_id, s.address, FUNDING_AMOUNT, valid_until) for s in senders]
+        funding = [_transfer(funder, chain_id, s.address, FUNDING_AMOUNT, valid_until) for s in senders]
         funding_hashes = [tx_hash_of_canonical(raw) for raw in funding]
         watcher.awaited.update(funding_hashes)
         await clients[0].submit_batch(funding, binary=True)
@@ -303,7 +316,7 @@ async def _run(
         fresh = options.recipients == "fresh"
         addresses = [s.address for s in senders]
         raws = [
-            signed_transfer(
+            _transfer(
                 senders[i % len(senders)],
                 chain_id,
                 rng.randbytes(20) if fresh else addresses[rng.randrange(len(addresses))],
