@@ -1,7 +1,7 @@
 """Batched signature verification on a pool of workers.
 
-Theory of operation: signature checks are the physical limit of a node (docs/architecture.md, performance model), so the
-mempool hands them over in batches of (public_key, digest32, signature) triples and a
+Theory of operation: signature checks are the physical limit of a node (docs/architecture.md §9),
+so the mempool hands them over in batches of (public_key, digest32, signature) triples and a
 ``BatchVerifier`` spreads each batch over the cores. Three modes:
 
 - ``inline``: the calling thread verifies; no concurrency, no start-up cost.
