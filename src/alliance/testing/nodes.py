@@ -148,7 +148,7 @@ async def eventually(condition: Callable[[], bool], what: str, timeout_s: float 
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
 
 
 __all__ = [
