@@ -34,7 +34,8 @@ START_BOUND_S = 60
 ST = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())"  # the `st` script
 
 
-def schemathesis_run(url: str) -> subprocess.CompletedProcess[str]:
+def schemathesis_run(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """``st run`` against ``url``, in ``workdir`` (where it keeps its cache, not in the checkout)."""
     command = [
         sys.executable, "-c", ST,
         "--config-file", str(CHECKOUT / "schemathesis.toml"),
@@ -46,7 +47,9 @@ def schemathesis_run(url: str) -> subprocess.CompletedProcess[str]:
         "--workers", "1",
         "--no-color",
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=RUN_BOUND_S, check=False)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=RUN_BOUND_S, check=False, cwd=workdir
+    )
 
 
 @pytest.mark.timeout(RUN_BOUND_S + START_BOUND_S)
@@ -63,7 +66,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
         node = pool.submit(asyncio.run, serve())
         url, loop, stop = started.get(timeout=START_BOUND_S)
         try:
-            done = schemathesis_run(url)
+            done = schemathesis_run(url, tmp_path)
         finally:
             loop.call_soon_threadsafe(stop.set)
         node.result(timeout=START_BOUND_S)
