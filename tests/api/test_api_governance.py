@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api_node_helpers import api_node, run
 from websockets.asyncio.client import connect as ws_connect
 
 from alliance import codec
 from alliance.abi import gov
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
 from alliance.ledger.transaction import sign_tx
+from alliance.testing.nodes import api_node, run
 
 
 async def commit_call(
@@ -55,6 +55,7 @@ def test_governance_routes_and_event_fields(tmp_path: Path) -> None:
                 "nodes",
                 "access",
                 "frozen",
+                "frozen_count",
                 "proposals",
                 "height",
                 "validators",
@@ -84,6 +85,7 @@ def test_governance_routes_and_event_fields(tmp_path: Path) -> None:
             ]
             proposal = (await client.get("/v1/gov/proposals/1")).json()
             assert proposal["action"] == {
+                "kind": "grant-role",
                 "account": to_checksum_address(grantee),
                 "role": "auditor",
                 "org": "org0",

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import msgspec
-from api_node_helpers import ApiNode, api_node, run, signed_transfer, wait_listening
 from websockets.asyncio.client import connect as ws_connect
 
 from alliance import codec
@@ -23,7 +22,15 @@ from alliance.api import api_service
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
 from alliance.execution.modules.accounts import account_key
 from alliance.ledger.transaction import Transaction, tx_hash_of_canonical
-from alliance.testing.nodes import alliance_homes, running_nodes
+from alliance.testing.nodes import (
+    ApiNode,
+    alliance_homes,
+    api_node,
+    run,
+    running_nodes,
+    signed_transfer,
+    wait_listening,
+)
 
 HEX = re.compile(r"^[0-9a-f]*$")
 

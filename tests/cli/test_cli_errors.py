@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import one_line
 
-from alliance.cli import main
+from alliance.cli.main import main
 
 ALLIANCE = Path(sys.executable).parent / "alliance"
 
@@ -121,7 +121,7 @@ def test_an_error_inside_a_task_group_is_named_in_its_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A node's task group wraps the error that stopped it; the one line names that error."""
-    import alliance.cli as cli_module
+    import alliance.cli.main as cli_module
     from alliance.errors import StoreFormatError
 
     def failing(**_: object) -> None:

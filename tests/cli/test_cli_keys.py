@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alliance.cli import main
+from alliance.cli.main import main
 from alliance.crypto.keys import parse_address
 
 

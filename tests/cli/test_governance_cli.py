@@ -24,8 +24,8 @@ from cli_helpers import one_line
 
 from alliance import codec
 from alliance.abi import gov
-from alliance.cli import main
-from alliance.cli.governance import TransactionFailed, roles_of, vote
+from alliance.cli.commands.gov import roles_of
+from alliance.cli.main import main
 from alliance.crypto.keys import AccountKey
 from alliance.ledger.transaction import Transaction
 from alliance.node.bootstrap import load_alliance
@@ -148,10 +148,10 @@ def test_a_refused_vote_names_the_receipts_code() -> None:
     seen: list[Transaction] = []
     handler = fake_node("already_voted", "org1 has already voted on proposal 7", seen)
     with Client("http://node.test", transport=httpx.MockTransport(handler)) as client, \
-            pytest.raises(TransactionFailed) as caught:
-        vote(client, AccountKey.generate(), 7, yes=True)
-    assert caught.value.status == "already_voted"
-    assert "already_voted: org1 has already voted on proposal 7" in caught.value.message
+            pytest.raises(gov.AlreadyVoted) as caught:
+        client.vote(AccountKey.generate(), 7, yes=True)
+    assert caught.value.code == "already_voted"
+    assert "org1 has already voted on proposal 7 (transaction " + "ab" * 32 in caught.value.message
     [tx] = seen  # signed for the chain's id, within half the window, as a gov.vote call
     assert (tx.body.chain_id, tx.body.valid_until) == ("fake", 90)
     assert (tx.body.call.target, tx.body.call.method) == ("gov", "vote")

@@ -24,11 +24,11 @@ from cli_helpers import one_line
 
 from alliance.abi import gov
 from alliance.api import api_service
-from alliance.cli import main
-from alliance.cli.governance import PROPOSALS_LISTED_MAX, list_proposals
-from alliance.crypto.keys import load_account_key, to_checksum_address
-from alliance.sdk import AsyncClient, Client
-from alliance.testing.nodes import running_nodes, single_node_home
+from alliance.cli.commands.gov import PROPOSALS_LISTED_MAX, list_proposals
+from alliance.cli.main import main
+from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
+from alliance.sdk import AsyncClient, Client, wire
+from alliance.testing.nodes import running_nodes, single_node_home, wait_listening
 
 TEST_BOUND_S = 90
 LISTEN_WAIT_S = 10.0
@@ -37,24 +37,19 @@ FAKE_CA = bytes(range(100, 120))
 
 
 @contextlib.asynccontextmanager
-async def one_node(directory: Path) -> AsyncIterator[str]:
-    """A one-validator alliance in ``directory`` (keys in ``directory/keys``), serving its API."""
+async def one_node(directory: Path) -> AsyncIterator[tuple[str, httpx.AsyncClient, AsyncClient]]:
+    """A one-validator alliance in ``directory`` (keys in ``directory/keys``), serving its API: its
+    URL, a raw HTTP client and an SDK client of it."""
     home = single_node_home(directory)
     config = home.load_config()
     async with running_nodes([home], services=[api_service]):
+        await wait_listening(config.host, config.api_port, LISTEN_WAIT_S)
         url = f"http://{config.host}:{config.api_port}"
-        deadline = asyncio.get_running_loop().time() + LISTEN_WAIT_S
-        while True:
-            try:
-                _reader, writer = await asyncio.open_connection(config.host, config.api_port)
-            except OSError:
-                assert asyncio.get_running_loop().time() < deadline, f"no API at {url}"
-                await asyncio.sleep(0.05)
-            else:
-                writer.close()
-                await writer.wait_closed()
-                break
-        yield url
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+            AsyncClient(url, timeout_s=30) as client,
+        ):
+            yield url, http, client
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -78,11 +73,7 @@ async def get_json(http: httpx.AsyncClient, path: str, **params: Any) -> Any:
 
 def test_gov_views_print_the_api_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async def scenario() -> None:
-        async with (
-            one_node(tmp_path) as url,
-            httpx.AsyncClient(base_url=url, timeout=30) as http,
-            AsyncClient(url, timeout_s=30) as client,
-        ):
+        async with one_node(tmp_path) as (url, http, client):
             api = ("--api", url)
             granted = await cli_json(
                 capsys, "gov", "propose", "grant-role", "--account", "dev", "--role", "auditor",
@@ -97,7 +88,10 @@ def test_gov_views_print_the_api_answers(tmp_path: Path, capsys: pytest.CaptureF
             for pid in (1, 2):
                 shown = await cli_json(capsys, "gov", "show", str(pid), *api)
                 assert shown == await get_json(http, f"/v1/gov/proposals/{pid}")
-            action = {"org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1, "admin": None, "nodes": []}
+            action = {
+                "kind": "add-member", "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 1,
+                "admin": None, "nodes": [],
+            }
             assert shown["action"] == action
             assert shown["proposer"] == to_checksum_address(admin.address)
             code, text, _ = await cli(capsys, "gov", "show", "2", *api)
@@ -145,7 +139,8 @@ def proposal_answer(proposal_id: int) -> dict[str, Any]:
     return {
         "id": proposal_id, "kind": "add-member", "status": "expired",
         "action": {
-            "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2, "admin": address, "nodes": []
+            "kind": "add-member", "org": "org9", "ca_certificate": FAKE_CA.hex(), "weight": 2,
+            "admin": address, "nodes": [],
         },
         "proposer": address, "proposer_org": "org0", "created_height": 3, "deadline_height": 9,
         "threshold": "2/3", "votes": [{"org": "org0", "voter": address, "yes": True, "height": 3}],
@@ -175,5 +170,32 @@ def test_gov_list_reads_the_newest_page(made: int, first: int | None, count: int
     assert pages == expected_pages
     assert len(listed) == count
     if listed:  # the node's answer, as it was: the 20-byte certificate stays hex
-        assert listed[-1] == proposal_answer(made)
-        assert listed[0]["id"] == first
+        assert wire.to_builtins(listed[-1]) == proposal_answer(made)
+        assert listed[0].id == first
+
+
+def test_gov_frozen_pages_the_frozen_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gov frozen --json`` is ``GET /v1/gov/frozen``'s answer, which the SDK's ``frozen`` decodes."""
+
+    async def scenario() -> None:
+        async with one_node(tmp_path) as (url, http, client):
+            supervisor = load_account_key(tmp_path / "keys" / "supervisor.key")
+            frozen = [AccountKey.generate().address for _ in range(3)]
+            for k, address in enumerate(frozen):
+                await client.freeze(supervisor, address, f"reason {k}")
+            page = await client.frozen(1, 5)
+            assert (page.total, page.start) == (3, 1)
+            assert [(e.address, e.reason, e.by) for e in page.frozen] == [
+                (frozen[1], "reason 1", supervisor.address), (frozen[2], "reason 2", supervisor.address),
+            ]
+            raw = await get_json(http, "/v1/gov/frozen", start=1, limit=5)
+            assert wire.to_builtins(page) == {**raw, "height": page.height}
+            shown = await cli_json(capsys, "gov", "frozen", "--start", "1", "--limit", "5", "--api", url)
+            assert {**shown, "height": raw["height"]} == raw and shown["frozen"][0]["reason"] == "reason 1"
+            first = await get_json(http, "/v1/gov/frozen", limit=1)
+            assert [e["address"] for e in first["frozen"]] == [to_checksum_address(frozen[0])]
+            assert (await get_json(http, "/v1/gov"))["frozen_count"] == 3
+            refused = await http.get("/v1/gov/frozen", params={"limit": 501})
+            assert refused.status_code == 422
+
+    asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))

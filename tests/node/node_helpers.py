@@ -1,19 +1,19 @@
-"""Helpers shared by the node runtime's tests: run a scenario with a bound, wait for a condition,
-sign a transfer, load the alliance's funded developer key."""
+"""Helpers shared by the node runtime's tests: run a scenario with a bound, wait for a condition
+(``testing.nodes.eventually``), sign a transfer, load the alliance's funded developer key."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from alliance import codec
 from alliance.abi import gov
-from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, load_account_key
-from alliance.ledger.transaction import sign_tx
 from alliance.node.runtime import NodeRuntime
+from alliance.sdk.client import signed_transfer
+from alliance.testing.nodes import eventually
 
 TEST_BOUND_S = 60
 
@@ -22,25 +22,9 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(asyncio.wait_for(coroutine, TEST_BOUND_S))
 
 
-async def eventually(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 def transfer(runtime: NodeRuntime, key: AccountKey, to: bytes, amount: int, *, chain_id: str = "") -> bytes:
     """A signed transfer valid for the next 50 blocks, on the node's chain unless ``chain_id``."""
-    tx = sign_tx(
-        key,
-        chain_id=chain_id or runtime.genesis.chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=to, amount=amount),
-        valid_until=runtime.height + 50,
-    )
-    return codec.encode(tx)
+    return signed_transfer(key, chain_id or runtime.genesis.chain_id, to, amount, runtime.height + 50)
 
 
 def dev_key(tmp_path: Path) -> AccountKey:
@@ -57,3 +41,5 @@ def proposal(runtime: NodeRuntime, proposal_id: int) -> tuple[gov.Proposal, str]
 def member_orgs(runtime: NodeRuntime) -> list[str]:
     overview: gov.Overview = runtime.query_module("gov", "overview", b"").value  # type: ignore[assignment]
     return [m.org for m in overview.members]
+
+__all__ = ["dev_key", "eventually", "member_orgs", "proposal", "run", "transfer"]

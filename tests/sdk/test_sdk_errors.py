@@ -199,7 +199,7 @@ def proposal_json(kind: str, action: dict[str, object]) -> dict[str, object]:
         "id": 4,
         "kind": kind,
         "status": "open",
-        "action": action,
+        "action": {"kind": kind, **action},
         "proposer": address,
         "proposer_org": "org0",
         "created_height": 3,
@@ -232,13 +232,13 @@ def test_a_proposal_s_action_is_the_governance_struct_or_bad_response() -> None:
 
     with client_answering(handler) as client:
         view = client.proposal(1)
-        assert view.action == gov.GrantRole(account=b"\xcd" * 20, role="auditor", org="")
+        assert view.gov_action() == gov.GrantRole(account=b"\xcd" * 20, role="auditor", org="")
         assert view.votes[0].voter == b"\xab" * 20 and view.threshold == "2/3"
-        assert client.proposal(2).action == gov.AddValidator(
+        assert client.proposal(2).gov_action() == gov.AddValidator(
             node_id=b"\xef" * 32, org="o", name="n", power=10
         )
-        assert client.proposal(5).action == gov.AddMember("org9", b"\x01\x02", 2, admin=b"\xcd" * 20)
-        assert client.proposal(6).action == gov.AddMember("org9", b"\x01\x02", 1, admin=None)
+        assert client.proposal(5).gov_action() == gov.AddMember("org9", b"\x01\x02", 2, admin=b"\xcd" * 20)
+        assert client.proposal(6).gov_action() == gov.AddMember("org9", b"\x01\x02", 1, admin=None)
         for broken in (3, 4):
             with pytest.raises(BadResponse, match="proposal"):
                 client.proposal(broken)

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from sdk_node_helpers import GovernedAlliance, governed_alliance, run
 
 from alliance import codec, errors
 from alliance.abi import gov
@@ -26,7 +25,8 @@ from alliance.crypto.certificates import load_certificate
 from alliance.crypto.keys import AccountKey, to_checksum_address
 from alliance.ledger.genesis import ChainParams
 from alliance.node.bootstrap import add_org
-from alliance.sdk import AsyncClient, Client, ProposalOutcome, TxView, views
+from alliance.sdk import AsyncClient, Client, ProposalOutcome, TxView, wire
+from alliance.testing.nodes import GovernedAlliance, governed_alliance, run
 
 BLOCK_WAIT_S = 20.0
 
@@ -79,7 +79,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert (passing.proposal, passing.proposal_status) == (1, "passed")
 
             view = await client.proposal(1)
-            assert (view.kind, view.status, view.action, view.threshold) == (
+            assert (view.kind, view.status, view.gov_action(), view.threshold) == (
                 "set-param",
                 "passed",
                 action,
@@ -97,12 +97,12 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert params.value is not None and codec.decode(ChainParams, params.value).block_txs_max == 4321
 
             raw = await get_json(http, "/v1/gov/proposals/1")
-            assert views.proposal_json(view) == raw  # the view prints back as the node's answer
+            assert wire.to_builtins(view) == raw  # the view prints back as the node's answer
             assert raw == {
                 "id": 1,
                 "kind": "set-param",
                 "status": "passed",
-                "action": {"name": "block_txs_max", "value": "4321"},
+                "action": {"kind": "set-param", "name": "block_txs_max", "value": "4321"},
                 "proposer": to_checksum_address(admins[0].address),
                 "proposer_org": "org0",
                 "created_height": proposed.height,
@@ -133,7 +133,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert (await client.vote(admins[3], 2, True)).proposal_status == "passed"
 
             view = await client.proposal(2)
-            assert (view.kind, view.status, view.action, view.threshold) == (
+            assert (view.kind, view.status, view.gov_action(), view.threshold) == (
                 "add-member",
                 "passed",
                 add,
@@ -141,8 +141,11 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             )
             assert [b.org for b in view.votes] == ["org0", "org1", "org3"]  # the refused vote left no ballot
             raw_add = await get_json(http, "/v1/gov/proposals/2")
-            expected = {"org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None, "nodes": []}
-            assert raw_add["action"] == expected and views.proposal_json(view) == raw_add
+            expected = {
+                "kind": "add-member", "org": "org4", "ca_certificate": der.hex(), "weight": 1, "admin": None,
+                "nodes": [],
+            }
+            assert raw_add["action"] == expected and wire.to_builtins(view) == raw_add
 
             after = await client.governance()
             assert after.proposals == 2 and [m.org for m in after.members][-1] == "org4"
@@ -151,7 +154,7 @@ def test_set_param_and_add_member_pass_and_read_back(tmp_path: Path) -> None:
             assert raw_gov["proposals"] == 2
             # Read a little later, so perhaps at a later height; everything else is the same.
             assert after.height <= raw_gov["height"]
-            assert views.governance_json(after) == {**raw_gov, "height": after.height}
+            assert wire.to_builtins(after) == {**raw_gov, "height": after.height}
             assert sorted((v.name, v.power) for v in after.validators) == [(f"node{k}", 10) for k in range(4)]
             assert {"org": "org4", "weight": 1, "ca_certificate": der.hex()} in raw_gov["members"]
             assert raw_gov["nodes"][0].keys() == {"node_id", "org", "name"}

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from sdk_node_helpers import api_node, run, signed_transfer
 
 from alliance import codec, errors
 from alliance.crypto.keys import AccountKey, to_checksum_address
 from alliance.execution.modules.accounts import account_key
 from alliance.ledger.transaction import Transaction, tx_hash_of_canonical
 from alliance.sdk import AsyncClient, BlockView, Client, Status, Timeout, TxView, Unreachable
+from alliance.testing.nodes import api_node, run, signed_transfer
 
 
 def test_async_client_views(tmp_path: Path) -> None:

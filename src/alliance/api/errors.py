@@ -35,10 +35,10 @@ from alliance.errors import (
     UsageError,
     VersionPruned,
 )
+from alliance.sdk.wire import PROBLEM_MEDIA_TYPE
 
 logger = logging.getLogger("alliance.api")
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 API_BODY_BYTES_MAX = 16 * 1024 * 1024
 
 # The API's own codes (the rest come from alliance.errors).
@@ -66,6 +66,13 @@ class BodyTooLarge(UsageError):
     code = BODY_TOO_LARGE
 
 
+class InvalidRequest(UsageError):
+    """A request body or query that is not of the declared shape (what FastAPI's own validation
+    answers for parameters, said by a route that decodes its input itself)."""
+
+    code = INVALID_REQUEST
+
+
 class RequestTimeout(OperationalError):
     code = TIMEOUT
 
@@ -80,6 +87,8 @@ def status_of(error: AllianceError) -> int:
         return 410
     if isinstance(error, BodyTooLarge):
         return 413
+    if isinstance(error, InvalidRequest):
+        return 422
     if isinstance(error, RequestTimeout):
         return 408
     if isinstance(error, UsageError | PeerFault):
@@ -259,9 +268,11 @@ def _content_length(scope: Scope) -> int | None:
 
 __all__ = [
     "API_BODY_BYTES_MAX",
+    "PROBLEM_MEDIA_TYPE",
     "BodyLimitMiddleware",
     "BodyTooLarge",
     "GuardMiddleware",
+    "InvalidRequest",
     "RequestTimeout",
     "error_response",
     "install_error_handlers",

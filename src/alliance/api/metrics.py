@@ -115,5 +115,6 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, recording_send)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # The template as documented (``/v1/txs/{tx_hash}``), without a convertor's name.
+            template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
             self.counter.labels(route=template, status=str(status)).inc()

@@ -305,7 +305,7 @@ def _node_row(
 
 
 def _node_names(layout: AllianceLayout, answers: list[Status | None]) -> dict[bytes, str]:
-    names = {a.node_id: a.node for a in answers if a is not None}
+    names: dict[bytes, str] = {a.node_id: a.node for a in answers if a is not None}
     if len(names) < len(layout.nodes):
         names.update(_local_node_ids(layout))
     return names

@@ -2,17 +2,18 @@
 
 ``Client`` is synchronous (httpx), ``AsyncClient`` asynchronous with ``subscribe`` to the block
 stream. Both read and write governance (``governance``, ``proposal(s)``, ``propose``, ``vote``,
-``freeze``) besides transfers and any module ``call``. Answers are frozen msgspec views
-(``sdk.views``); refusals raise the ``alliance.errors`` class their problem ``code`` (or a failed
-receipt's status) names; ``Unreachable`` and ``Timeout`` are operational errors.
+``freeze``) besides transfers and any module ``call``. Answers are the API's own wire Structs
+(``sdk.wire``: one declaration the server encodes and the SDK decodes), frozen, with bytes as
+``bytes``; refusals raise the ``alliance.errors`` class their problem ``code`` (or a failed
+receipt's status) names; ``Unreachable``, ``Timeout`` and ``BadResponse`` are operational errors.
 """
 
 from alliance.sdk.client import AsyncClient, Client
-from alliance.sdk.errors import Timeout, Unreachable
-from alliance.sdk.views import (
+from alliance.sdk.errors import BadResponse, Timeout, Unreachable
+from alliance.sdk.wire import (
     AccessRuleView,
     Account,
-    BadResponse,
+    Address,
     BallotView,
     BatchResult,
     BlockEvent,
@@ -23,8 +24,11 @@ from alliance.sdk.views import (
     FrozenAccountView,
     FrozenView,
     GovernanceView,
+    Hash32,
+    Hex,
     MemberView,
     MempoolView,
+    NodeId,
     NodeRecordView,
     PeerView,
     ProposalOutcome,
@@ -33,6 +37,7 @@ from alliance.sdk.views import (
     Rejection,
     StateView,
     Status,
+    StreamEventView,
     TxView,
     ValidatorView,
 )
@@ -40,6 +45,7 @@ from alliance.sdk.views import (
 __all__ = [
     "AccessRuleView",
     "Account",
+    "Address",
     "AsyncClient",
     "BadResponse",
     "BallotView",
@@ -53,8 +59,11 @@ __all__ = [
     "FrozenAccountView",
     "FrozenView",
     "GovernanceView",
+    "Hash32",
+    "Hex",
     "MemberView",
     "MempoolView",
+    "NodeId",
     "NodeRecordView",
     "PeerView",
     "ProposalOutcome",
@@ -63,6 +72,7 @@ __all__ = [
     "Rejection",
     "StateView",
     "Status",
+    "StreamEventView",
     "Timeout",
     "TxView",
     "Unreachable",

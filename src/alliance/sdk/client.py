@@ -5,7 +5,8 @@ parser of the JSON answer). The two clients differ only in how they send a ``_Ca
 synchronously or asynchronously. Sending converts every failure once: an error answer becomes the
 typed ``alliance.errors`` class its problem ``code`` names (``sdk.errors.from_problem``), a
 connection failure ``Unreachable`` (naming the URL), a read that ran out of time ``Timeout``.
-Views come back as frozen msgspec Structs with bytes as bytes (``sdk.views``).
+Answers come back as the API's own wire Structs (``sdk.wire``), decoded by msgspec: bytes as
+``bytes`` subclasses (``Hex``, ``Address``), a shape the node should not send a ``BadResponse``.
 
 Transactions are built and signed locally: the key never leaves the caller. ``sign_call`` signs
 any module call; the transfer and governance helpers are calls with the module's own args
@@ -31,7 +32,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
 import httpx
 import msgspec
@@ -44,15 +45,19 @@ from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, parse_address
 from alliance.errors import UsageError
 from alliance.ledger.transaction import sign_tx
-from alliance.sdk import views
-from alliance.sdk.errors import Timeout, Unreachable, from_problem, from_receipt
-from alliance.sdk.views import (
+from alliance.sdk import wire
+from alliance.sdk.errors import BadResponse, Timeout, Unreachable, from_problem, from_receipt
+from alliance.sdk.wire import (
+    MSGPACK_MEDIA_TYPE,
+    PROPOSALS_LIMIT_MAX,
+    WAIT_TIMEOUT_MS_MAX,
+    WS_CLOSE_TRY_AGAIN_LATER,
     Account,
-    BadResponse,
     BatchResult,
     BlockEvent,
     BlockView,
     GovernanceView,
+    Hash32,
     ProposalOutcome,
     ProposalView,
     ReceiptView,
@@ -63,25 +68,24 @@ from alliance.sdk.views import (
 
 T = TypeVar("T")
 
-MSGPACK_MEDIA_TYPE = "application/msgpack"
-WAIT_REQUEST_MS_MAX = 60_000  # the API's own bound on one wait request
 STREAM_RESUMES_MAX = 100
 WAIT_RETRY_PAUSE_S = 0.1
-WS_CLOSE_TRY_AGAIN_LATER = 1013
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
-PROPOSALS_LIMIT_MAX = 500  # the API's own bound on one page of proposals
 
 Address = bytes | str
 
 
 @dataclass(frozen=True, slots=True)
 class _Call(Generic[T]):
+    """One request: the wire type its answer decodes to (``kind``, a ``T`` unless ``then`` makes
+    the caller's ``T`` of it)."""
+
     method: str
     path: str
-    parse: Callable[[Any], T]
+    kind: Any
     what: str
+    then: Callable[[Any], T] | None = None
     params: dict[str, str | int] | None = None
-    json: object = None
     content: bytes | None = None
     headers: dict[str, str] | None = None
     timeout_s: float | None = None
@@ -127,30 +131,30 @@ class _Calls:
 
     @staticmethod
     def status() -> _Call[Status]:
-        return _Call("GET", "/v1/status", views.status, "status")
+        return _Call("GET", "/v1/status", Status, "status")
 
     @staticmethod
     def account(address: Address) -> _Call[Account]:
-        return _Call("GET", f"/v1/accounts/{_address_text(address)}", views.account, "account")
+        return _Call("GET", f"/v1/accounts/{_address_text(address)}", Account, "account")
 
     @staticmethod
     def block(height: int | Literal["latest"]) -> _Call[BlockView]:
-        return _Call("GET", f"/v1/blocks/{_height_text(height)}", views.block, "block")
+        return _Call("GET", f"/v1/blocks/{_height_text(height)}", BlockView, "block")
 
     @staticmethod
     def receipts(height: int) -> _Call[list[ReceiptView]]:
-        return _Call("GET", f"/v1/blocks/{_height_text(height)}/receipts", views.receipts, "receipts")
+        return _Call("GET", f"/v1/blocks/{_height_text(height)}/receipts", list[ReceiptView], "receipts")
 
     @staticmethod
     def tx(tx_hash: bytes | str) -> _Call[TxView]:
-        return _Call("GET", f"/v1/txs/{_hash_text(tx_hash)}", views.tx, "transaction")
+        return _Call("GET", f"/v1/txs/{_hash_text(tx_hash)}", TxView, "transaction")
 
     @staticmethod
     def wait(tx_hash: bytes | str, timeout_ms: int, client_timeout_s: float) -> _Call[TxView]:
         return _Call(
             "GET",
             f"/v1/txs/{_hash_text(tx_hash)}/wait",
-            views.tx,
+            TxView,
             "transaction",
             params={"timeout_ms": timeout_ms},
             timeout_s=timeout_ms / 1000 + client_timeout_s,
@@ -161,26 +165,37 @@ class _Calls:
         params: dict[str, str | int] = {"prove": "true" if prove else "false"}
         if height is not None:
             params["height"] = height
-        return _Call("GET", f"/v1/state/{key.hex()}", views.state, "state", params=params)
+        return _Call("GET", f"/v1/state/{key.hex()}", StateView, "state", params=params)
 
     @staticmethod
     def governance() -> _Call[GovernanceView]:
-        return _Call("GET", "/v1/gov", views.governance, "governance")
+        return _Call("GET", "/v1/gov", GovernanceView, "governance")
+
+    @staticmethod
+    def frozen(start: int, limit: int) -> _Call[wire.FrozenPage]:
+        if not 1 <= limit <= wire.PAGE_LIMIT_MAX or isinstance(start, bool) or start < 0:
+            raise UsageError(f"start >= 0 and limit within 1..{wire.PAGE_LIMIT_MAX}, got {start}, {limit}")
+        params: dict[str, str | int] = {"start": start, "limit": limit}
+        return _Call("GET", "/v1/gov/frozen", wire.FrozenPage, "frozen accounts", params=params)
 
     @staticmethod
     def proposal(proposal_id: int) -> _Call[ProposalView]:
-        return _Call("GET", f"/v1/gov/proposals/{_id_text(proposal_id)}", views.proposal, "proposal")
+        return _Call("GET", f"/v1/gov/proposals/{_id_text(proposal_id)}", ProposalView, "proposal")
 
     @staticmethod
     def proposals(from_id: int, limit: int) -> _Call[list[ProposalView]]:
         if not 1 <= limit <= PROPOSALS_LIMIT_MAX:
             raise UsageError(f"limit must be within 1..{PROPOSALS_LIMIT_MAX}, got {limit}")
         params: dict[str, str | int] = {"from_id": _id_text(from_id), "limit": limit}
-        return _Call("GET", "/v1/gov/proposals", views.proposals, "proposals", params=params)
+        return _Call("GET", "/v1/gov/proposals", list[ProposalView], "proposals", params=params)
 
     @staticmethod
     def submit(raw: bytes) -> _Call[str]:
-        return _Call("POST", "/v1/txs", _submitted_hash, "submission", json={"tx": raw.hex()})
+        body = wire.SubmitRequest(tx=raw.hex())
+        return _Call(
+            "POST", "/v1/txs", wire.SubmitResponse, "submission", _submitted_hash,
+            content=wire.encode(body), headers={"content-type": "application/json"},
+        )
 
     @staticmethod
     def submit_batch(raws: Sequence[bytes], binary: bool) -> _Call[BatchResult]:
@@ -188,20 +203,35 @@ class _Calls:
             return _Call(
                 "POST",
                 "/v1/txs/batch",
-                views.binary_batch,
+                wire.BinaryBatchResponse,
                 "batch result",
+                _binary_batch_result,
                 content=msgspec.msgpack.encode(list(raws)),
                 headers={"content-type": MSGPACK_MEDIA_TYPE},
             )
-        body = {"txs": [raw.hex() for raw in raws]}
-        return _Call("POST", "/v1/txs/batch", views.json_batch, "batch result", json=body)
+        body = wire.BatchRequest(txs=[raw.hex() for raw in raws])
+        return _Call(
+            "POST", "/v1/txs/batch", wire.BatchResponse, "batch result", _json_batch_result,
+            content=wire.encode(body), headers={"content-type": "application/json"},
+        )
 
 
-def _submitted_hash(d: Any) -> str:
-    value = d["hash"]
-    if not isinstance(value, str):
-        raise TypeError("hash is not text")
-    return value
+def _submitted_hash(answer: wire.SubmitResponse) -> str:
+    return answer.hash.hex()
+
+
+def _binary_batch_result(answer: wire.BinaryBatchResponse) -> BatchResult:
+    return BatchResult(accepted=answer.accepted, rejected=answer.rejected)
+
+
+def _json_batch_result(answer: wire.BatchResponse) -> BatchResult:
+    rejected = tuple(
+        wire.Rejection(index=i, code=item.code or "", detail=item.detail or "")
+        for i, item in enumerate(answer.results)
+        if not item.accepted
+    )
+    hashes = tuple(None if item.hash is None else bytes(item.hash) for item in answer.results)
+    return BatchResult(accepted=answer.accepted, rejected=rejected, hashes=hashes)
 
 
 def _one_line(text: object) -> str:
@@ -212,10 +242,12 @@ def _answer(call: _Call[T], response: httpx.Response) -> T:
     if response.status_code >= 400:
         raise from_problem(response.status_code, response.content, str(response.request.url))
     try:
-        data = msgspec.json.decode(response.content)
+        decoded = wire.decode(call.kind, response.content)
     except msgspec.DecodeError:
         raise BadResponse(f"the node's {call.what} from {response.request.url} is not JSON") from None
-    return views.guarded(call.what, call.parse, data)
+    except msgspec.ValidationError as exc:
+        raise BadResponse(f"unexpected {call.what} from {response.request.url}: {exc}") from None
+    return call.then(decoded) if call.then is not None else cast(T, decoded)
 
 
 def _transport_error(exc: httpx.TransportError, url: str) -> Exception:
@@ -228,51 +260,72 @@ def _timeout(call: _Call[Any], default_s: float) -> float:
     return call.timeout_s if call.timeout_s is not None else default_s
 
 
+def signed_transfer(
+    key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int, *, nonce: bytes | None = None
+) -> bytes:
+    """A signed ``accounts.transfer`` (canonical bytes) for a chain and a height bound the caller
+    knows already: no request (the load generator signs thousands this way)."""
+    args = TransferArgs(to=to, amount=amount)
+    tx = sign_tx(key, chain_id=chain_id, target="accounts", method="transfer", args=args,
+                 valid_until=valid_until, nonce=nonce)
+    return codec.encode(tx)
+
+
 def _signed_call(
     key: AccountKey, target: str, method: str, args: object, status: Status, valid_for_blocks: int | None
 ) -> bytes:
     window = valid_for_blocks if valid_for_blocks is not None else max(1, status.tx_window_blocks // 2)
     if not 1 <= window <= status.tx_window_blocks:
         raise UsageError(f"valid_for_blocks must be within 1..{status.tx_window_blocks}, got {window}")
-    tx = sign_tx(
-        key,
-        chain_id=status.chain_id,
-        target=target,
-        method=method,
-        args=args,
-        valid_until=status.height + window,
-    )
+    valid_until = status.height + window
+    tx = sign_tx(key, chain_id=status.chain_id, target=target, method=method, args=args,
+                 valid_until=valid_until)
     return codec.encode(tx)
 
 
-def _transfer_args(to: Address, amount: int) -> TransferArgs:
-    return TransferArgs(to=_address_bytes(to), amount=amount)
+def _valid(kind: type[T], value: T) -> T:
+    """``value`` as the node will decode it: constructing a Struct does not check its bounds, so a
+    malformed argument is a ``UsageError`` here rather than a signed transaction the node refuses."""
+    try:
+        return codec.decode(kind, codec.encode(value))
+    except UsageError as exc:
+        raise UsageError(f"invalid arguments: {exc.message}") from None
 
 
-def _propose_args(action: gov.Action, voting_blocks: int) -> gov.ProposeArgs:
+def transfer_args(to: Address, amount: int) -> TransferArgs:
+    """``accounts.transfer``'s arguments, checked (no I/O: callers may check before dialling)."""
+    return _valid(TransferArgs, TransferArgs(to=_address_bytes(to), amount=amount))
+
+
+def propose_args(action: gov.Action, voting_blocks: int = 0) -> gov.ProposeArgs:
+    """``gov.propose``'s arguments, checked."""
     if not isinstance(action, get_args(gov.Action)):
         raise UsageError(f"action must be one of governance's Action structs, got {type(action).__name__}")
     if isinstance(voting_blocks, bool) or not isinstance(voting_blocks, int) or voting_blocks < 0:
         raise UsageError(f"voting_blocks is an integer >= 0 (0: the chain's period), got {voting_blocks!r}")
-    return gov.ProposeArgs(action=action, voting_blocks=voting_blocks)
+    return _valid(gov.ProposeArgs, gov.ProposeArgs(action=action, voting_blocks=voting_blocks))
 
 
-def _vote_args(proposal_id: int, yes: bool) -> gov.VoteArgs:
+def vote_args(proposal_id: int, yes: bool) -> gov.VoteArgs:
+    """``gov.vote``'s arguments, checked."""
     return gov.VoteArgs(proposal=int(_id_text(proposal_id)), yes=bool(yes))
 
 
-def _freeze_args(account: Address, reason: str) -> gov.FreezeArgs:
-    return gov.FreezeArgs(account=_address_bytes(account), reason=reason)
+def freeze_args(account: Address, reason: str) -> gov.FreezeArgs:
+    """``gov.freeze``'s arguments, checked."""
+    return _valid(gov.FreezeArgs, gov.FreezeArgs(account=_address_bytes(account), reason=reason))
 
 
 def _pending_view(tx_hash: str) -> TxView:
-    return TxView(hash=bytes.fromhex(tx_hash), status="pending", height=None)
+    return TxView(hash=Hash32(bytes.fromhex(tx_hash)), status="pending", height=None)
 
 
 def _checked(view: TxView) -> TxView:
-    """``view`` if it is pending or succeeded; the typed error its failed receipt names otherwise."""
+    """``view`` if it is pending or succeeded; the typed error its failed receipt names otherwise
+    (its message says which transaction, at which height)."""
     if view.committed and not view.ok:
-        raise from_receipt(view.status, view.error or "")
+        where = f"transaction {view.hash.hex()} at height {view.height}"
+        raise from_receipt(view.status, f"{view.error or view.status} ({where})")
     return view
 
 
@@ -291,7 +344,10 @@ def _outcome(view: TxView, proposal_id: int | None) -> ProposalOutcome:
     for event in view.events:
         if event.emitter != gov.MODULE_NAME or event.name not in _DECISIONS:
             continue
-        data = views.guarded("proposal event", lambda raw: codec.decode(gov.ProposalEvent, raw), event.data)
+        try:
+            data = codec.decode(gov.ProposalEvent, event.data)
+        except UsageError as exc:
+            raise BadResponse(f"a malformed gov.{event.name} event: {exc.message}") from None
         if proposal_id is None and event.name == "proposed":
             proposal_id = data.id
         if data.id == proposal_id:
@@ -333,7 +389,6 @@ class Client:
                 call.method,
                 call.path,
                 params=call.params,
-                json=call.json,
                 content=call.content,
                 headers=call.headers,
                 timeout=_timeout(call, self.timeout_s),
@@ -373,7 +428,7 @@ class Client:
             if left_ms <= 0:
                 raise Timeout(f"transaction {_hash_text(tx_hash)} not committed within {timeout_s} s")
             try:
-                return self._do(_Calls.wait(tx_hash, min(left_ms, WAIT_REQUEST_MS_MAX), self.timeout_s))
+                return self._do(_Calls.wait(tx_hash, min(left_ms, WAIT_TIMEOUT_MS_MAX), self.timeout_s))
             except Timeout:
                 # The node's wait ran out (408): ask again until our own deadline, pausing so that a
                 # node answering 408 at once (a refused row is never findable) is not hammered.
@@ -391,14 +446,18 @@ class Client:
     def sign_transfer(
         self, key: AccountKey, to: Address, amount: int, *, valid_for_blocks: int | None = None
     ) -> bytes:
-        args = _transfer_args(to, amount)
+        args = transfer_args(to, amount)
         return self.sign_call(key, "accounts", "transfer", args, valid_for_blocks=valid_for_blocks)
 
     def transfer(self, key: AccountKey, to: Address, amount: int, *, wait: bool = True) -> TxView:
-        return self.call(key, "accounts", "transfer", _transfer_args(to, amount), wait=wait)
+        return self.call(key, "accounts", "transfer", transfer_args(to, amount), wait=wait)
 
     def governance(self) -> GovernanceView:
         return self._do(_Calls.governance())
+
+    def frozen(self, start: int = 0, limit: int = wire.PAGE_LIMIT_DEFAULT) -> wire.FrozenPage:
+        """Frozen accounts from position ``start`` (``total`` says how many in all)."""
+        return self._do(_Calls.frozen(start, limit))
 
     def proposal(self, proposal_id: int) -> ProposalView:
         return self._do(_Calls.proposal(proposal_id))
@@ -409,15 +468,15 @@ class Client:
     def propose(
         self, key: AccountKey, action: gov.Action, *, voting_blocks: int = 0, wait: bool = True
     ) -> ProposalOutcome:
-        args = _propose_args(action, voting_blocks)
+        args = propose_args(action, voting_blocks)
         return _outcome(self.call(key, gov.MODULE_NAME, "propose", args, wait=wait), None)
 
     def vote(self, key: AccountKey, proposal_id: int, yes: bool, *, wait: bool = True) -> ProposalOutcome:
-        args = _vote_args(proposal_id, yes)
+        args = vote_args(proposal_id, yes)
         return _outcome(self.call(key, gov.MODULE_NAME, "vote", args, wait=wait), proposal_id)
 
     def freeze(self, key: AccountKey, account: Address, reason: str, *, wait: bool = True) -> TxView:
-        args = _freeze_args(account, reason)
+        args = freeze_args(account, reason)
         return _checked(self.call(key, gov.MODULE_NAME, "freeze", args, wait=wait))
 
 
@@ -447,7 +506,6 @@ class AsyncClient:
                 call.method,
                 call.path,
                 params=call.params,
-                json=call.json,
                 content=call.content,
                 headers=call.headers,
                 timeout=_timeout(call, self.timeout_s),
@@ -488,7 +546,7 @@ class AsyncClient:
             if left_ms <= 0:
                 raise Timeout(f"transaction {_hash_text(tx_hash)} not committed within {timeout_s} s")
             try:
-                return await self._do(_Calls.wait(tx_hash, min(left_ms, WAIT_REQUEST_MS_MAX), self.timeout_s))
+                return await self._do(_Calls.wait(tx_hash, min(left_ms, WAIT_TIMEOUT_MS_MAX), self.timeout_s))
             except Timeout:
                 await asyncio.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - loop.time())))
 
@@ -506,14 +564,17 @@ class AsyncClient:
     async def sign_transfer(
         self, key: AccountKey, to: Address, amount: int, *, valid_for_blocks: int | None = None
     ) -> bytes:
-        args = _transfer_args(to, amount)
+        args = transfer_args(to, amount)
         return await self.sign_call(key, "accounts", "transfer", args, valid_for_blocks=valid_for_blocks)
 
     async def transfer(self, key: AccountKey, to: Address, amount: int, *, wait: bool = True) -> TxView:
-        return await self.call(key, "accounts", "transfer", _transfer_args(to, amount), wait=wait)
+        return await self.call(key, "accounts", "transfer", transfer_args(to, amount), wait=wait)
 
     async def governance(self) -> GovernanceView:
         return await self._do(_Calls.governance())
+
+    async def frozen(self, start: int = 0, limit: int = wire.PAGE_LIMIT_DEFAULT) -> wire.FrozenPage:
+        return await self._do(_Calls.frozen(start, limit))
 
     async def proposal(self, proposal_id: int) -> ProposalView:
         return await self._do(_Calls.proposal(proposal_id))
@@ -524,17 +585,17 @@ class AsyncClient:
     async def propose(
         self, key: AccountKey, action: gov.Action, *, voting_blocks: int = 0, wait: bool = True
     ) -> ProposalOutcome:
-        args = _propose_args(action, voting_blocks)
+        args = propose_args(action, voting_blocks)
         return _outcome(await self.call(key, gov.MODULE_NAME, "propose", args, wait=wait), None)
 
     async def vote(
         self, key: AccountKey, proposal_id: int, yes: bool, *, wait: bool = True
     ) -> ProposalOutcome:
-        args = _vote_args(proposal_id, yes)
+        args = vote_args(proposal_id, yes)
         return _outcome(await self.call(key, gov.MODULE_NAME, "vote", args, wait=wait), proposal_id)
 
     async def freeze(self, key: AccountKey, account: Address, reason: str, *, wait: bool = True) -> TxView:
-        args = _freeze_args(account, reason)
+        args = freeze_args(account, reason)
         return _checked(await self.call(key, gov.MODULE_NAME, "freeze", args, wait=wait))
 
     def _stream_url(self, from_height: int | None) -> str:
@@ -559,8 +620,10 @@ class AsyncClient:
                     url, open_timeout=self.timeout_s, max_size=STREAM_MESSAGE_BYTES_MAX
                 ) as connection:
                     async for message in connection:
-                        data = msgspec.json.decode(message)
-                        event = views.guarded("stream message", views.block_event, data)
+                        try:
+                            event = wire.decode(BlockEvent, message)
+                        except msgspec.ValidationError as exc:
+                            raise BadResponse(f"an unexpected stream message from {url}: {exc}") from None
                         next_height = event.height + 1
                         resumes = 0
                         yield event

@@ -25,6 +25,13 @@ from alliance.errors import AllianceError, ExecutionError, OperationalError, Usa
 DETAIL_LENGTH_MAX = 2000
 
 
+class BadResponse(OperationalError):
+    """The node answered with something that is not the API's JSON (a node of another version, a
+    proxy answering HTML): raised once, where the answer is decoded."""
+
+    code = "bad_response"
+
+
 class Unreachable(OperationalError):
     """The node could not be reached (refused, reset, DNS, TLS): retry, or try another node."""
 
@@ -56,6 +63,7 @@ def error_classes() -> dict[str, type[AllianceError]]:
         if cls.code in classes and cls.__module__ != "alliance.errors":
             continue  # the one in alliance.errors stays the meaning of the code
         classes[cls.code] = cls
+    classes[BadResponse.code] = BadResponse
     classes[Timeout.code] = Timeout
     classes[Unreachable.code] = Unreachable
     return classes
@@ -85,6 +93,6 @@ def from_problem(status: int, body: bytes, url: str) -> AllianceError:
 def from_receipt(status: str, message: str) -> AllianceError:
     """The error a failed receipt's status code names, with the receipt's message."""
     cls = error_classes().get(status)
-    if cls is None or cls in (Timeout, Unreachable):  # transport codes never come from execution
+    if cls is None or cls in (BadResponse, Timeout, Unreachable):  # transport codes never come from execution
         cls = ExecutionError
     return cls(message or f"the transaction failed: {status}")
