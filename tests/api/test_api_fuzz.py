@@ -72,7 +72,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from alliance import codec, errors
-from alliance.abi import gov
+from alliance.abi import contracts, gov, passes
 from alliance.api import create_app
 from alliance.api.errors import (
     INTERNAL_ERROR,
@@ -81,6 +81,7 @@ from alliance.api.errors import (
     PROBLEM_MEDIA_TYPE,
     status_of,
 )
+from alliance.contracts import engine as contract_engine
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
 from alliance.execution.modules.accounts import account_key
 from alliance.ledger.transaction import sign_tx
@@ -184,11 +185,14 @@ def _statuses_by_code() -> dict[str, set[int]]:
     while pending:
         kind = pending.pop()
         pending.extend(kind.__subclasses__())
-        table.setdefault(kind.code, set()).add(status_of(kind("probe")))
+        probe = kind.__new__(kind)  # some constructors take more than a message (InvalidContract)
+        errors.AllianceError.__init__(probe, "probe")
+        table.setdefault(kind.code, set()).add(status_of(probe))
     return table
 
 
 STATUSES_BY_CODE = _statuses_by_code()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 
 
 @dataclass(frozen=True)
@@ -407,6 +411,46 @@ async def commit(client: httpx.AsyncClient, raw: bytes) -> dict[str, Any]:
     return view
 
 
+async def prepare_passes_and_contracts(
+    api: ApiNode, client: httpx.AsyncClient, admin: AccountKey, holder: bytes
+) -> dict[str, tuple[str, ...]]:
+    """A unique pass scheme with one item and a live contract with one record, so the passes and
+    contracts module queries answer with data: the values their required arguments take."""
+    status = await get_json(client, "/v1/status")
+
+    async def call(target: str, method: str, args: object) -> dict[str, Any]:
+        height = (await get_json(client, "/v1/status"))["height"]
+        raw = codec.encode(
+            sign_tx(admin, chain_id=api.chain_id, target=target, method=method, args=args,
+                    valid_until=height + 50, gas_limit=10_000_000)
+        )
+        return await commit(client, raw)
+
+    # One member: a proposal passes at once.
+    await call("gov", "propose", gov.ProposeArgs(gov.GrantRole(admin.address, "issuer", "org0")))
+    scheme = passes.CreateArgs("FUZZ", "Fuzz certificates", "unique", "a certificate for the fuzz campaign")
+    await call("passes", "create", scheme)
+    await call("passes", "mint", passes.MintArgs("FUZZ", holder, 1, item="i1", metadata_hash=b"\x01" * 32))
+    source = (EXAMPLES / "proof_of_existence.py").read_text()
+    await call("contracts", "submit", contracts.SubmitArgs(source))
+    code_hash = contract_engine.code_hash(source)
+    await call("gov", "propose", gov.ProposeArgs(gov.DeployContract("poe", code_hash)))
+    document = bytes(range(32))
+    await call("poe", "register", [document])
+    assert status["height"] >= 1
+    return {
+        "symbol": ("FUZZ",),
+        "item": ("i1",),
+        "account": (holder.hex(),),
+        "holder": (holder.hex(),),
+        "spender": (admin.address.hex(),),
+        "name": ("poe",),
+        "code_hash": (code_hash.hex(),),
+        "method": ("verify",),
+        "args": (codec.encode([document]).hex(),),
+    }
+
+
 async def prepare(api: ApiNode, client: httpx.AsyncClient, keys: Path) -> tuple[Known, Before]:
     """Give the node data to keep (a transfer, a passed proposal) and the campaign values to use."""
     status = await get_json(client, "/v1/status")
@@ -423,9 +467,11 @@ async def prepare(api: ApiNode, client: httpx.AsyncClient, keys: Path) -> tuple[
                     valid_until=status["height"] + 50)
         ),
     )
+    passes_and_contracts = await prepare_passes_and_contracts(api, client, admin, receiver)
     status = await get_json(client, "/v1/status")
     height = transfer["height"]
     by_name = {
+        **passes_and_contracts,
         "tx_hash": (transfer["hash"], proposed["hash"]),
         "address": (to_checksum_address(receiver), receiver.hex(), "0x" + api.dev.address.hex(),
                     to_checksum_address(admin.address)),
@@ -731,11 +777,12 @@ def well_formed_requests(draw: st.DrawFn, operation: Operation, known: Known) ->
     path = fill_path(operation.path, good_value)
     params = tuple((name, str(cap)) for name, cap in SLOW_QUERY_CAPS.items()
                    if name in {p["name"] for p in operation.parameters("query")})
-    # Required query parameters (a module query's arguments) get this node's values, like paths.
+    # Required query parameters (a module query's arguments) get this node's values, like paths; so
+    # does a contract view's optional ``args`` (without them the view's method misses its argument).
     params += tuple(
         (p["name"], draw(st.sampled_from(known.by_name[p["name"]])))
         for p in operation.parameters("query")
-        if p.get("required") and p["name"] not in SLOW_QUERY_CAPS
+        if (p.get("required") or p["name"] == "args") and p["name"] not in SLOW_QUERY_CAPS
     )
     body = content_type = None
     if operation.body_types():

@@ -34,7 +34,7 @@ from alliance.api.errors import (
 )
 from alliance.api.metrics import RequestMetricsMiddleware, make_registry
 from alliance.api.openapi import install_openapi
-from alliance.api.routes import chain, gov, modules, stream, txs
+from alliance.api.routes import chain, gov, modules, passes, stream, txs
 from alliance.api.routes import metrics as metrics_routes
 from alliance.node.facade import NodeFacade
 
@@ -71,6 +71,7 @@ def create_app(
         txs.router(node),
         chain.router(node),
         gov.router(node),
+        passes.router(node),
         modules.router(node),
         stream.router(node, stream_send_timeout_ms),
         metrics_routes.router(registry),

@@ -24,7 +24,7 @@ import httpx
 import typer
 
 from alliance import __version__
-from alliance.cli.commands import gov, keys, local, node, query, tx
+from alliance.cli.commands import contracts, gov, keys, local, node, passes, query, tx
 from alliance.errors import AllianceError, ExecutionError, UsageError
 
 EXIT_USAGE = 2
@@ -43,6 +43,9 @@ app.add_typer(node.org_app, name="org")
 app.add_typer(tx.app, name="tx")
 app.add_typer(query.app, name="query")
 app.add_typer(gov.app, name="gov")
+app.add_typer(passes.app, name="pass")
+app.add_typer(passes.gateway_app, name="gateway")
+app.add_typer(contracts.app, name="contract")
 app.command("freeze")(tx.freeze_command)
 local.register(app)
 

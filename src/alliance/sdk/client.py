@@ -69,6 +69,9 @@ from alliance.sdk.wire import (
 T = TypeVar("T")
 
 STREAM_RESUMES_MAX = 100
+DEFAULT_GAS_LIMIT = 100_000
+"""A transaction's gas limit unless the caller names one: a transfer uses ~2,000; a pass scheme's
+creation, a contract's submission or a batch mint need more (``gas_limit=``)."""
 WAIT_RETRY_PAUSE_S = 0.1
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
 
@@ -272,15 +275,33 @@ def signed_transfer(
 
 
 def _signed_call(
-    key: AccountKey, target: str, method: str, args: object, status: Status, valid_for_blocks: int | None
+    key: AccountKey,
+    target: str,
+    method: str,
+    args: object,
+    status: Status,
+    valid_for_blocks: int | None,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
 ) -> bytes:
     window = valid_for_blocks if valid_for_blocks is not None else max(1, status.tx_window_blocks // 2)
     if not 1 <= window <= status.tx_window_blocks:
         raise UsageError(f"valid_for_blocks must be within 1..{status.tx_window_blocks}, got {window}")
+    if not 1 <= gas_limit <= 2**63 - 1:
+        raise UsageError(f"a gas limit is a positive integer, got {gas_limit}")
     valid_until = status.height + window
     tx = sign_tx(key, chain_id=status.chain_id, target=target, method=method, args=args,
-                 valid_until=valid_until)
+                 valid_until=valid_until, gas_limit=gas_limit)
     return codec.encode(tx)
+
+
+def _query_param(value: object) -> str | int:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return value
+    raise UsageError(f"a query argument is text, a number or bytes, got {type(value).__name__}")
 
 
 def _valid(kind: type[T], value: T) -> T:
@@ -435,13 +456,61 @@ class Client:
                 time.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - time.monotonic())))
 
     def sign_call(
-        self, key: AccountKey, target: str, method: str, args: object, *, valid_for_blocks: int | None = None
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        valid_for_blocks: int | None = None,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> bytes:
-        return _signed_call(key, target, method, args, self.status(), valid_for_blocks)
+        return _signed_call(key, target, method, args, self.status(), valid_for_blocks, gas_limit)
 
-    def call(self, key: AccountKey, target: str, method: str, args: object, *, wait: bool = True) -> TxView:
-        tx_hash = self.submit(self.sign_call(key, target, method, args))
+    def call(
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        wait: bool = True,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
+    ) -> TxView:
+        """Sign, submit and (by default) wait for a call; its receipt whatever its status."""
+        tx_hash = self.submit(self.sign_call(key, target, method, args, gas_limit=gas_limit))
         return self.wait(tx_hash) if wait else _pending_view(tx_hash)
+
+    def call_checked(
+        self, key: AccountKey, target: str, method: str, args: object, *, gas_limit: int = DEFAULT_GAS_LIMIT
+    ) -> TxView:
+        """``call`` and wait; a failed receipt raises the typed error its status names."""
+        return _checked(self.call(key, target, method, args, gas_limit=gas_limit))
+
+    def read(self, path: str, params: dict[str, str | int] | None = None, *, what: str = "answer") -> Any:
+        """Any GET route's JSON answer as plain values (dicts, lists, numbers, text)."""
+        if not path.startswith("/v1/"):
+            raise UsageError(f"an API path starts with /v1/, got {path!r}")
+        return self._do(_Call("GET", path, Any, what, params=params))
+
+    def read_text(self, path: str, params: dict[str, str | int] | None = None) -> str:
+        """A GET route's answer as text (the CSV reports): a 4xx/5xx raises its typed error."""
+        if not path.startswith("/v1/"):
+            raise UsageError(f"an API path starts with /v1/, got {path!r}")
+        url = self.base_url + path
+        try:
+            response = self._http.request("GET", path, params=params, timeout=self.timeout_s)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, url) from None
+        if response.status_code >= 400:
+            raise from_problem(response.status_code, response.content, str(response.request.url))
+        return response.text
+
+    def module(self, module: str, query: str, **args: object) -> Any:
+        """A module's read-only query (``GET /v1/modules/MODULE/QUERY``): ``{"height", "value"}``
+        as plain JSON values. Bytes arguments go as hex, addresses as 0x hex."""
+        params = {name: _query_param(value) for name, value in args.items()}
+        return self.read(f"/v1/modules/{module}/{query}", params, what=f"{module}.{query}")
 
     def sign_transfer(
         self, key: AccountKey, to: Address, amount: int, *, valid_for_blocks: int | None = None

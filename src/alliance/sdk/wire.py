@@ -258,6 +258,12 @@ def _twin_type(declared: msgspec.inspect.Type) -> Any:
             return dict[_twin_type(key), _twin_type(value)]  # type: ignore[misc]
         case msgspec.inspect.StructType(cls=cls):
             return json_type(cls)
+        case msgspec.inspect.LiteralType(values=values):
+            return typing.Literal[values]
+        case msgspec.inspect.VarTupleType(item_type=item):
+            return list[_twin_type(item)]  # type: ignore[misc]
+        case msgspec.inspect.TupleType(item_types=items):
+            return tuple.__class_getitem__(tuple(_twin_type(t) for t in items))
         case msgspec.inspect.UnionType(types=types):
             return typing.Union[tuple(_twin_type(t) for t in types)]  # noqa: UP007 - built at run time
     raise TypeError(f"no JSON form for the declared type {declared!r}")

@@ -42,7 +42,8 @@ def result_type(query: Query) -> Any:
 
 
 @cache  # one Struct per query, whatever the number of apps made: its schema name is unique
-def _answer_type(module: str, query: Query) -> type[msgspec.Struct]:
+def answer_type_of(module: str, query: Query) -> type[msgspec.Struct]:
+    """The answer of ``module.query``'s routes: the height it was read at and its value's JSON twin."""
     value = wire.json_type(result_type(query))
     name = f"{module}.{query.name}.Answer"
     return msgspec.defstruct(
@@ -69,7 +70,7 @@ def _parameters(query: Query) -> list[dict[str, Any]]:
 
 
 def _add_query_route(routes: APIRouter, node: NodeFacade, module: str, query: Query) -> None:
-    answer_type = _answer_type(module, query)
+    answer_type = answer_type_of(module, query)
     args_kind = query.args
 
     async def read(request: Request) -> Response:
