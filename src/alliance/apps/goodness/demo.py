@@ -473,6 +473,16 @@ class Demo:
     def redemptions(self, number: int, duplicate: tuple[str, str, bytes] | None) -> None:
         txs: list[bytes] = []
         planned: list[tuple[str, int]] = []  # (user, offer)
+        trees: list[int] = []
+        if number == 1:  # before the others take their points
+            for _ in range(self.tree_free // TREE_VALUE + 1):  # once more than the small pool can pay
+                richest = max(self.carriers, key=lambda n: (self.points[n], n))
+                txs.append(
+                    self.contract("exchange-1", "redeem", [self.address(richest), self.offers.tree], TRIP_GAS)
+                )
+                planned.append((richest, self.offers.tree))
+                self.points[richest] -= TREE_POINTS
+                trees.append(len(txs) - 1)
         for name in self.carriers:
             if self.rng.random() >= REDEEM_CHANCE:
                 continue
@@ -484,16 +494,7 @@ class Demo:
             txs.append(self.contract(platform, "redeem", [self.address(name), offer], TRIP_GAS))
             planned.append((name, offer))
             self.points[name] -= points
-        beyond_at = duplicate_at = -1
-        if number == 1:
-            for _ in range(self.tree_free // TREE_VALUE + 1):  # once more than the small pool can pay
-                richest = max(self.carriers, key=lambda n: (self.points[n], n))
-                txs.append(
-                    self.contract("exchange-1", "redeem", [self.address(richest), self.offers.tree], TRIP_GAS)
-                )
-                planned.append((richest, self.offers.tree))
-                self.points[richest] -= TREE_POINTS
-            beyond_at = len(txs) - 1
+        duplicate_at = -1
         if duplicate is not None:
             distributor, name, raw = duplicate
             now_ms = int(time.time() * 1000)
@@ -519,11 +520,13 @@ class Demo:
             else:
                 self.tally.redemptions_refused[reason_of(outcome.status, outcome.error)] += 1
                 self.points[name] += points
-        if beyond_at >= 0:
+        if trees:
+            # Which of them is the one too many depends on their order in the block: name the refused one.
+            beyond = next((outcomes[i] for i in trees if not outcomes[i].ok), outcomes[trees[-1]])
             self.injected.append(
                 {
                     "what": "exchange-1 redeems the small pool's offer once more than the pool can pay",
-                    "outcome": _outcome_text(outcomes[beyond_at]),
+                    "outcome": _outcome_text(beyond),
                 }
             )
         if duplicate is not None:

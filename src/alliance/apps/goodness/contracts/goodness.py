@@ -389,7 +389,7 @@ def redeem(user: Address, offer: int) -> int:
     free = pool["funded"] - pool["paid"] - pool["owed"]
     require(
         free >= value,
-        f"pool_exhausted: the pool of {Address(sponsor)} has {free} free, less than the reward's value {value}",
+        f"pool_exhausted: the pool of {Address(sponsor)} has {free} free, less than the reward's {value}",
     )
     record = storage.get(("user", user))
     require(record is not None, f"not_enrolled: {user} is not bound to an identity")
