@@ -32,6 +32,7 @@ from rich.table import Table
 
 from alliance import __version__
 from alliance.cli import governance, keyring, localnet
+from alliance.cli.console import console_command
 from alliance.cli.keyring import keys_list, keys_new
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import AllianceError, OperationalError, UsageError
@@ -64,6 +65,7 @@ app.add_typer(governance.org_app, name="org")
 app.add_typer(governance.gov_app, name="gov")
 node_app.command("new")(governance.node_new_command)
 app.command("freeze")(governance.freeze_command)
+app.command("console")(console_command)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="The local alliance's directory.")]
 ApiOption = Annotated[str | None, typer.Option("--api", help="A node's API URL (instead of --dir's nodes).")]
@@ -266,7 +268,7 @@ def node_start(
     from alliance.node.config import NodeHome  # noqa: PLC0415 - keep the node's imports off other commands
 
     NodeHome(home).load_config()  # a missing or bad configuration is a one-line usage error
-    from alliance.api import api_service  # noqa: PLC0415
+    from alliance.explorer import api_service  # noqa: PLC0415 - the API with the explorer mounted
     from alliance.node.service import run_node  # noqa: PLC0415
 
     run_node(home, services=[api_service])
