@@ -111,7 +111,8 @@ export function copyButton(text, what = "value") {
 export function ident(text, { href = null, shortForm = false, what = "value", copy = true, head = 10, tail = 6 } = {}) {
   if (!text) return h("span", { class: "muted" }, "none");
   const shown = shortForm ? short(text, head, tail) : text;
-  const body = href ? h("a", { href, class: "mono", title: text }, shown) : h("span", { class: "mono", title: text }, shown);
+  const cls = shortForm ? "mono short" : "mono";
+  const body = href ? h("a", { href, class: cls, title: text }, shown) : h("span", { class: cls, title: text }, shown);
   return h("span", { class: "ident" }, body, copy ? copyButton(text, what) : null);
 }
 
@@ -144,13 +145,12 @@ export function kv(rows) {
 }
 
 // columns: [{label, class}]; rows: arrays of cells. An empty list shows `empty` instead of a table.
-export function table(columns, rows, { empty = null, caption = null } = {}) {
+export function table(columns, rows, { empty = null, caption = null, stack = columns.length >= 4 } = {}) {
   if (rows.length === 0 && empty) return empty;
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class || null }, c.label)));
   const body = h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, i) => h("td", { class: columns[i].class || null, "data-label": columns[i].label }, cell)))));
   // Wide tables become one card per row on a phone (see style.css); narrow ones stay tables.
-  const stacked = columns.filter((c) => !(c.class || "").includes("opt")).length > 3;
-  return h("div", { class: "table-wrap" }, h("table", { class: stacked ? "stack" : null }, caption ? h("caption", { class: "visually-hidden" }, caption) : null, h("thead", {}, head), body));
+  return h("div", { class: "table-wrap" }, h("table", { class: stack ? "stack" : null }, caption ? h("caption", { class: "visually-hidden" }, caption) : null, h("thead", {}, head), body));
 }
 
 export function badge(text, kind = "neutral") {
@@ -203,7 +203,7 @@ export function nodeNames(status) {
 
 export function nodeLabel(nodeId, names) {
   const name = names.get(nodeId);
-  return h("span", { class: "node", title: nodeId }, name ? h("span", {}, name, " ") : null, h("span", { class: "mono muted" }, short(nodeId, 8, 4)));
+  return h("span", { class: "node", title: nodeId }, name ? h("span", {}, name, " ") : null, h("span", { class: "mono muted short" }, short(nodeId, 8, 4)));
 }
 
 // A rendered value from the API's decoded fields (addresses link, other strings and numbers as text).

@@ -16,6 +16,8 @@ export async function renderAccount(main, [param]) {
   const address = parseAddress(param);
   if (!address) throw new Error(`“${param}” is not an address: one is 0x followed by 40 hex digits.`);
   const account = await getJSON(`/v1/accounts/${address}`);
+  // The address bar shows the address as the API checksums it (a search may have typed it in lower case).
+  if (location.pathname !== `/accounts/${account.address}`) history.replaceState(null, "", `/accounts/${account.address}`);
   const frozen = account.frozen;
   main.append(pageTitle("Account", frozen ? badge("frozen", "bad") : badge("active", "good")));
   main.append(h("p", { class: "lead" }, ident(account.address, { what: "address" })));

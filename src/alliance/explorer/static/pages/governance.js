@@ -134,10 +134,10 @@ export async function renderGovernance(main, _params, query) {
   main.append(
     h("div", { class: "columns" },
       card("Nodes", table([{ label: "Node" }, { label: "Organisation" }, { label: "Power", class: "num" }],
-        gov.nodes.map((n) => [h("span", {}, n.name, " ", ident(n.node_id, { shortForm: true, what: "node id" })), n.org, powers.has(n.node_id) ? fmtInt(powers.get(n.node_id)) : h("span", { class: "muted" }, "not a validator")]),
+        gov.nodes.map((n) => [h("span", {}, n.name, " ", ident(n.node_id, { shortForm: true, what: "node id", head: 8, tail: 4 })), n.org, powers.has(n.node_id) ? fmtInt(powers.get(n.node_id)) : h("span", { class: "muted" }, "not a validator")]),
         { empty: empty("No node records.", "The ledger names no node: every node of the genesis configuration is admitted.") })),
       card("Validators", table([{ label: "Validator" }, { label: "Power", class: "num" }, { label: "Share", class: "num" }],
-        gov.validators.map((v) => [h("span", {}, v.name || h("span", { class: "muted" }, "unnamed"), " ", ident(v.node_id, { shortForm: true, what: "node id" }), named.has(v.node_id) ? null : h("span", { class: "hint" }, " no node record")), fmtInt(v.power), fmtPercent(totalPower ? v.power / totalPower : NaN)]),
+        gov.validators.map((v) => [h("span", {}, v.name || h("span", { class: "muted" }, "unnamed"), " ", ident(v.node_id, { shortForm: true, what: "node id", head: 8, tail: 4 }), named.has(v.node_id) ? null : h("span", { class: "hint" }, " no node record")), fmtInt(v.power), fmtPercent(totalPower ? v.power / totalPower : NaN)]),
         { empty: empty("No validators.", "The ledger records no validator set.") }))),
     h("div", { class: "columns" },
       card("Access table", table([{ label: "Call" }, { label: "Allowed roles" }],

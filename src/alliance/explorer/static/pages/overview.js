@@ -73,7 +73,7 @@ export async function renderOverview(main) {
     const totalPower = s.validators.reduce((n, v) => n + v.power, 0);
     const latest = state.timeline.at(-1);
     clear(tiles).append(
-      tile("Height", h("span", { id: "overview-height" }, fmtInt(s.height)), state.latest ? h("span", {}, "block ", h("a", { href: `/blocks/${state.latest.height}`, class: "mono" }, short(state.latest.hash, 8, 4))) : null),
+      tile("Height", h("span", { id: "overview-height" }, fmtInt(s.height)), state.latest ? h("span", {}, "block ", h("a", { href: `/blocks/${state.latest.height}`, class: "mono short" }, short(state.latest.hash, 6, 4))) : null),
       tile("Last block", latest ? h("span", { "data-ago": latest.time_ms }, fmtAgo(latest.time_ms)) : "—", latest ? fmtTime(latest.time_ms) : null),
       tile("Block time", series.length ? fmtDuration(spanMs / series.length) : "—", `average of the last ${fmtInt(series.length)} blocks`),
       tile("Throughput", spanMs > 0 ? `${fmtNum(txs / (spanMs / 1000))} tx/s` : "—", `${fmtInt(txs)} transactions in ${fmtInt(series.length)} blocks`),

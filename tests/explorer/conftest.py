@@ -1,0 +1,138 @@
+"""Fixtures of the explorer's tests: Debian's Chromium driven by Playwright, and a real alliance.
+
+The alliance (two organisations, two validators, the explorer mounted on each node's API) is
+started once per session and seeded with what the pages show: a transfer to ``bob``, a frozen
+account (``mallory``), a passed proposal (#1, both organisations voted) and an open one (#2, for
+the console's vote). Every page a test opens is watched: a request to anything but 127.0.0.1, or
+an uncaught script error, fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from explorer_helpers import (
+    CHROMIUM_ARGS,
+    DESKTOP,
+    SCREENSHOTS_DIR,
+    Alliance,
+    find_chromium,
+    install_chromium,
+    is_loopback,
+    running_alliance,
+)
+
+from alliance.abi import gov
+from alliance.cli.keyring import keys_new, load_named_key
+from alliance.crypto.keys import parse_address
+from alliance.sdk import Client
+
+
+@dataclass(frozen=True)
+class Seed:
+    transfer_hash: str
+    transfer_height: int
+    bob: str  # checksummed, as the API gives it
+    mallory: str
+    passed_proposal: int
+    open_proposal: int
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None and os.environ.get("CI") == "true":
+        problem = install_chromium()
+        path = find_chromium()
+        if path is None:
+            pytest.fail(f"Chromium could not be installed for the explorer's browser tests: {problem}")
+    if path is None:
+        pytest.fail(
+            "no Chromium for the explorer's browser tests: install Debian's with "
+            "'sudo apt-get install -y chromium' (with CI=true the tests install it themselves), "
+            "or set ALLIANCE_CHROMIUM to a Chromium executable",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(
+            "playwright for Python is missing: 'make venv' (pip install -e '.[dev]') installs it",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _seed(alliance: Alliance) -> Seed:
+    directory = alliance.directory
+    bob = keys_new(directory, "bob")["address"]
+    mallory = keys_new(directory, "mallory")["address"]
+    dev = load_named_key(directory, "dev")
+    with Client(alliance.urls[0], timeout_s=30) as client:
+        sent = client.transfer(dev, parse_address(bob), 7, wait=True)
+        client.transfer(dev, parse_address(mallory), 3, wait=True)
+        client.freeze(load_named_key(directory, "supervisor"), parse_address(mallory), "suspected fraud")
+        admin0 = load_named_key(directory, "org0-admin")
+        admin1 = load_named_key(directory, "org1-admin")
+        passed = client.propose(admin0, gov.SetParam(name="block_txs_max", value="5000"))
+        client.vote(admin1, passed.proposal, True)  # type: ignore[arg-type]
+        opened = client.propose(admin0, gov.GrantRole(account=parse_address(bob), role="auditor", org="org0"))
+    assert sent.ok and sent.height is not None
+    assert passed.proposal is not None and opened.proposal is not None
+    return Seed(sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal)
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
+    directory = tmp_path_factory.mktemp("explorer") / "chain"
+    # One empty block a second: the chain moves (the pages are live) without racing past the
+    # blocks a test just made (the overview lists the last few).
+    with running_alliance(directory, 2, empty_block_interval_ms=1000) as alliance:
+        yield alliance
+
+
+@pytest.fixture(scope="session")
+def seed(chain: Alliance) -> Seed:
+    return _seed(chain)
+
+
+class Watched:
+    """A page, and what it asked for and threw."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: None if is_loopback(r.url) else self.outside.append(r.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        assert not self.outside, f"the explorer fetched from outside 127.0.0.1: {self.outside[:3]}"
+        assert not self.errors, f"script errors in the page: {self.errors[:3]}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP)
+    watched = Watched(context.new_page())
+    yield watched.page
+    context.close()
+    watched.check()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Any:
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS_DIR
