@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -14,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Seed
-from explorer_helpers import DESKTOP, PHONE, Alliance
+from explorer_helpers import DESKTOP, PHONE, Alliance, eventually
+
+from alliance.cli.localnet import is_alive
 
 CONSOLE_LINE = re.compile(r"console: (http://127\.0\.0\.1:(\d+))/\?token=([A-Za-z0-9_-]+)")
 START_TIMEOUT_S = 30.0
@@ -181,3 +184,22 @@ def test_a_vote_cast_in_the_console_shows_on_another_nodes_governance_page(
     phone.screenshot(path=str(screenshots / "console-signed-out-phone.png"), full_page=True)
     signed_out.close()
     assert not errors, errors
+
+
+def test_the_console_stops_with_the_program_that_started_it(chain: Alliance) -> None:
+    # As a script that starts it in the background and is then killed: the console must not stay
+    # behind, holding a session that signs with the alliance's keys.
+    command = f'"{sys.executable}" -m alliance.cli console --dir "{chain.directory}" --port 0 & echo $!; wait'
+    shell = subprocess.Popen(
+        ["bash", "-c", command], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    pid = int(_first_line(shell))
+    try:
+        assert CONSOLE_LINE.fullmatch(_first_line(shell).strip())
+        shell.kill()
+        shell.wait(10)
+        eventually(lambda: not is_alive(pid), "the console to stop after its parent", 20)
+    finally:
+        if is_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        shell.stdout.close()  # type: ignore[union-attr]

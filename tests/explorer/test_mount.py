@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from explorer_helpers import Alliance
 
 from alliance.explorer import PAGE_PATHS
-from alliance.explorer.pages import ASSET_PREFIX, load_assets
+from alliance.explorer.pages import ASSET_PREFIX, Site, load_assets
 
 
 def test_every_page_path_answers_the_shell_with_a_same_origin_policy(chain: Alliance) -> None:
@@ -31,23 +33,33 @@ def test_every_page_path_answers_the_shell_with_a_same_origin_policy(chain: Alli
     assert httpx.get(base + "/console").status_code == 404
 
 
-def test_assets_are_served_from_the_package_with_etags(chain: Alliance) -> None:
-    base = chain.urls[0]
+def test_assets_are_served_from_the_package_under_their_version(chain: Alliance) -> None:
+    base = chain.urls[0] + Site().asset_base + "/"
     assets = load_assets()
     assert {"app.js", "verify.js", "style.css", "pages/tx.js"} <= set(assets)
     for name, asset in assets.items():
         if name == "index.html":
             continue
-        answer = httpx.get(base + ASSET_PREFIX + name)
+        answer = httpx.get(base + name)
         assert answer.status_code == 200 and answer.content == asset.body
-        again = httpx.get(base + ASSET_PREFIX + name, headers={"if-none-match": answer.headers["etag"]})
-        assert again.status_code == 304
-    assert httpx.get(base + ASSET_PREFIX + "app.js").headers["content-type"].startswith("text/javascript")
+        assert "immutable" in answer.headers["cache-control"]  # the URL names the content
+    assert httpx.get(base + "app.js").headers["content-type"].startswith("text/javascript")
+    # The shell names this version's assets, and is itself revalidated on every load.
+    shell = httpx.get(chain.urls[0] + "/")
+    assert f'src="{Site().asset_base}/app.js"' in shell.text
+    assert shell.headers["cache-control"] == "no-cache"
+    assert httpx.get(chain.urls[0] + "/", headers={"if-none-match": shell.headers["etag"]}).status_code == 304
+    # Another version's URLs answer nothing: a page cannot mix old scripts with new ones.
+    assert httpx.get(chain.urls[0] + ASSET_PREFIX + "0123456789abcdef/app.js").status_code == 404
+    # The shell preloads every module, so the browser fetches them at once.
+    template = assets["index.html"].body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="\{\{ASSETS\}\}/([^"]+)">', template))
+    assert preloaded == {name for name in assets if name.endswith(".js")}
 
 
 @pytest.mark.parametrize("name", ["nothing.js", "../pyproject.toml", "index.html", "%2e%2e/service.py"])
 def test_only_shipped_files_are_served(chain: Alliance, name: str) -> None:
-    answer = httpx.get(chain.urls[0] + ASSET_PREFIX + name)
+    answer = httpx.get(chain.urls[0] + Site().asset_base + "/" + name)
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
 

@@ -48,7 +48,10 @@ def tagged(value: Any) -> dict[str, Any]:
 
 
 def run_js(page: Any, body: str, arg: Any = None) -> Any:
-    script = f"async (arg) => {{ const v = await import('/explorer/verify.js'); {TO_JS} {body} }}"
+    script = (
+        "async (arg) => { const app = document.querySelector('script[type=module]').src;"
+        f" const v = await import(app.replace(/app\\.js$/, 'verify.js')); {TO_JS} {body} }}"
+    )
     return page.evaluate(script, arg)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
@@ -64,6 +65,7 @@ READ_TIMEOUT_S = 70.0  # above the API's longest wait (GET /v1/txs/{hash}/wait: 
 ACTION_WAIT_S = 30.0
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
 WS_CLOSE_UNAVAILABLE = 1013
+PARENT_POLL_S = 1.0
 COOKIE_PREFIX = "alliance_console_"
 ALLOWED_HOST_NAMES = ("127.0.0.1", "localhost")
 
@@ -491,14 +493,29 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await asyncio.wait_for(websocket.close(code, reason), 1.0)
 
 
+async def _stop_when_orphaned(console: Console, parent: int) -> None:
+    """Stop the console once the program that started it is gone (its parent changes)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_POLL_S)
+    console.stop()
+
+
 def run_console(directory: Path, port: int, announce: Callable[[str], None]) -> None:
-    """Run the console in the foreground until SIGINT or SIGTERM (``alliance console``)."""
+    """Run the console in the foreground until SIGINT, SIGTERM or SIGHUP, or until the program that
+    started it exits (``alliance console``). The console holds a session that signs with the
+    alliance's keys: it must not outlive the terminal or script it belongs to, even when that
+    script signals only the shell around it."""
     console = Console(directory, port=port)
+    parent = os.getppid()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, console.stop)
-        await console.serve(announce)
+        watcher = asyncio.create_task(_stop_when_orphaned(console, parent))
+        try:
+            await console.serve(announce)
+        finally:
+            watcher.cancel()
 
     asyncio.run(main())

@@ -4,14 +4,19 @@ Theory of operation: the explorer is one HTML shell and a handful of ES modules.
 answers the shell (the script renders the page the path names), so a page has a real URL that can
 be bookmarked, shared and reloaded, without any route matching "everything" (which would swallow
 the API's own 404 problems). Assets are read from the package once, at mount, and served from
-memory under ``ASSET_PREFIX`` by name: only files that ship in ``static/`` can be asked for, so
-there is no path to climb out of.
+memory under ``ASSET_PREFIX`` + a version + their name: only files that ship in ``static/`` can be
+asked for, so there is no path to climb out of.
+
+The version is a digest of every asset, and the shell names the assets under it, so the modules'
+own relative imports (``./api.js``) carry it too. An asset's URL therefore names its content: it is
+served as immutable and a browser asks for it once, while the shell itself is revalidated on every
+load (``no-cache`` with an ETag). A node upgraded in place serves a shell with the new version, and
+no browser can mix a cached old script into a new page (an old version's URLs answer 404).
 
 Every HTML answer carries a Content-Security-Policy that allows scripts, styles, images and
 connections from the serving origin only: the pages cannot fetch from anywhere else even if a bug
 tried to, and data shown on a page can never run as script (the scripts also build the DOM from
-text nodes, never from HTML strings). Assets are revalidated on every load (``no-cache`` with an
-ETag): a node upgraded in place never serves a stale script next to a new page.
+text nodes, never from HTML strings).
 
 In console mode (``alliance console``) the shell says so (``data-mode="console"``) and gains the
 ``/console`` page; the console's own server adds the action routes (``explorer.console``).
@@ -36,6 +41,9 @@ STATIC_DIR = "static"
 SHELL_NAME = "index.html"
 ASSETS_MAX = 64  # the explorer ships a handful of files; more means something was packaged by mistake
 MODE_PLACEHOLDER = "{{MODE}}"
+ASSETS_PLACEHOLDER = "{{ASSETS}}"
+VERSION_HEX_DIGITS = 16
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 PAGE_PATHS: tuple[str, ...] = (
     "/",
@@ -106,10 +114,19 @@ def load_assets() -> dict[str, Asset]:
     return found
 
 
-def _answer(asset: Asset, request: Request) -> Response:
+def assets_version(assets: dict[str, Asset]) -> str:
+    """A digest of every asset's name and content: part of every asset URL."""
+    digest = hashlib.sha256()
+    for name in sorted(assets):
+        digest.update(name.encode() + b"\x00" + assets[name].body + b"\x00")
+    return digest.hexdigest()[:VERSION_HEX_DIGITS]
+
+
+def _answer(asset: Asset, request: Request, *, cache: str = "no-cache") -> Response:
+    headers = {**SECURITY_HEADERS, "ETag": asset.etag, "Cache-Control": cache}
     if request.headers.get("if-none-match") == asset.etag:
-        return Response(status_code=304, headers={"ETag": asset.etag, **SECURITY_HEADERS})
-    return Response(asset.body, media_type=asset.media_type, headers={"ETag": asset.etag, **SECURITY_HEADERS})
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
 class Site:
@@ -118,10 +135,18 @@ class Site:
     def __init__(self, *, console: bool = False) -> None:
         self.console = console
         self.assets = load_assets()
+        self.version = assets_version(self.assets)
         shell_text = self.assets[SHELL_NAME].body.decode("utf-8")
-        invariant(MODE_PLACEHOLDER in shell_text, "the explorer's shell has no mode placeholder")
+        for placeholder in (MODE_PLACEHOLDER, ASSETS_PLACEHOLDER):
+            invariant(placeholder in shell_text, f"the explorer's shell has no {placeholder} placeholder")
         mode = "console" if console else "explorer"
-        self.shell = _asset(SHELL_NAME, shell_text.replace(MODE_PLACEHOLDER, mode).encode("utf-8"))
+        shell_text = shell_text.replace(MODE_PLACEHOLDER, mode).replace(ASSETS_PLACEHOLDER, self.asset_base)
+        self.shell = _asset(SHELL_NAME, shell_text.encode("utf-8"))
+
+    @property
+    def asset_base(self) -> str:
+        """Where the assets of this version are served: ``/explorer/<version>``."""
+        return ASSET_PREFIX + self.version
 
     @property
     def page_paths(self) -> tuple[str, ...]:
@@ -130,11 +155,13 @@ class Site:
     def page(self, request: Request) -> Response:
         return _answer(self.shell, request)
 
-    def asset(self, name: str, request: Request) -> Response:
+    def asset(self, version: str, name: str, request: Request) -> Response:
         found = self.assets.get(name)
         if found is None or name == SHELL_NAME:
             raise NotFound(f"the explorer has no file {name!r}")
-        return _answer(found, request)
+        if version != self.version:
+            raise NotFound(f"this node serves the explorer's version {self.version}, not {version!r}")
+        return _answer(found, request, cache=IMMUTABLE)
 
     def add_routes(self, app: FastAPI, *, except_paths: frozenset[str] = frozenset()) -> None:
         """The page paths (but ``except_paths``, which the caller serves itself) and the assets."""
@@ -142,8 +169,8 @@ class Site:
         async def page(request: Request) -> Response:
             return self.page(request)
 
-        async def asset(name: str, request: Request) -> Response:
-            return self.asset(name, request)
+        async def asset(version: str, name: str, request: Request) -> Response:
+            return self.asset(version, name, request)
 
         for path in self.page_paths:
             if path not in except_paths:
@@ -151,7 +178,7 @@ class Site:
                     path, page, methods=["GET"], include_in_schema=False, response_class=Response
                 )
         app.add_api_route(
-            ASSET_PREFIX + "{name:path}",
+            ASSET_PREFIX + "{version}/{name:path}",
             asset,
             methods=["GET"],
             include_in_schema=False,
@@ -160,5 +187,5 @@ class Site:
 
 
 def mount(app: FastAPI, *, console: bool = False) -> None:
-    """Serve the explorer's pages at ``PAGE_PATHS`` and its assets under ``ASSET_PREFIX``."""
+    """Serve the explorer's pages at ``PAGE_PATHS`` and its assets under ``ASSET_PREFIX``/version."""
     Site(console=console).add_routes(app)

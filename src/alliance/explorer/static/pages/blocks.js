@@ -61,28 +61,30 @@ export async function renderBlocks(main, _params, query) {
   const loaded = await mapLimit(heights, FETCH_PARALLEL, (height) => getJSON(`/v1/blocks/${height}`).catch((error) => ({ height, error })));
   let blocks = loaded;
   const body = h("div");
+  const pager = h("nav", { class: "pager", "aria-label": "Pages of blocks" });
+  const listCard = card("Blocks", body, pager);
+  const title = listCard.querySelector("h2");
+  // Drawn again when the newest page takes a new block: the oldest one leaves this page, and the
+  // "Older" link moves with it, so no block falls between two pages.
   const draw = () => {
+    const newest = blocks[0].height;
+    const oldest = blocks.at(-1).height;
+    title.textContent = `Blocks ${fmtInt(oldest)} to ${fmtInt(newest)}`;
     clear(body).append(table(
       LIST_COLUMNS,
       blocks.map((b) => (b.error ? [blockLink(b.height), h("span", { class: "bad-text" }, b.error.message), "", "", "", ""] : blockRow(b, names))),
       { caption: "Blocks, newest first" },
     ));
+    clear(pager).append(
+      start < latest ? h("a", { href: start + PAGE_BLOCKS >= latest ? "/blocks" : `/blocks?before=${start + PAGE_BLOCKS}`, rel: "prev" }, "← Newer") : h("span", { class: "muted" }, "Newest"),
+      h("span", { class: "muted" }, `${fmtInt(oldest)} – ${fmtInt(newest)}`),
+      oldest > 1 ? h("a", { href: `/blocks?before=${oldest - 1}`, rel: "next" }, "Older →") : h("span", { class: "muted" }, "First block"));
   };
   draw();
-  const pager = h("nav", { class: "pager", "aria-label": "Pages of blocks" },
-    start < latest ? h("a", { href: start + PAGE_BLOCKS >= latest ? "/blocks" : `/blocks?before=${start + PAGE_BLOCKS}`, rel: "prev" }, "← Newer") : h("span", { class: "muted" }, "Newest"),
-    h("span", { class: "muted" }, `${fmtInt(heights.at(-1))} – ${fmtInt(heights[0])}`),
-    heights.at(-1) > 1 ? h("a", { href: `/blocks?before=${heights.at(-1) - 1}`, rel: "next" }, "Older →") : h("span", { class: "muted" }, "First block"));
   const jump = h("form", { class: "inline-form", action: "/blocks", method: "get" },
     h("label", { for: "before" }, "Go to height"),
     h("input", { id: "before", name: "before", type: "number", min: 1, max: latest, inputmode: "numeric", required: true }),
     h("button", { type: "submit" }, "Go"));
-  const listCard = card("Blocks", body, pager);
-  const title = listCard.querySelector("h2");
-  const retitle = () => {
-    title.textContent = `Blocks ${fmtInt(blocks.at(-1).height)} to ${fmtInt(blocks[0].height)}`;
-  };
-  retitle();
   main.append(listCard, jump);
 
   if (start === latest) {
@@ -92,7 +94,6 @@ export async function renderBlocks(main, _params, query) {
         const block = await getJSON(`/v1/blocks/${message.height}`);
         blocks = [block, ...blocks.filter((b) => b.height !== block.height)].sort((a, b) => b.height - a.height).slice(0, PAGE_BLOCKS);
         draw();
-        retitle();
       } catch {
         // the next block tries again
       }
