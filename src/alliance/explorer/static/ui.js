@@ -145,11 +145,11 @@ export function kv(rows) {
 }
 
 // columns: [{label, class}]; rows: arrays of cells. An empty list shows `empty` instead of a table.
-export function table(columns, rows, { empty = null, caption = null, stack = columns.length >= 4 } = {}) {
+// Wide tables (more than three columns a phone shows) become one card per row on a phone.
+export function table(columns, rows, { empty = null, caption = null, stack = columns.filter((c) => !(c.class || "").includes("opt")).length > 3 } = {}) {
   if (rows.length === 0 && empty) return empty;
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class || null }, c.label)));
   const body = h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, i) => h("td", { class: columns[i].class || null, "data-label": columns[i].label }, cell)))));
-  // Wide tables become one card per row on a phone (see style.css); narrow ones stay tables.
   return h("div", { class: "table-wrap" }, h("table", { class: stack ? "stack" : null }, caption ? h("caption", { class: "visually-hidden" }, caption) : null, h("thead", {}, head), body));
 }
 

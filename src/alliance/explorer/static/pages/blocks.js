@@ -51,7 +51,7 @@ export async function renderBlocks(main, _params, query) {
     if (parsed === null) throw new Error(`“${asked}” is not a block height: a height is a whole number, the first block is 1.`);
     start = Math.min(Math.max(parsed, 1), latest);
   }
-  main.append(pageTitle("Blocks", h("span", { class: "muted" }, `latest ${fmtInt(latest)}`)));
+  main.append(pageTitle("Blocks"));
   if (latest < 1) {
     main.append(empty("No blocks yet.", "The validators have not committed a block; this page fills in as they do."));
     return;

@@ -149,7 +149,7 @@ export async function renderGovernance(main, _params, query) {
   );
   const rows = await memberRows(gov);
   clear(membersBox).append(table([{ label: "Organisation" }, { label: "Weight", class: "num" }, { label: "Share", class: "num opt" }, { label: "CA fingerprint (SHA-256)" }], rows,
-    { empty: empty("No members.", "The ledger records no committee: this chain is not governed.") }));
+    { stack: true, empty: empty("No members.", "The ledger records no committee: this chain is not governed.") }));
 }
 
 async function actionFields(action) {
