@@ -1,7 +1,7 @@
 """Fixtures of the explorer's tests: Debian's Chromium driven by Playwright, and a real alliance.
 
 The alliance (two organisations, two validators, the explorer mounted on each node's API) is
-started once per session and seeded with what the pages show: a transfer to ``bob``, a frozen
+started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``, a frozen
 account (``mallory``), a passed proposal (#1, both organisations voted) and an open one (#2, for
 the console's vote). Every page a test opens is watched: a request to anything but 127.0.0.1, or
 an uncaught script error, fails the test.
@@ -9,9 +9,11 @@ an uncaught script error, fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,8 @@ from alliance.abi import gov
 from alliance.cli.keyring import keys_new, load_named_key
 from alliance.crypto.keys import parse_address
 from alliance.sdk import Client
+
+HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,55 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def browser(chromium: str) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail(
-            "playwright for Python is missing: 'make venv' (pip install -e '.[dev]') installs it",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
+class _Shared:
+    """What the explorer's tests share: one browser and one seeded alliance, started when a test
+    first asks and closed as soon as the run leaves this directory (``pytest_runtest_teardown``
+    below), not at the end of the session: Playwright's synchronous API keeps an event loop
+    running in the main thread, where other tests call ``asyncio.run``, and the alliance's nodes
+    would keep working beside them."""
+
+    def __init__(self) -> None:
+        self.stack: contextlib.ExitStack | None = None
+        self.browser: Any = None
+        self.chain: Alliance | None = None
+        self.seed: Seed | None = None
+
+    def resources(self) -> contextlib.ExitStack:
+        if self.stack is None:
+            self.stack = contextlib.ExitStack()
+        return self.stack
+
+    def close(self) -> None:
+        stack, self.stack = self.stack, None
+        self.browser = self.chain = self.seed = None
+        if stack is not None:
+            stack.close()
+
+
+_shared = _Shared()
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures (its pages) are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or HERE not in Path(nextitem.path).parents:
+        _shared.close()
+
+
+@pytest.fixture
+def browser(chromium: str) -> Any:
+    if _shared.browser is None:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            pytest.fail(
+                "playwright for Python is missing: 'make venv' (pip install -e '.[dev]') installs it",
+                pytrace=False,
+            )
+        playwright = _shared.resources().enter_context(sync_playwright())
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        _shared.resources().callback(launched.close)
+        _shared.browser = launched
+    return _shared.browser
 
 
 def _seed(alliance: Alliance) -> Seed:
@@ -94,18 +134,22 @@ def _seed(alliance: Alliance) -> Seed:
     return Seed(sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal)
 
 
-@pytest.fixture(scope="session")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
-    directory = tmp_path_factory.mktemp("explorer") / "chain"
-    # One empty block a second: the chain moves (the pages are live) without racing past the
-    # blocks a test just made (the overview lists the last few).
-    with running_alliance(directory, 2, empty_block_interval_ms=1000) as alliance:
-        yield alliance
+@pytest.fixture
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Alliance:
+    if _shared.chain is None:
+        directory = tmp_path_factory.mktemp("explorer") / "chain"
+        # One empty block a second: the chain moves (the pages are live) without racing past the
+        # blocks a test just made (the overview lists the last few).
+        running = running_alliance(directory, 2, empty_block_interval_ms=1000)
+        _shared.chain = _shared.resources().enter_context(running)
+    return _shared.chain
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def seed(chain: Alliance) -> Seed:
-    return _seed(chain)
+    if _shared.seed is None:
+        _shared.seed = _seed(chain)
+    return _shared.seed
 
 
 class Watched:
