@@ -257,6 +257,9 @@ def test_governance_page_shows_members_fingerprints_rules_and_proposals(
     for proposal in chain.get("/v1/gov/proposals"):
         assert f"#{proposal['id']}" in proposals
         assert proposal["status"] in proposals
+        for ballot in proposal["votes"]:  # each vote, on the list itself
+            assert f"{ballot['org']} {'yes' if ballot['yes'] else 'no'}" in proposals
+    assert page.locator("section[aria-labelledby='card-proposals'] .progress").count() >= 2
 
 
 def test_proposal_page_shows_each_vote_and_the_threshold(page: Any, chain: Alliance, seed: Seed) -> None:

@@ -38,7 +38,7 @@ export function tally(proposal, weights) {
   return { yes, no, total, needed, enough: den > 0 && yes * den > num * total };
 }
 
-function progress(proposal, weights) {
+function progress(proposal, weights, { compact = false } = {}) {
   const t = tally(proposal, weights);
   const pct = (x) => (t.total ? (100 * x) / t.total : 0);
   const label = `Yes ${fmtInt(t.yes)} of ${fmtInt(t.total)} weight (${fmtPercent(t.total ? t.yes / t.total : 0)}), no ${fmtInt(t.no)}; more than ${proposal.threshold} (${fmtPercent(t.needed)}) is needed.`;
@@ -47,7 +47,7 @@ function progress(proposal, weights) {
       h("span", { class: "progress-yes", style: { width: `${pct(t.yes)}%` } }),
       h("span", { class: "progress-no", style: { width: `${pct(t.no)}%` } }),
       h("span", { class: "progress-mark", style: { left: `${100 * t.needed}%` }, title: `threshold ${proposal.threshold}` })),
-    h("p", { class: "hint", "aria-hidden": "true" }, label));
+    compact ? null : h("p", { class: "hint", "aria-hidden": "true" }, label));
 }
 
 export function actionSummary(kind, a) {
@@ -75,7 +75,10 @@ function proposalRow(p, weights) {
     h("a", { href: `/proposals/${p.id}` }, `#${fmtInt(p.id)}`),
     h("div", {}, h("div", {}, h("code", {}, p.kind)), h("div", { class: "hint" }, actionSummary(p.kind, p.action))),
     statusBadge(p.status),
-    h("div", {}, `${fmtInt(t.yes)} / ${fmtInt(t.total)}`, h("span", { class: "hint" }, ` ${p.votes.length} vote${p.votes.length === 1 ? "" : "s"}`)),
+    h("div", { class: "votes" },
+      progress(p, weights, { compact: true }),
+      h("span", { class: "badges" }, p.votes.map((v) => badge(`${v.org} ${v.yes ? "yes" : "no"}`, v.yes ? "good" : "bad"))),
+      h("span", { class: "hint" }, ` yes ${fmtInt(t.yes)} of ${fmtInt(t.total)}`)),
     h("span", {}, p.proposer_org),
     p.decided_height ? blockLink(p.decided_height) : h("span", { class: "muted" }, `until ${fmtInt(p.deadline_height)}`),
   ];
@@ -116,7 +119,7 @@ export async function renderGovernance(main, _params, query) {
     h("div", { class: "tile" }, h("div", { class: "tile-label" }, "Frozen accounts"), h("div", { class: "tile-value" }, fmtInt(gov.frozen.length)), h("div", { class: "tile-sub" }, gov.frozen.length ? "see below" : "none"))));
 
   const proposalsCard = card("Proposals", table(
-    [{ label: "Id" }, { label: "Change" }, { label: "Status" }, { label: "Yes weight", class: "opt" }, { label: "By", class: "opt" }, { label: "Decided", class: "opt" }],
+    [{ label: "Id" }, { label: "Change" }, { label: "Status" }, { label: "Votes" }, { label: "By", class: "opt" }, { label: "Decided", class: "opt" }],
     [...proposals].reverse().map((p) => proposalRow(p, weights)),
     { empty: empty("No proposals yet.", "Members change the alliance by proposing and voting: admitting organisations, validators, roles, access rules, parameters and freezes.") },
   ));
