@@ -17,6 +17,7 @@ RUNS = [  # issue 2's criterion 6, as docs/benchmarks.md reports it
     ["bench_mempool.py", "--txs", "30000", "--rounds", "5", "--modes", "processes,processes+caller",
      "--json"],
     ["bench_proposer.py", "--json"],
+    ["bench_explorer.py", "--txs", "20000", "--json"],
 ]  # fmt: skip
 
 

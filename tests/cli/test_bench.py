@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from alliance.api import api_service
-from alliance.cli import benchmark
+from alliance.cli import benchmark, workloads
 from alliance.cli.benchmark import (
     NO_RECEIPT,
     BenchOptions,
@@ -28,7 +28,7 @@ from alliance.crypto.keys import AccountKey, load_account_key
 from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.node.config import save_config
-from alliance.sdk import AsyncClient, BadResponse, BatchResult, ReceiptView, Rejection
+from alliance.sdk import AsyncClient, BadResponse, BatchResult, Client, ReceiptView, Rejection
 from alliance.testing.nodes import running_nodes, single_node_home
 
 TEST_BOUND_S = 120
@@ -132,7 +132,8 @@ def test_only_ok_receipts_count_and_failures_are_counted_by_code() -> None:
 
 def test_the_console_summary_names_senders_refusals_and_failures() -> None:
     report: dict[str, Any] = {
-        "committed_ok": 90, "nodes": 4, "duration_s": 1.5, "tps": 60.0, "senders": 37,
+        "committed_ok": 90, "unit": "transfers", "workload": "transfer", "nodes": 4, "duration_s": 1.5,
+        "tps": 60.0, "senders": 37,
         "recipients": "existing", "refused": 3, "refused_by_code": {"mempool_full": 3}, "failed": 7,
         "failed_by_code": {"insufficient_balance": 7}, "ceiling_tps": 100.0, "ceiling_verifier": "ed25519",
         "ratio": 0.6, "latency_ms": {"load_tps": 30.0, "p50": 1.0, "p99": 2.0},
@@ -143,6 +144,58 @@ def test_the_console_summary_names_senders_refusals_and_failures() -> None:
     assert "refused at submission: 3 (3 mempool_full)" in text
     assert "failed in execution: 7 (7 insufficient_balance)" in text
     assert "verifier workers included): 80.0 us" in text
+    assert "native" not in text
+    workload = {
+        **report,
+        "unit": "pass transfers",
+        "workload": "pass",
+        "vs_native": 0.8,
+        "native": {"tps": 75.0},
+    }
+    text = "\n".join(summary_lines(workload))
+    assert "90 pass transfers committed ok" in text
+    assert "native transfers in the same run: 75.0 tx/s; pass / native = [bold]0.8[/]" in text
+
+
+@pytest.mark.parametrize("name", ["pass", "contract"])
+def test_a_workload_is_prepared_by_vote_and_measured_like_native_transfers(tmp_path: Path, name: str) -> None:
+    """On a one-member alliance (its admin's proposal passes at once) each workload prepares its
+    chain through the real interfaces, sets its senders up, and its load commits ok, every one."""
+    home = single_node_home(tmp_path)
+    config = home.load_config()
+    dev = load_account_key(tmp_path / "keys" / "dev.key")
+    options = BenchOptions(
+        txs=150, accounts=6, batch_txs=50, half_load_s=0.3, commit_timeout_s=30.0, workload=name
+    )
+    workload = workloads.workload_named(name)
+    url = f"http://{config.host}:{config.api_port}"
+
+    def prepare_twice() -> None:
+        with Client(url, timeout_s=30.0) as client:
+            workload.prepare(client, tmp_path)
+            workload.prepare(client, tmp_path)  # a second bench on the same chain reuses what the first made
+
+    async def scenario() -> dict[str, Any]:
+        async with running_nodes([home], services=[api_service]):
+            client = AsyncClient(url, timeout_s=30.0)
+            try:
+                await until_listening(client)
+                await asyncio.to_thread(prepare_twice)
+                return await benchmark._run([client], dev, options, 1000.0, "test", workload=workload)
+            finally:
+                await client.aclose()
+
+    report = asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
+    assert report["workload"] == name and report["unit"] == workload.unit
+    assert report["committed_ok"] == report["accepted"] == 150, report
+    assert report["failed"] == 0 and report["refused"] == 0
+
+
+def test_an_unknown_workload_or_fresh_recipients_with_a_workload_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--workload is one of"):
+        workloads.workload_named("nothing")
+    with pytest.raises(UsageError, match="--recipients fresh"):
+        BenchOptions(recipients="fresh", workload="pass")
 
 
 def test_bench_options_bound_the_accounts() -> None:

@@ -56,12 +56,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from alliance import codec
 from alliance.abi.accounts import TransferArgs
 from alliance.cli.localnet import proc_stat_fields
+from alliance.cli.workloads import ChainInfo, TransferWorkload, Workload, signed
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
-from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.sdk import AsyncClient, BadResponse, BatchResult, ReceiptView
 
 CEILING_SECONDS_PER_SCHEME = 1.0
@@ -84,6 +84,7 @@ class BenchOptions:
     half_load_s: float = 8.0
     commit_timeout_s: float = 120.0
     recipients: str = "existing"  # or "fresh": a new account per transfer
+    workload: str = "transfer"  # alliance.cli.workloads.WORKLOADS
 
     def __post_init__(self) -> None:
         if self.txs < 1 or self.accounts < 1 or self.batch_txs < 1 or self.in_flight_per_node < 1:
@@ -92,6 +93,10 @@ class BenchOptions:
             raise UsageError(f"accounts is at most {ACCOUNTS_MAX}, got {self.accounts}")
         if self.recipients not in RECIPIENT_MODES:
             raise UsageError(f"recipients is one of {', '.join(RECIPIENT_MODES)}, got {self.recipients!r}")
+        if self.recipients == "fresh" and self.workload != "transfer":
+            raise UsageError(
+                "--recipients fresh is for native transfers: a workload's receivers are its senders"
+            )
 
 
 # --- the ceiling --------------------------------------------------------------------------------
@@ -281,15 +286,9 @@ def tally_receipts(hashes: Iterable[bytes], receipts: Mapping[bytes, ReceiptView
 
 
 def _transfer(key: AccountKey, chain_id: str, to: bytes, amount: int, valid_until: int) -> bytes:
-    tx = sign_tx(
-        key,
-        chain_id=chain_id,
-        target="accounts",
-        method="transfer",
-        args=TransferArgs(to=to, amount=amount),
-        valid_until=valid_until,
+    return signed(
+        key, ChainInfo(chain_id, valid_until), "accounts", "transfer", TransferArgs(to=to, amount=amount)
     )
-    return codec.encode(tx)
 
 
 def _percentile_ms(values_s: Sequence[float], fraction: float) -> float | None:
@@ -398,25 +397,34 @@ async def _fund(
     watcher: _CommitWatcher,
     funder: AccountKey,
     senders: Sequence[AccountKey],
-    chain_id: str,
-    valid_until: int,
+    chain: ChainInfo,
     options: BenchOptions,
 ) -> None:
     """Fund every sender and wait for it; an unfunded sender would turn the load into failures."""
-    funding = [_transfer(funder, chain_id, s.address, FUNDING_AMOUNT, valid_until) for s in senders]
+    funding = [
+        signed(funder, chain, "accounts", "transfer", TransferArgs(to=s.address, amount=FUNDING_AMOUNT))
+        for s in senders
+    ]
+    await _sender_setup(client, watcher, funding, "funding the bench accounts", options)
+
+
+async def _sender_setup(
+    client: AsyncClient, watcher: _CommitWatcher, raws: Sequence[bytes], what: str, options: BenchOptions
+) -> None:
+    """Submit a workload's per-sender setup and wait for it; stop on any refusal or failure."""
     submissions = Submissions()
-    for offset in range(0, len(funding), options.batch_txs):
-        batch = funding[offset : offset + options.batch_txs]
+    for offset in range(0, len(raws), options.batch_txs):
+        batch = list(raws[offset : offset + options.batch_txs])
         hashes = [tx_hash_of_canonical(raw) for raw in batch]
         watcher.awaited.update(hashes)
         submissions.record(hashes, await client.submit_batch(batch, binary=True), time.perf_counter())
     if submissions.refused:
-        raise OperationalError(f"funding the bench accounts: refused {_by_code(submissions.refused_by_code)}")
+        raise OperationalError(f"{what}: refused {_by_code(submissions.refused_by_code)}")
     accepted = list(submissions.sent_at)
     await _wait_committed(watcher, accepted, options.commit_timeout_s)
     outcomes = tally_receipts(accepted, await watcher.receipts(accepted))
     if outcomes.failed:
-        raise OperationalError(f"funding the bench accounts: failed {_by_code(outcomes.failed_by_code)}")
+        raise OperationalError(f"{what}: failed {_by_code(outcomes.failed_by_code)}")
 
 
 def _by_code(counts: Mapping[str, int]) -> str:
@@ -424,23 +432,48 @@ def _by_code(counts: Mapping[str, int]) -> str:
 
 
 def run_bench_sync(
-    api_urls: Sequence[str], funder: AccountKey, options: BenchOptions, node_pids: Sequence[int] = ()
+    api_urls: Sequence[str],
+    funder: AccountKey,
+    options: BenchOptions,
+    node_pids: Sequence[int] = (),
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
-    return asyncio.run(run_bench(api_urls, funder, options, node_pids))
+    return asyncio.run(run_bench(api_urls, funder, options, node_pids, workload))
 
 
 async def run_bench(
-    api_urls: Sequence[str], funder: AccountKey, options: BenchOptions, node_pids: Sequence[int] = ()
+    api_urls: Sequence[str],
+    funder: AccountKey,
+    options: BenchOptions,
+    node_pids: Sequence[int] = (),
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
+    """The bench on a running alliance (``workload`` prepared already): native transfers, and for
+    another workload that workload's run after them, with its rate as a fraction of native."""
     if not api_urls:
         raise UsageError("no running node to benchmark")
     ceiling_all_cores, scheme = await asyncio.to_thread(measure_verify_ceiling)
     clients = [AsyncClient(url, timeout_s=60.0) for url in api_urls]
     try:
-        return await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids)
+        native = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids)
+        if workload is None or workload.name == TransferWorkload.name:
+            return native
+        report = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids, workload)
     finally:
         for client in clients:
             await client.aclose()
+    native_keys = (
+        "tps",
+        "committed_ok",
+        "failed",
+        "refused",
+        "duration_s",
+        "node_cpu_us_per_tx",
+        "latency_ms",
+    )
+    report["native"] = {key: native[key] for key in native_keys}
+    report["vs_native"] = round(report["tps"] / native["tps"], 3) if native["tps"] else None
+    return report
 
 
 async def _run(
@@ -450,33 +483,39 @@ async def _run(
     ceiling_all_cores: float,
     scheme: str,
     node_pids: Sequence[int] = (),
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
+    load = workload if workload is not None else TransferWorkload()
     status = await clients[0].status()
     nodes = len(status.validators)
-    chain_id = status.chain_id
     watcher = _CommitWatcher(clients[0], status.height + 1)
     watch_task = asyncio.create_task(watcher.run())
     try:
-        valid_until = status.height + status.tx_window_blocks - 5
+        chain = ChainInfo(status.chain_id, status.height + status.tx_window_blocks - 5)
         senders = [AccountKey.generate() for _ in range(options.accounts)]
-        await _fund(clients[0], watcher, funder, senders, chain_id, valid_until, options)
+        await _fund(clients[0], watcher, funder, senders, chain, options)
+        setup = load.sender_setup(funder, senders, chain)
+        if setup:
+            await _sender_setup(clients[0], watcher, setup, f"the {load.name} workload's setup", options)
 
         rng = random.Random(7)
         total = options.txs + HALF_LOAD_TXS_MAX
         status = await clients[0].status()
-        valid_until = status.height + status.tx_window_blocks - 5
-        fresh = options.recipients == "fresh"
-        addresses = [s.address for s in senders]
-        raws = [
-            _transfer(
-                senders[i % len(senders)],
-                chain_id,
-                rng.randbytes(20) if fresh else addresses[rng.randrange(len(addresses))],
-                1,
-                valid_until,
-            )
-            for i in range(total)
-        ]
+        chain = ChainInfo(status.chain_id, status.height + status.tx_window_blocks - 5)
+        if options.recipients == "fresh":
+            raws = [
+                signed(
+                    senders[i % len(senders)],
+                    chain,
+                    "accounts",
+                    "transfer",
+                    TransferArgs(to=rng.randbytes(20), amount=1),
+                )
+                for i in range(total)
+            ]
+        else:
+            addresses = [s.address for s in senders]
+            raws = [load.sign(senders[i % len(senders)], rng, addresses, chain) for i in range(total)]
         main_raws, spare = raws[: options.txs], raws[options.txs :]
         watcher.awaited.update(tx_hash_of_canonical(raw) for raw in main_raws)
 
@@ -511,6 +550,8 @@ async def _run(
         watch_task.cancel()
     ceiling_tps = ceiling_all_cores / nodes
     return {
+        "workload": load.name,
+        "unit": load.unit,
         "txs": options.txs,
         "accepted": len(accepted),
         "committed": len(accepted),  # every accepted one, or _wait_committed raised
@@ -555,7 +596,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     saturated = report["saturated_latency_ms"]
     nodes = report["nodes"]
     lines = [
-        f"{report['committed_ok']} transfers committed ok by {nodes} validators in {report['duration_s']} s: "
+        f"{report['committed_ok']} {report['unit']} committed ok by {nodes} validators in "
+        f"{report['duration_s']} s: "
         f"[bold]{report['tps']} tx/s[/] (from {report['senders']} distinct senders, recipients "
         f"{report['recipients']})",
         f"refused at submission: {report['refused']} ({_by_code(report['refused_by_code'])}); "
@@ -567,6 +609,13 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     ]
     if report["refused"] or report["failed"]:
         lines[1] = f"[red]{lines[1]}[/]"
+    native = report.get("native")
+    if native is not None:
+        lines.insert(
+            1,
+            f"native transfers in the same run: {native['tps']} tx/s; {report['workload']} / native = "
+            f"[bold]{report['vs_native']}[/]",
+        )
     if report["node_cpu_us_per_tx"] is not None:
         lines.append(
             "node CPU per transaction and node (verifier workers included): "

@@ -46,8 +46,13 @@ def init(
         "dir": str(directory),
         "chain_id": layout.chain_id,
         "nodes": [
-            {"name": e.name, "org": e.org, "home": str(directory / e.home),
-             "api": layout.api_url(e), "p2p": layout.p2p_address(e)}
+            {
+                "name": e.name,
+                "org": e.org,
+                "home": str(directory / e.home),
+                "api": layout.api_url(e),
+                "p2p": layout.p2p_address(e),
+            }
             for e in layout.nodes
         ],
         "keys": keys_list(directory),
@@ -95,9 +100,7 @@ def down(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> Non
         print(f"stopped {', '.join(stopped)}" if stopped else "no node was running")
 
 
-def status(
-    directory: DirOption = DEFAULT_DIR, api: ApiOption = None, as_json: JsonOption = False
-) -> None:
+def status(directory: DirOption = DEFAULT_DIR, api: ApiOption = None, as_json: JsonOption = False) -> None:
     """Heights, hashes and processes of the alliance's nodes, and its validators."""
     report = localnet.status_of_api(api) if api else localnet.status(directory)
     if emit(report, as_json):
@@ -107,8 +110,14 @@ def status(
         table.add_column(column)
     for n in report["nodes"]:
         table.add_row(
-            n["name"], "yes" if n["running"] else "[red]no[/]", "yes" if n["validator"] else "no",
-            text(n["height"]), (n["app_hash"] or "-")[:16], n["api"], text(n["p2p"]), text(n["pid"]),
+            n["name"],
+            "yes" if n["running"] else "[red]no[/]",
+            "yes" if n["validator"] else "no",
+            text(n["height"]),
+            (n["app_hash"] or "-")[:16],
+            n["api"],
+            text(n["p2p"]),
+            text(n["pid"]),
         )
     console.print(table)
     if report["validators"]:
@@ -118,38 +127,58 @@ def status(
 def bench(
     directory: DirOption = DEFAULT_DIR,
     txs: Annotated[int, typer.Option("--txs", min=1, help="Transfers in the saturated run.")] = 20_000,
-    accounts: Annotated[int, typer.Option(
-        "--accounts",
-        min=1,
-        help="Distinct sender accounts, funded first. With the default 200 every node's key and address "
-        "caches always hit; more senders show what a chain with many pays.",
-    )] = 200,
+    accounts: Annotated[
+        int,
+        typer.Option(
+            "--accounts",
+            min=1,
+            help="Distinct sender accounts, funded first. With the default 200 every node's key and address "
+            "caches always hit; more senders show what a chain with many pays.",
+        ),
+    ] = 200,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Transactions per submitted batch.")] = 1_000,
-    recipients: Annotated[str, typer.Option(
-        "--recipients",
-        help="existing: pay funded bench accounts; fresh: a new account per transfer (the state grows).",
-    )] = "existing",
+    recipients: Annotated[
+        str,
+        typer.Option(
+            "--recipients",
+            help="existing: pay funded bench accounts; fresh: a new account per transfer (the state grows).",
+        ),
+    ] = "existing",
+    workload_name: Annotated[
+        str,
+        typer.Option(
+            "--workload",
+            help="transfer (native), pass (a closed-loop pass), contract (a token contract) or goodness "
+            "(trip reports); any but transfer runs after native transfers, shown as a fraction of them.",
+        ),
+    ] = "transfer",
     nodes: NodesOption = localnet.DEFAULT_NODES,
     as_json: JsonOption = False,
 ) -> None:
     """Committed transfers per second of the local alliance, against this machine's signature ceiling.
 
     Starts the alliance in DIR first if it is not running (``alliance up``)."""
-    from alliance.cli import benchmark  # noqa: PLC0415 - heavy; only this command needs it
+    from alliance.cli import benchmark, workloads  # noqa: PLC0415 - heavy; only this command needs them
+    from alliance.sdk import Client  # noqa: PLC0415
 
     # Options first: a bad one is a usage error before any node is started.
-    options = benchmark.BenchOptions(txs=txs, accounts=accounts, batch_txs=batch, recipients=recipients)
+    options = benchmark.BenchOptions(
+        txs=txs, accounts=accounts, batch_txs=batch, recipients=recipients, workload=workload_name
+    )
+    workload = workloads.workload_named(workload_name)
     localnet.up(directory, nodes, localnet.UP_WAIT_S)
     layout = load_alliance(directory)
     urls = [layout.api_url(entry) for entry in layout.nodes]
     pids = [localnet.read_pid(layout.home(entry)) for entry in layout.nodes]
     node_pids = [pid for pid in pids if pid is not None] if None not in pids else []
     funder = keyring.load_named_key(directory, "dev")
+    with Client(urls[0], timeout_s=60.0) as client:
+        workload.prepare(client, directory)  # votes, schemes, contracts: before anything is timed
     if not as_json and sys.stderr.isatty():
         with Console(stderr=True).status("measuring the ceiling, funding, signing, then loading..."):
-            report = benchmark.run_bench_sync(urls, funder, options, node_pids)
+            report = benchmark.run_bench_sync(urls, funder, options, node_pids, workload)
     else:
-        report = benchmark.run_bench_sync(urls, funder, options, node_pids)
+        report = benchmark.run_bench_sync(urls, funder, options, node_pids, workload)
     if emit(report, as_json):
         return
     for line in benchmark.summary_lines(report):

@@ -84,7 +84,7 @@ def node_start(
     from alliance.node.config import NodeHome  # noqa: PLC0415 - keep the node's imports off other commands
 
     NodeHome(home).load_config()  # a missing or bad configuration is a one-line usage error
-    from alliance.api import api_service  # noqa: PLC0415
+    from alliance.explorer import api_service  # noqa: PLC0415 - the API with the explorer mounted
     from alliance.node.service import run_node  # noqa: PLC0415
 
     run_node(home, services=[api_service])

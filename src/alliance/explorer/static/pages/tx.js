@@ -1,0 +1,121 @@
+// The page of one transaction: what it called, who sent it, what happened, and the checks that tie
+// it to a block signed by the validators.
+//
+// API calls: GET /v1/txs/{hash}; for a committed one GET /v1/blocks/{height}, GET /v1/status and
+// GET /v1/txs/{hash}/proof (the inclusion proof: not served by today's API, in which case the page
+// says so); for a pending one GET /v1/txs/{hash}/wait, at most WAITS_MAX times.
+
+import { ApiError, getJSON, statusOnce } from "../api.js";
+import {
+  addressLink, blockLink, card, check, clear, empty, fieldValue, fmtAgo, fmtInt, fmtTime, h, ident, kv, pageTitle,
+  statusBadge,
+} from "../ui.js";
+import { blockCheckItems, checksPanel, eventSummary, proofCheck } from "./checks.js";
+
+const WAIT_MS = 15000;
+const WAITS_MAX = 4;
+export const PROOF_ROUTE = "/v1/txs/{hash}/proof";
+
+export function parseTxHash(text) {
+  const clean = String(text).trim().toLowerCase().replace(/^0x/, "");
+  return /^[0-9a-f]{64}$/.test(clean) ? clean : null;
+}
+
+function argumentsView(decoded) {
+  if (!decoded) return h("span", { class: "muted" }, "not decodable as msgpack");
+  const render = (value) => {
+    if (value instanceof Uint8Array) {
+      const hex = Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
+      return value.length === 20 ? h("span", { class: "mono" }, `0x${hex}`) : h("span", { class: "mono", title: hex }, hex.length > 40 ? `${hex.slice(0, 40)}…` : hex || "empty");
+    }
+    if (Array.isArray(value)) return h("ol", { class: "args" }, value.map((v) => h("li", {}, render(v))));
+    if (typeof value === "bigint") return fmtInt(value);
+    return fieldValue(value);
+  };
+  return h("div", {}, render(decoded), h("p", { class: "hint" }, "Fields by position, as signed (the module's argument struct)."));
+}
+
+async function renderPending(main, hash, waits) {
+  main.append(card("Waiting to be committed", h("p", {}, "This transaction is in this node's mempool: the validators have not put it in a block yet. This page updates when they do.")));
+  if (waits >= WAITS_MAX) {
+    main.append(h("p", { class: "hint" }, "Still pending after a minute. Reload the page to look again."));
+    return false;
+  }
+  try {
+    await getJSON(`/v1/txs/${hash}/wait?timeout_ms=${WAIT_MS}`);
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "timeout") return renderPending(clear(main), hash, waits + 1);
+    throw error;
+  }
+}
+
+export async function renderTx(main, [param]) {
+  const hash = parseTxHash(param);
+  if (!hash) throw new Error(`“${param}” is not a transaction hash: one is 64 hex digits.`);
+  let tx = await getJSON(`/v1/txs/${hash}`);
+  if (tx.status === "pending") {
+    const head = pageTitle("Transaction", statusBadge("pending"));
+    main.append(head, kv([["Hash", ident(hash, { what: "transaction hash" })]]));
+    const box = h("div");
+    main.append(box);
+    if (!(await renderPending(box, hash, 0))) return;
+    clear(main);
+    tx = await getJSON(`/v1/txs/${hash}`);
+  }
+  const [block, status] = await Promise.all([getJSON(`/v1/blocks/${tx.height}`), statusOnce()]);
+  main.append(pageTitle("Transaction", statusBadge(tx.status)));
+
+  const outcome = tx.ok
+    ? h("p", { class: "banner banner-good" }, "Committed in block ", blockLink(tx.height), `, ${fmtAgo(block.time_ms)}; it did what it asked.`)
+    : h("p", { class: "banner banner-bad" }, "Committed in block ", blockLink(tx.height), ` but refused by the chain: ${tx.status}${tx.error ? ` — ${tx.error}` : ""}.`);
+  main.append(outcome);
+
+  const argsBox = h("div", {}, h("span", { class: "muted" }, "loading…"));
+  main.append(card("Call", kv([
+    ["Hash", ident(hash, { what: "transaction hash" })],
+    ["Status", statusBadge(tx.status)],
+    ["Block", h("span", {}, blockLink(tx.height), h("span", { class: "hint" }, ` ${fmtTime(block.time_ms)}`))],
+    ["Position", `${fmtInt(tx.index + 1)} of ${fmtInt(block.txs.length)} in its block`],
+    ["Sender", addressLink(tx.sender)],
+    ["Called", h("code", {}, `${tx.target}.${tx.method}`)],
+    ["Arguments", argsBox],
+    ["Gas used", fmtInt(tx.gas_used)],
+    ["Valid until", h("span", {}, "height ", fmtInt(tx.valid_until))],
+    tx.error ? ["Error", h("span", { class: "bad-text" }, tx.error)] : null,
+  ])));
+
+  const events = tx.events.map((e, i) => h("li", { class: "event" },
+    h("div", { class: "event-head" }, h("span", { class: "muted" }, `${i + 1}. `), eventSummary(e)),
+    e.fields ? kv(Object.entries(e.fields).map(([k, v]) => [k, fieldValue(v)])) : null,
+    h("details", {}, h("summary", {}, "Raw event data"), h("p", { class: "mono wrap" }, e.data || "empty"))));
+  main.append(card(`Events (${fmtInt(tx.events.length)})`, events.length
+    ? h("ol", { class: "events" }, events)
+    : empty("No events.", tx.ok ? "The call changed state without announcing anything." : "A refused transaction changes nothing and announces nothing.")));
+
+  const checksBox = h("div", {}, h("p", { class: "muted" }, "Checking…"));
+  main.append(card("Checked in your browser", checksBox));
+
+  let proofItem;
+  try {
+    const proof = await getJSON(`/v1/txs/${hash}/proof`);
+    const verdict = await proofCheck(proof, hash, block);
+    proofItem = check(verdict.state, "Inclusion proof.", verdict.text);
+    clear(argsBox).append(verdict.tx ? argumentsView(verdict.tx.decodedArgs) : h("span", { class: "muted" }, "not available"));
+  } catch (error) {
+    const missing = error instanceof ApiError && error.status === 404;
+    proofItem = check(null, "Inclusion proof.", missing
+      ? `Not checked: this node does not serve inclusion proofs yet (${PROOF_ROUTE}), so the page cannot tie this transaction to the block's tx_root. It is listed in the block, whose header and signatures are checked below.`
+      : `Not checked: ${error.message}`);
+    clear(argsBox).append(h("span", { class: "muted" }, missing
+      ? "Not served by this node's API yet; the events below show what the call did."
+      : "not available"));
+  }
+  const listed = block.txs[tx.index] === hash;
+  const { items } = await blockCheckItems(block, status);
+  clear(checksBox).append(checksPanel([
+    proofItem,
+    check(listed, "Listed in its block.", listed ? `Block ${fmtInt(tx.height)} lists this hash at position ${fmtInt(tx.index + 1)}.` : "The block does not list this hash where the node says it is."),
+    ...items,
+  ]));
+}

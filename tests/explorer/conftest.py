@@ -1,0 +1,182 @@
+"""Fixtures of the explorer's tests: Debian's Chromium driven by Playwright, and a real alliance.
+
+The alliance (two organisations, two validators, the explorer mounted on each node's API) is
+started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``, a frozen
+account (``mallory``), a passed proposal (#1, both organisations voted) and an open one (#2, for
+the console's vote). Every page a test opens is watched: a request to anything but 127.0.0.1, or
+an uncaught script error, fails the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from explorer_helpers import (
+    CHROMIUM_ARGS,
+    DESKTOP,
+    SCREENSHOTS_DIR,
+    Alliance,
+    find_chromium,
+    install_chromium,
+    is_loopback,
+    running_alliance,
+)
+
+from alliance.abi import gov
+from alliance.cli.keyring import keys_new, load_named_key
+from alliance.crypto.keys import parse_address
+from alliance.sdk import Client
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Seed:
+    transfer_hash: str
+    transfer_height: int
+    bob: str  # checksummed, as the API gives it
+    mallory: str
+    passed_proposal: int
+    open_proposal: int
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None and os.environ.get("CI") == "true":
+        problem = install_chromium()
+        path = find_chromium()
+        if path is None:
+            pytest.fail(f"Chromium could not be installed for the explorer's browser tests: {problem}")
+    if path is None:
+        pytest.fail(
+            "no Chromium for the explorer's browser tests: install Debian's with "
+            "'sudo apt-get install -y chromium' (with CI=true the tests install it themselves), "
+            "or set ALLIANCE_CHROMIUM to a Chromium executable",
+            pytrace=False,
+        )
+    return path
+
+
+class _Shared:
+    """What the explorer's tests share: one browser and one seeded alliance, started when a test
+    first asks and closed as soon as the run leaves this directory (``pytest_runtest_teardown``
+    below), not at the end of the session: Playwright's synchronous API keeps an event loop
+    running in the main thread, where other tests call ``asyncio.run``, and the alliance's nodes
+    would keep working beside them."""
+
+    def __init__(self) -> None:
+        self.stack: contextlib.ExitStack | None = None
+        self.browser: Any = None
+        self.chain: Alliance | None = None
+        self.seed: Seed | None = None
+
+    def resources(self) -> contextlib.ExitStack:
+        if self.stack is None:
+            self.stack = contextlib.ExitStack()
+        return self.stack
+
+    def close(self) -> None:
+        stack, self.stack = self.stack, None
+        self.browser = self.chain = self.seed = None
+        if stack is not None:
+            stack.close()
+
+
+_shared = _Shared()
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures (its pages) are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or HERE not in Path(nextitem.path).parents:
+        _shared.close()
+
+
+@pytest.fixture
+def browser(chromium: str) -> Any:
+    if _shared.browser is None:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            pytest.fail(
+                "playwright for Python is missing: 'make venv' (pip install -e '.[dev]') installs it",
+                pytrace=False,
+            )
+        playwright = _shared.resources().enter_context(sync_playwright())
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        _shared.resources().callback(launched.close)
+        _shared.browser = launched
+    return _shared.browser
+
+
+def _seed(alliance: Alliance) -> Seed:
+    directory = alliance.directory
+    bob = keys_new(directory, "bob")["address"]
+    mallory = keys_new(directory, "mallory")["address"]
+    dev = load_named_key(directory, "dev")
+    with Client(alliance.urls[0], timeout_s=30) as client:
+        sent = client.transfer(dev, parse_address(bob), 7, wait=True)
+        client.transfer(dev, parse_address(mallory), 3, wait=True)
+        client.freeze(load_named_key(directory, "supervisor"), parse_address(mallory), "suspected fraud")
+        admin0 = load_named_key(directory, "org0-admin")
+        admin1 = load_named_key(directory, "org1-admin")
+        passed = client.propose(admin0, gov.SetParam(name="block_txs_max", value="5000"))
+        client.vote(admin1, passed.proposal, True)  # type: ignore[arg-type]
+        opened = client.propose(admin0, gov.GrantRole(account=parse_address(bob), role="auditor", org="org0"))
+    assert sent.ok and sent.height is not None
+    assert passed.proposal is not None and opened.proposal is not None
+    return Seed(sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal)
+
+
+@pytest.fixture
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Alliance:
+    if _shared.chain is None:
+        directory = tmp_path_factory.mktemp("explorer") / "chain"
+        # One empty block a second: the chain moves (the pages are live) without racing past the
+        # blocks a test just made (the overview lists the last few).
+        running = running_alliance(directory, 2, empty_block_interval_ms=1000)
+        _shared.chain = _shared.resources().enter_context(running)
+    return _shared.chain
+
+
+@pytest.fixture
+def seed(chain: Alliance) -> Seed:
+    if _shared.seed is None:
+        _shared.seed = _seed(chain)
+    return _shared.seed
+
+
+class Watched:
+    """A page, and what it asked for and threw."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: None if is_loopback(r.url) else self.outside.append(r.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        assert not self.outside, f"the explorer fetched from outside 127.0.0.1: {self.outside[:3]}"
+        assert not self.errors, f"script errors in the page: {self.errors[:3]}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP)
+    watched = Watched(context.new_page())
+    yield watched.page
+    context.close()
+    watched.check()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Any:
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS_DIR
