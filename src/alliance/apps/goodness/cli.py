@@ -570,7 +570,8 @@ def deploy(
         result, as_json, f"proposal {outcome.proposal} to deploy {CONTRACT_NAME}: {outcome.proposal_status}"
     )
     if not as_json and outcome.proposal_status == "open":
-        console.print(f"the other members vote: alliance gov vote --proposal {outcome.proposal} --yes --from ORG-admin")
+        vote = f"alliance gov vote --proposal {outcome.proposal} --yes --from ORG-admin"
+        console.print(f"the other members vote: {vote}")
 
 
 # --- the demo ----------------------------------------------------------------------------------------

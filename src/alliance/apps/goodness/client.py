@@ -22,6 +22,7 @@ import csv
 import io
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -499,7 +500,7 @@ def supervision(
         high = chosen.closed_height if chosen.closed_height else height
         complete = high - low + 1 <= blocks_max
         low = max(low, high - blocks_max + 1)
-    duplicates = refused_duplicates(client, low, high, period)
+    duplicates = refused_duplicates(client, low, high, clearing)
     listed = [*recorded, *duplicates]
     counts = Counter(a.kind for a in listed)
     return Supervision(
@@ -514,9 +515,10 @@ def supervision(
     )
 
 
-def refused_duplicates(client: Client, low: int, high: int, period: int | None = None) -> list[Anomaly]:
+def refused_duplicates(client: Client, low: int, high: int, periods: Sequence[Period] = ()) -> list[Anomaly]:
     """Reports of a raw record counted already, refused in blocks ``low..high``: one anomaly each,
-    for the distributor that sent it (``user`` the account it was reported for)."""
+    for the distributor that sent it (``user`` the account it was reported for), in the period of
+    ``periods`` that was open at its height (0 if none of them was)."""
     if high < low:
         return []
     found = asyncio.run(_failed_receipts(client.base_url, range(low, high + 1)))
@@ -532,7 +534,7 @@ def refused_duplicates(client: Client, low: int, high: int, period: int | None =
             Anomaly(
                 kind=DUPLICATE,
                 account=_address(tx.sender),
-                period=period or 0,
+                period=_period_at(periods, height),
                 height=height,
                 detail=receipt.error.partition(": ")[2],
                 source="receipts",
@@ -541,6 +543,12 @@ def refused_duplicates(client: Client, low: int, high: int, period: int | None =
             )
         )
     return anomalies
+
+
+def _period_at(periods: Sequence[Period], height: int) -> int:
+    """The period open at the end of block ``height`` (a period opens where the last one closed)."""
+    found = [p.period for p in periods if p.opened_height <= height]
+    return max(found, default=0)
 
 
 def _user_in(error: str) -> str | None:

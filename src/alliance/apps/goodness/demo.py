@@ -593,7 +593,7 @@ class Demo:
         )
         end_height = self.client.status().height
         recorded = self.goodness.anomalies_between(anomalies_before, self.goodness.status()["anomalies"])
-        duplicates = refused_duplicates(self.client, start_height + 1, end_height)
+        duplicates = refused_duplicates(self.client, start_height + 1, end_height, periods)
         anomalies = Counter(a.kind for a in [*recorded, *duplicates])
         layout_url = self.client.base_url
         return {

@@ -10,10 +10,12 @@ table), ``issuer`` or ``attester`` (enrolling users), ``distributor`` (trip repo
 organisation is a member; the supervisor, who belongs to no member, needs only its role. Users need
 no role: they are enrolled by an attester, with only the hash of their identity document on chain.
 
-- Rules are versioned: ``("rules", v)`` holds grams of CO2 avoided per km and the daily limit in
-  metres for each mode, the grams that earn 100 points, and what happens over a limit (``cap``:
-  counted up to the limit and flagged; ``refuse``). A new version applies from the block that
-  publishes it; every trip records the version it was counted by.
+- Rules are versioned: ``("rules", v)`` (and ``state["rules"]``, the version in force) holds the
+  grams of CO2 avoided per km and the daily limit in metres for each mode, the grams that earn 100
+  points, and what happens over a limit (``cap``: counted up to the limit and flagged; ``refuse``).
+  A new version applies from the block that publishes it; every trip records its version. Version
+  1: metro 97 g/km and bike 98 g/km (the digital-yuan pilots' published figures), bus 60 g/km and
+  walk 98 g/km (assumptions), 100 points per 1,250 g (the published 1 yuan per 1,250 g).
 - Days are clearing periods: ``state["period"]`` is the open period, which the clearing provider
   closes (``close_period``) to open the next. Daily limits and a distributor's daily volume are per
   period; a trip's declared time must lie within two days before, and five minutes after, the
@@ -94,14 +96,16 @@ TOTAL_FIELDS = (
 
 @public
 def init(good: str, cny: str) -> None:
-    storage["state"] = {"period": 1, "version": 1, "good": good, "cny": cny}
-    storage[("rules", 1)] = {
+    table = {
         "modes": DEFAULT_MODES,
         "grams_per_100_points": GRAMS_PER_100_POINTS,
         "over_limit": "cap",
         "height": ctx.height,
         "time_ms": ctx.time_ms,
     }
+    storage[("rules", 1)] = table
+    # The rules in force ride along with the open period: a report reads one value for both.
+    storage["state"] = {"period": 1, "version": 1, "good": good, "cny": cny, "rules": table}
     open_period(1)
 
 
@@ -118,14 +122,16 @@ def publish_rules(modes: dict[str, list[int]], grams_per_100_points: int, over_l
     require(over_limit in ("cap", "refuse"), "bad_rules: over a limit, trips are either cap or refuse")
     state = storage["state"]
     version = state["version"] + 1
-    storage[("rules", version)] = {
+    table = {
         "modes": modes,
         "grams_per_100_points": grams_per_100_points,
         "over_limit": over_limit,
         "height": ctx.height,
         "time_ms": ctx.time_ms,
     }
+    storage[("rules", version)] = table
     state["version"] = version
+    state["rules"] = table
     storage["state"] = state
     emit("rules", version=version, by=ctx.sender)
     return version
@@ -155,6 +161,8 @@ def enroll(user: Address, identity_hash: bytes) -> None:
         "points": 0,
         "redeemed": 0,
         "rewards": 0,
+        "day": 0,
+        "day_m": {},
     }
     storage["users"] = storage.get("users", 0) + 1
     add_total(storage["state"]["period"], "enrolled", 1)
@@ -218,13 +226,16 @@ def report(user: Address, mode: str, meters: int, time_ms: int, raw_hash: bytes)
     state = storage["state"]
     period = state["period"]
     version = state["version"]
-    rules = storage[("rules", version)]
+    rules = state["rules"]
     rule = rules["modes"].get(mode)
     require(rule is not None, f"unknown_mode: rule version {version} has no mode {mode}")
     grams_per_km = rule[0]
     limit_m = rule[1]
-    day_key = ("umode", user, period, mode)
-    so_far = storage.get(day_key, 0)
+    if record["day"] != period:  # the user's first trip of this period: a new day's distances
+        record["day"] = period
+        record["day_m"] = {}
+    day_m = record["day_m"]
+    so_far = day_m.get(mode, 0)
     counted = meters
     over = so_far + meters > limit_m
     if over:
@@ -235,7 +246,8 @@ def report(user: Address, mode: str, meters: int, time_ms: int, raw_hash: bytes)
         counted = max(0, limit_m - so_far)
     carbon_g = counted * grams_per_km // 1000
     points = carbon_g * 100 // rules["grams_per_100_points"]
-    storage[day_key] = so_far + counted
+    day_m[mode] = so_far + counted
+    record["day_m"] = day_m
     storage[("trip", raw_hash)] = [
         user,
         distributor,
@@ -256,13 +268,7 @@ def report(user: Address, mode: str, meters: int, time_ms: int, raw_hash: bytes)
     storage[("user", user)] = record
     if points > 0:
         call("passes", "mint", [state["good"], user, points, "trip", "", EMPTY_HASH])
-    totals = storage.get(("pt", period), {})
-    totals["trips"] = totals.get("trips", 0) + 1
-    totals["carbon_g"] = totals.get("carbon_g", 0) + carbon_g
-    totals["points"] = totals.get("points", 0) + points
-    totals["capped_m"] = totals.get("capped_m", 0) + meters - counted
-    storage[("pt", period)] = totals
-    count_distributor(distributor, period, carbon_g, points)
+    count_distributor(distributor, period, carbon_g, points, meters - counted)
     if over:
         flag("over_limit", user, period, f"{so_far + meters} m by {mode} today, limit {limit_m} m")
     emit(
@@ -279,15 +285,17 @@ def report(user: Address, mode: str, meters: int, time_ms: int, raw_hash: bytes)
     return (carbon_g, points)
 
 
-def count_distributor(distributor: Address, period: int, carbon_g: int, points: int) -> None:
-    """The distributor's volume in this period (trips, carbon, points, the spike threshold, flagged)."""
+def count_distributor(distributor: Address, period: int, carbon_g: int, points: int, capped_m: int) -> None:
+    """The distributor's volume in this period: [trips, carbon_g, points, the spike threshold,
+    flagged (0/1), metres over the limits]; the period's trip totals are the sums of these rows."""
     key = ("dp", distributor, period)
     row = storage.get(key)
     if row is None:
-        row = [0, 0, 0, spike_threshold(distributor, period), 0]
+        row = [0, 0, 0, spike_threshold(distributor, period), 0, 0]
     row[0] = row[0] + 1
     row[1] = row[1] + carbon_g
     row[2] = row[2] + points
+    row[5] = row[5] + capped_m
     if row[3] > 0 and row[0] >= row[3] and row[4] == 0:
         row[4] = 1
         flag("volume_spike", distributor, period, f"{row[0]} trips this period, threshold {row[3]}")
@@ -879,13 +887,21 @@ def period(
 @view
 def totals(period: int) -> dict[str, dict[str, int]]:
     """What each role did in a period (0: in every period so far)."""
-    if period == 0:
-        counts = {}
-        for number in range(1, storage["state"]["period"] + 1):
-            for name, amount in storage.get(("pt", number), {}).items():
-                counts[name] = counts.get(name, 0) + amount
-    else:
-        counts = storage.get(("pt", period), {})
+    numbers = range(1, storage["state"]["period"] + 1) if period == 0 else [period]
+    counts = {}
+    for number in numbers:
+        for name, amount in storage.get(("pt", number), {}).items():
+            counts[name] = counts.get(name, 0) + amount
+    trips = [0, 0, 0, 0]  # trips, carbon_g, points, capped_m: the distributors' rows
+    for account in storage.get("distributors", []):
+        for number in numbers:
+            row = storage.get(("dp", account, number))
+            if row is not None:
+                trips = [trips[0] + row[0], trips[1] + row[1], trips[2] + row[2], trips[3] + row[5]]
+    counts["trips"] = trips[0]
+    counts["carbon_g"] = trips[1]
+    counts["points"] = trips[2]
+    counts["capped_m"] = trips[3]
     got = {name: counts.get(name, 0) for name in TOTAL_FIELDS}
     return {
         "issuer": {"points_issued": got["points"], "carbon_g": got["carbon_g"]},
