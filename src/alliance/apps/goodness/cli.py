@@ -388,8 +388,10 @@ def clear(
     api: ApiOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Close the open period and submit its statement (the clearing provider); --period states a
-    period closed earlier. The statement is what the contract recorded, netted per pair."""
+    """Close the open period and state it (the clearing provider); --period states a closed one.
+
+    The statement is what the contract recorded: each pool's total owed to each platform, each
+    sponsor's debit and each platform's credit."""
     key = keyring.load_named_key(directory, sender)
     with _Session(directory, api) as session:
         number = period if period is not None else session.goodness.close_period(key)

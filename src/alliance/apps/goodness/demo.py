@@ -54,7 +54,6 @@ from alliance.cli import keyring, localnet
 from alliance.contracts import engine
 from alliance.crypto.keys import AccountKey, load_account_key, save_account_key
 from alliance.errors import NotFound, OperationalError, UsageError
-from alliance.node.bootstrap import load_alliance
 from alliance.sdk import Client
 
 USERS_MAX = 100_000
@@ -646,10 +645,10 @@ def _outcome_text(outcome: Outcome) -> str:
 
 
 def _answering_urls(directory: Path) -> list[str]:
-    layout = load_alliance(directory)
-    urls = [layout.api_url(entry) for entry in layout.nodes]
-    answers = localnet.probe_all(urls, timeout_s=2.0)
-    answering = [url for url, status in zip(urls, answers, strict=True) if status is not None]
+    """The API URLs of the alliance's nodes that answer (the command line's view of the directory)."""
+    answering = [
+        row["api"] for row in localnet.status(directory, timeout_s=2.0)["nodes"] if row["height"] is not None
+    ]
     if not answering:
         raise OperationalError(
             f"no node of the alliance in {directory} answers (is it up? 'alliance up --dir {directory}')"
