@@ -213,6 +213,7 @@ class Demo:
         """Send ``txs`` and wait for them; ``strict``: any failure stops the demo."""
         self.on_round(name, len(txs))
         outcomes = self.batcher.run(txs)
+        self.batcher.refresh()  # what is signed next is valid from the height reached now
         self.tally.txs += len(txs)
         failed = [o for o in outcomes if not o.ok]
         if strict and failed:
