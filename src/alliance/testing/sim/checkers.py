@@ -29,12 +29,48 @@ the workload's model (the changes a client was told were committed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from alliance import codec
 from alliance.ledger.block import Block, CommitCertificate
-from alliance.testing.sim.node import SimNode
 from alliance.testing.sim.valset import ValsetHistory
+
+
+class AuditedStore(Protocol):
+    """What the checkers read of a node's chain store (``memstore.MemoryChainStore``)."""
+
+    @property
+    def block_hashes(self) -> Mapping[int, bytes]: ...
+
+    @property
+    def certificates(self) -> Mapping[int, bytes]: ...
+
+    def block(self, height: int) -> bytes: ...
+
+    def get_root(self, version: int) -> bytes | None: ...
+
+    def has_tx(self, tx_hash: bytes) -> bool: ...
+
+
+class AuditedNode(Protocol):
+    """What the checkers read of a node (``node.SimNode``; the unit tests build such states by hand)."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def node_id(self) -> bytes: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def store(self) -> AuditedStore: ...
+
+    @property
+    def valset_history(self) -> ValsetHistory: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +82,7 @@ class Violation:
         return f"{self.prop}: {self.detail}"
 
 
-def check_agreement(honest: list[SimNode]) -> list[Violation]:
+def check_agreement(honest: Sequence[AuditedNode]) -> list[Violation]:
     out = []
     top = max((n.height for n in honest), default=0)
     for h in range(1, top + 1):
@@ -56,7 +92,7 @@ def check_agreement(honest: list[SimNode]) -> list[Violation]:
     return out
 
 
-def check_certificates(honest: list[SimNode], chain_id: str) -> list[Violation]:
+def check_certificates(honest: Sequence[AuditedNode], chain_id: str) -> list[Violation]:
     out = []
     for node in honest:
         for h, raw in node.store.certificates.items():
@@ -90,7 +126,7 @@ def check_double_sign(signed: dict[tuple[int, int, int, int], set[bytes]]) -> li
 
 
 def check_signers_are_validators(
-    honest: list[SimNode], signed: dict[tuple[int, int, int, int], set[bytes]]
+    honest: Sequence[AuditedNode], signed: dict[tuple[int, int, int, int], set[bytes]]
 ) -> list[Violation]:
     """No honest node signs at a height whose set does not hold it (a removed validator falls
     silent once its removal takes effect; an observer speaks only once its joining does)."""
@@ -114,7 +150,7 @@ def check_signers_are_validators(
     return out
 
 
-def check_validator_sets(honest: list[SimNode], model: ValsetHistory) -> list[Violation]:
+def check_validator_sets(honest: Sequence[AuditedNode], model: ValsetHistory) -> list[Violation]:
     """Every honest node's sets are the model's at every version it has executed."""
     out = []
     for node in honest:
@@ -128,7 +164,7 @@ def check_validator_sets(honest: list[SimNode], model: ValsetHistory) -> list[Vi
     return out
 
 
-def check_app_hashes(honest: list[SimNode]) -> list[Violation]:
+def check_app_hashes(honest: Sequence[AuditedNode]) -> list[Violation]:
     out = []
     top = max((n.height for n in honest), default=0)
     for h in range(top + 1):
@@ -141,7 +177,7 @@ def check_app_hashes(honest: list[SimNode]) -> list[Violation]:
     return out
 
 
-def check_acknowledged(honest: list[SimNode], acknowledged: dict[bytes, int]) -> list[Violation]:
+def check_acknowledged(honest: Sequence[AuditedNode], acknowledged: dict[bytes, int]) -> list[Violation]:
     return [
         Violation("S5", f"acked tx {tx_hash.hex()[:16]} (height {height}) missing at node {node.index}")
         for tx_hash, height in acknowledged.items()
@@ -150,7 +186,7 @@ def check_acknowledged(honest: list[SimNode], acknowledged: dict[bytes, int]) ->
     ]
 
 
-def check_liveness(honest: list[SimNode], target_height: int, deadline_ms: float) -> list[Violation]:
+def check_liveness(honest: Sequence[AuditedNode], target_height: int, deadline_ms: float) -> list[Violation]:
     return [
         Violation("L1", f"node {n.index} at height {n.height}, below {target_height} by {deadline_ms:.0f} ms")
         for n in honest
