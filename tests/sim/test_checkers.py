@@ -35,14 +35,10 @@ class _Store:
     block_hashes: dict[int, bytes] = field(default_factory=dict)
     certificates: dict[int, bytes] = field(default_factory=dict)
     blocks: dict[int, bytes] = field(default_factory=dict)
-    roots: dict[int, bytes] = field(default_factory=dict)
     txs: set[bytes] = field(default_factory=set)
 
     def block(self, height: int) -> bytes:
         return self.blocks[height]
-
-    def get_root(self, version: int) -> bytes | None:
-        return self.roots.get(version)
 
     def has_tx(self, tx_hash: bytes) -> bool:
         return tx_hash in self.txs
@@ -54,6 +50,7 @@ class _Node:
     node_id: bytes
     store: _Store
     valset_history: ValsetHistory
+    app_hashes: dict[int, bytes]
 
     @property
     def height(self) -> int:
@@ -96,10 +93,11 @@ def _cluster() -> list[_Node]:
     store = _Store()
     for h in range(1, HEIGHTS + 1):
         _put(store, _block(h))
-    store.roots = {h: bytes([h]) * 32 for h in range(HEIGHTS + 1)}
     store.txs = {TX_AT_2}
+    roots = {h: bytes([h]) * 32 for h in range(HEIGHTS + 1)}
     return [
-        _Node(i, k.node_id, copy.deepcopy(store), ValsetHistory(VALIDATORS)) for i, k in enumerate(KEYS)
+        _Node(i, k.node_id, copy.deepcopy(store), ValsetHistory(VALIDATORS), dict(roots))
+        for i, k in enumerate(KEYS)
     ]
 
 
@@ -229,10 +227,26 @@ def test_signers_checker_fires_on_a_vote_after_removal_S3() -> None:
 
 def test_app_hashes_fire_on_different_state_roots_S4() -> None:
     nodes = _cluster()
-    nodes[1].store.roots[3] = b"\xee" * 32
+    nodes[1].app_hashes[3] = b"\xee" * 32
     found = checkers.check_app_hashes(nodes)
     assert [(v.prop, v.detail) for v in found] == [
         ("S4", "honest nodes disagree on the state root at height 3")
+    ]
+
+
+def test_app_hashes_judge_a_node_that_stopped_at_an_old_height_S4() -> None:
+    """Node 0 parted at height 1 and stopped there; the others went on (and their stores pruned
+    version 1 long ago). The roots each node reported at commit still show the split."""
+    nodes = _cluster()
+    store = nodes[0].store
+    for h in range(2, HEIGHTS + 1):
+        for table in (store.block_hashes, store.blocks, store.certificates):
+            del table[h]
+        del nodes[0].app_hashes[h]
+    nodes[0].app_hashes[1] = b"\xee" * 32
+    found = checkers.check_app_hashes(nodes)
+    assert [(v.prop, v.detail) for v in found] == [
+        ("S4", "honest nodes disagree on the state root at height 1")
     ]
 
 

@@ -1,8 +1,8 @@
 """Checkers: the properties of spec/consensus.md, judged from outside the cores.
 
-They read only what a node would show an auditor (its chain store: blocks, certificates, state
-roots) and the simulation's own records (what honest nodes sent, which transactions a client was
-told were committed), never the cores' internal bookkeeping.
+They read only what a node would show an auditor (its chain store: blocks, certificates; the
+state root it reported after each block) and the simulation's own records (what honest nodes
+sent, which transactions a client was told were committed), never the cores' internal bookkeeping.
 
 Validator sets change (``valset``): the set that votes at height H is the one in state version
 max(0, H - 2). Every node keeps a durable history of the sets its own state held
@@ -18,8 +18,11 @@ the workload's model (the changes a client was told were committed).
 * S3 no honest double-sign: no honest node signed two different values for one (height, round,
   vote type), across crashes and restarts included; and no honest node signed a vote or a
   proposal at a height whose set does not hold it.
-* S4 app hashes: honest nodes agree on the state root at every height they both have, and every
-  honest node's history of validator sets is the model's (the acknowledged changes, in order).
+* S4 app hashes: honest nodes that executed a height reported the same state root for it, and
+  every honest node's history of validator sets is the model's (the acknowledged changes, in
+  order). The roots are each node's record made at every commit (``AuditedNode.app_hashes``), not
+  the store's state versions: those are pruned, so a node whose state parted from the others' at
+  an old height and then stopped would otherwise be compared on nothing.
 * S5 durability: every transaction acknowledged as committed is in the ledger of every honest
   node that reached that height.
 * L1 liveness: after the network heals and crashed nodes restart, every honest node (so the
@@ -49,8 +52,6 @@ class AuditedStore(Protocol):
 
     def block(self, height: int) -> bytes: ...
 
-    def get_root(self, version: int) -> bytes | None: ...
-
     def has_tx(self, tx_hash: bytes) -> bool: ...
 
 
@@ -71,6 +72,11 @@ class AuditedNode(Protocol):
 
     @property
     def valset_history(self) -> ValsetHistory: ...
+
+    @property
+    def app_hashes(self) -> Mapping[int, bytes]:
+        """The state root this node reported after executing each height (0: genesis)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +174,7 @@ def check_app_hashes(honest: Sequence[AuditedNode]) -> list[Violation]:
     out = []
     top = max((n.height for n in honest), default=0)
     for h in range(top + 1):
-        roots = set()
-        for node in honest:
-            if node.height >= h and node.store.get_root(h) is not None:
-                roots.add(node.store.get_root(h))
+        roots = {node.app_hashes[h] for node in honest if h in node.app_hashes}
         if len(roots) > 1:
             out.append(Violation("S4", f"honest nodes disagree on the state root at height {h}"))
     return out

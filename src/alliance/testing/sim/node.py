@@ -113,6 +113,9 @@ class SimNode:
         # Durable like the store: the sets this node's state held, for the checkers (old state
         # versions are pruned, but every certificate is judged against its own height's set).
         self.valset_history = ValsetHistory(genesis.validators)
+        # Durable too: the state root after each height, as this node reported it at commit (the
+        # store prunes old versions; S4 compares every height, ``checkers.check_app_hashes``).
+        self.app_hashes: dict[int, bytes] = {}
         self.broken = cluster.options.broken
         self.wal = SimWal(honours_sync=self.broken != "wal-no-sync")
         self._valset_raw: bytes | None = None  # the set in state at the last commit, encoded
@@ -129,7 +132,9 @@ class SimNode:
         self.incarnation += 1
         modules: list[SimValsetModule | SimNoiseModule] = [SimValsetModule(self.valset_admin)]
         if self.broken == "nondeterministic":
-            modules.append(SimNoiseModule(self.index))
+            options = self.cluster.options
+            odd_one_out = min(set(range(options.nodes)) - set(options.byzantine))
+            modules.append(SimNoiseModule(1 if self.index == odd_one_out else 0))
         executor = _ForgetfulExecutor if self.broken == "drop-valset-updates" else Executor
         # The executor verifies through the node's verifier, as ``node.service`` wires a real node.
         self.executor = executor(
@@ -139,6 +144,9 @@ class SimNode:
             verify_batch=self.verifier.verify_batch,
         )
         self.executor.init_chain(self.genesis)
+        genesis_root = self.store.get_root(0)
+        if 0 not in self.app_hashes and genesis_root is not None:
+            self.app_hashes[0] = genesis_root
         self.mempool = Mempool(
             chain_id=self.genesis.chain_id,
             params=self.executor.params,
@@ -229,6 +237,7 @@ class SimNode:
 
     def block_committed(self, block: Block, result: FinalizeResult) -> None:
         height = block.header.height
+        self.app_hashes[height] = result.app_hash
         # What state now holds, read back (not the result's updates, nor the driver's arithmetic):
         # that is what an auditor sees.
         raw = self.executor.query(VALIDATORS_KEY).value

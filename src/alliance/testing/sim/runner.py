@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from alliance.testing.sim.cluster import SimResult, run_seed
 from alliance.testing.sim.options import BROKEN_VARIANTS, CAUGHT_BY, SimOptions
@@ -44,7 +44,7 @@ def catches(broken: str, violations: list[str]) -> bool:
 
 
 def iterate(
-    seeds: range, broken: str | None, processes: int, valset_changes: bool = False
+    seeds: Sequence[int], broken: str | None, processes: int, valset_changes: bool = False
 ) -> Iterator[tuple[int, list[str], dict[str, float], str]]:
     jobs = [(s, broken, valset_changes) for s in seeds]
     if processes <= 1:
