@@ -16,6 +16,11 @@ writes is known before the change is submitted, and a change is submitted only i
 keeps the model's assumption (Byzantine power below a third of every height's set; at most a
 third where the run sits at the edge). The model's history of sets, built from the changes whose
 commit was acknowledged, is what the checkers compare every node's own history with.
+
+Two broken variants (``options.CAUGHT_BY``) are the simulation's own: with ``ack-before-commit``
+the client records a transaction (and a set change) as committed when a node admits it, not when
+a block commits it; with ``nondeterministic`` every fifth workload transaction calls
+``noise.SimNoiseModule``. Host and application faults are ``node.SimNode``'s.
 """
 
 from __future__ import annotations
