@@ -22,7 +22,7 @@ import msgspec.inspect
 from alliance import codec
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain
-from alliance.crypto.keys import AccountKey
+from alliance.crypto.keys import SIGNATURE_SIZE_BYTES, AccountKey
 from alliance.errors import GasLimitTooHigh, TxExpired, TxTooFarAhead, WrongChainId
 
 NONCE_SIZE_BYTES = 16
@@ -80,7 +80,7 @@ def tx_hash(tx: Transaction) -> bytes:
     return tx_hash_of_body(tx.body)
 
 
-SIGNATURE_TAIL_BYTES = 2 + 64
+SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES
 """The bytes after the body in a canonical transaction: bin8 header (0xc4, 0x40), the signature."""
 
 
@@ -119,6 +119,11 @@ def decode_tx(raw: bytes) -> Transaction:
     return codec.decode(Transaction, raw, size_bytes_max=TX_SIZE_BYTES_MAX)
 
 
+DEFAULT_GAS_LIMIT = 100_000
+"""The gas limit a transaction is signed with unless its signer says otherwise (a native transfer
+uses a small part of it)."""
+
+
 def sign_tx(
     key: AccountKey,
     *,
@@ -127,7 +132,7 @@ def sign_tx(
     method: str,
     args: object,
     valid_until: int,
-    gas_limit: int = 100_000,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
     nonce: bytes | None = None,
 ) -> Transaction:
     """Build and sign a transaction. ``args`` is any codec-encodable value (usually a Struct)."""
