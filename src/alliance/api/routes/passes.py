@@ -159,7 +159,7 @@ def router(node: NodeFacade) -> APIRouter:
 
     @routes.get(
         "/v1/contracts/{name}/views/{method}",
-        responses=documented(ViewResult, refused=(400, 404)),
+        responses=documented(ViewResult, refused=(400, 404, 410)),
         tags=["contracts"],
     )
     async def contract_view(
