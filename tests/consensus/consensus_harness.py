@@ -186,6 +186,7 @@ class Cluster:
         while True:
             ready = node.core.ready()
             if ready.is_empty:
+                node.core.check_invariants()  # after every step the harness drives
                 return
             follow_ups: list[object] = []
             node.wal.extend(ready.wal_records)

@@ -150,6 +150,9 @@ class DriverConfig:
     """A node-local cap on a proposal's transactions below the governed ``block_txs_max``."""
     wal_rotate_every_blocks: int = 16
     sync: SyncConfig = field(default_factory=SyncConfig)
+    check_invariants: bool = False
+    """Check the consensus core's invariants after every step (the simulator: a few microseconds
+    a step that a node's hot path does without)."""
 
     def __post_init__(self) -> None:
         invariant(self.empty_block_interval_ms >= 0, "empty_block_interval_ms is not negative")
@@ -362,6 +365,8 @@ class NodeDriver:
                 return
             ready = self.core.ready()
             if ready.is_empty:
+                if self.config.check_invariants:
+                    self.core.check_invariants()
                 return
             self._handle(ready)
         invariant(False, "the consensus core kept producing work without end")

@@ -74,6 +74,7 @@ def driver_config(timeout_propose_ms: int) -> DriverConfig:
         block_time_ahead_ms_max=None,
         proposal_txs_max=PROPOSAL_TXS_MAX,
         wal_rotate_every_blocks=1,
+        check_invariants=True,
         sync=SyncConfig(blocks_per_request_max=SYNC_BLOCKS_PER_REQUEST_MAX),
     )
 
