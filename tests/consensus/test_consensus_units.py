@@ -617,3 +617,24 @@ def test_a_certificate_repeating_a_validator_costs_one_check_per_validator_and_l
     assert [o.message.block_hash for o in ready.messages if isinstance(o.message, Vote)] == [b""]  # nil
     cert_checks = [node_id for node_id in checked if node_id != node_key(proposer).node_id]
     assert len(cert_checks) == 2, f"{len(cert_checks)} checks for a certificate naming 2 validators"
+
+
+@pytest.mark.parametrize(
+    ("corruption", "message"),
+    [
+        (lambda core: setattr(core, "_last_committed_height", 5), "follow the last commit"),
+        (lambda core: setattr(core, "_locked_round", 0), "lock value and lock round disagree"),
+        (lambda core: setattr(core, "_valid_value", b"\x01" * 32), "valid value and round disagree"),
+        (lambda core: core._rounds.pop(core._round), "has no state"),
+        (lambda core: core._rounds.__setitem__(10**6, core._rounds[core._round]), "a kept round outside"),
+        (lambda core: setattr(core, "_round", -1), "below 0"),
+    ],
+)
+def test_check_invariants_names_a_corrupted_state(corruption: object, message: str) -> None:
+    cluster = Cluster(4)
+    cluster.start()  # the harness checks after every step: a started core holds every invariant
+    core = cluster.nodes[0].core
+    core.check_invariants()
+    corruption(core)  # type: ignore[operator]
+    with pytest.raises(InvariantViolation, match=message):
+        core.check_invariants()
