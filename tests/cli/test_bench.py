@@ -111,6 +111,54 @@ def test_the_saturated_run_awaits_only_what_the_nodes_accepted() -> None:
     asyncio.run(asyncio.wait_for(_wait_committed(watcher, list(submissions.sent_at), 5.0), 10))
 
 
+class FlakyNode:
+    """Stands for a node whose status route fails its first answers (a loaded host's timeouts),
+    then shows one block holding ``tx_hash``; or, with ``broken``, fails with a bug."""
+
+    def __init__(self, tx_hash: bytes, failures: int, *, broken: bool = False) -> None:
+        self.tx_hash, self.failures, self.broken = tx_hash, failures, broken
+
+    async def status(self) -> Any:
+        if self.broken:
+            raise KeyError("a bug in the watcher's reading")
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("the node did not answer within 30 s")
+        return type("Status", (), {"height": 1})()
+
+    async def block(self, height: int) -> Any:
+        return type("Block", (), {"height": height, "txs": [self.tx_hash]})()
+
+
+def test_the_commit_watcher_polls_again_after_a_failed_poll() -> None:
+    """Before, one poll the node did not answer in time ended the watcher silently, and the run
+    failed "N not committed" after ``commit_timeout_s`` although every transaction had committed."""
+    tx_hash = bytes(32)
+
+    async def scenario() -> int:
+        watcher = _CommitWatcher(cast(AsyncClient, FlakyNode(tx_hash, failures=3)), 1)
+        watcher.awaited.add(tx_hash)
+        watcher.start()
+        try:
+            await _wait_committed(watcher, [tx_hash], 5.0)
+        finally:
+            assert watcher.task is not None
+            watcher.task.cancel()
+        return watcher.failed_polls
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 10)) == 3
+
+
+def test_a_watcher_stopped_by_a_bug_is_raised_not_waited_out() -> None:
+    async def scenario() -> None:
+        watcher = _CommitWatcher(cast(AsyncClient, FlakyNode(bytes(32), 0, broken=True)), 1)
+        watcher.start()
+        await _wait_committed(watcher, [bytes(32)], 60.0)
+
+    with pytest.raises(KeyError, match="a bug"):
+        asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
 def raw_transfer(seed: int) -> bytes:
     key = AccountKey(bytes([seed + 1]) * 32)
     return benchmark._transfer(key, "bench-test", bytes(20), 1, 100)

@@ -309,19 +309,47 @@ class _CommitWatcher:
         self.committed_at: dict[bytes, float] = {}
         self.height_of: dict[bytes, int] = {}
         self.awaited: set[bytes] = set()
+        self.failed_polls = 0
+        self.last_poll_error = ""
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run())
 
     async def run(self) -> None:
         while True:
-            latest = (await self._client.status()).height
-            while self._next_height <= latest:
-                block = await self._client.block(self._next_height)
-                now = time.perf_counter()
-                for tx_hash in block.txs:
-                    if tx_hash in self.awaited:
-                        self.committed_at[tx_hash] = now
-                        self.height_of[tx_hash] = block.height
-                self._next_height += 1
+            # A poll the node does not answer in time (a loaded host) is tried again: giving up
+            # here would leave every awaited transaction looking uncommitted.
+            try:
+                await self._poll()
+            except OperationalError as error:
+                self.failed_polls += 1
+                self.last_poll_error = str(error)
             await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def _poll(self) -> None:
+        latest = (await self._client.status()).height
+        while self._next_height <= latest:
+            block = await self._client.block(self._next_height)
+            now = time.perf_counter()
+            for tx_hash in block.txs:
+                if tx_hash in self.awaited:
+                    self.committed_at[tx_hash] = now
+                    self.height_of[tx_hash] = block.height
+            self._next_height += 1
+
+    def raise_if_stopped(self) -> None:
+        """Raise what stopped the watcher, if it stopped: waiting on it would only time out."""
+        if self.task is not None and self.task.done() and not self.task.cancelled():
+            error = self.task.exception()
+            if error is not None:
+                raise error
+
+    def describe(self) -> str:
+        failed = ""
+        if self.failed_polls:
+            failed = f"; {self.failed_polls} polls failed, the last: {self.last_poll_error}"
+        return f"the watcher read blocks up to height {self._next_height - 1}{failed}"
 
     def pending(self, hashes: Iterable[bytes]) -> int:
         return sum(1 for h in hashes if h not in self.committed_at)
@@ -362,10 +390,12 @@ async def _submit_all(
 async def _wait_committed(watcher: _CommitWatcher, hashes: Sequence[bytes], timeout_s: float) -> None:
     deadline = time.perf_counter() + timeout_s
     while watcher.pending(hashes):
+        watcher.raise_if_stopped()
         if time.perf_counter() > deadline:
             missing = watcher.pending(hashes)
             raise OperationalError(
                 f"{missing} of {len(hashes)} accepted transactions not committed after {timeout_s:.0f} s"
+                f" ({watcher.describe()})"
             )
         await asyncio.sleep(POLL_INTERVAL_S)
 
@@ -489,7 +519,7 @@ async def _run(
     status = await clients[0].status()
     nodes = len(status.validators)
     watcher = _CommitWatcher(clients[0], status.height + 1)
-    watch_task = asyncio.create_task(watcher.run())
+    watcher.start()
     try:
         chain = ChainInfo(status.chain_id, status.height + status.tx_window_blocks - 5)
         senders = [AccountKey.generate() for _ in range(options.accounts)]
@@ -547,7 +577,8 @@ async def _run(
             half_outcomes = tally_receipts(half_accepted, await watcher.receipts(half_accepted))
         half_latencies = [watcher.committed_at[h] - half.sent_at[h] for h in half_outcomes.ok]
     finally:
-        watch_task.cancel()
+        if watcher.task is not None:
+            watcher.task.cancel()
     ceiling_tps = ceiling_all_cores / nodes
     return {
         "workload": load.name,
