@@ -24,7 +24,7 @@ from alliance.errors import DecodeError
 from alliance.execution.modules import builtin_modules
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
 from alliance.ledger.transaction import decode_tx, tx_hash_of_canonical
-from alliance.node.facade import CommittedTx, NodeStatus
+from alliance.node.facade import AccountTx, BlockHead, CommittedTx, NodeStatus
 from alliance.sdk import wire
 from alliance.sdk.wire import Address, Hash32, Hex, NodeId, Signature64
 
@@ -107,6 +107,39 @@ def block_view(block: Block, certificate: CommitCertificate | None) -> wire.Bloc
         last_commit_hash=Hex(header.last_commit_hash),
         txs=tuple(Hash32(h) for h in tx_hashes(block)),
         certificate=cert,
+    )
+
+
+def block_header_view(head: BlockHead) -> wire.BlockHeaderView:
+    header = head.header
+    cert = head.certificate
+    signers = () if cert is None else tuple(NodeId(s.node_id) for s in cert.signatures)
+    return wire.BlockHeaderView(
+        height=header.height,
+        hash=Hash32(header.hash()),
+        time_ms=header.time_ms,
+        chain_id=header.chain_id,
+        proposer=NodeId(header.proposer),
+        prev_block_hash=Hex(header.prev_block_hash),
+        app_hash=Hash32(header.app_hash),
+        tx_root=Hash32(header.tx_root),
+        last_results_hash=Hash32(header.last_results_hash),
+        validators_hash=Hash32(header.validators_hash),
+        last_commit_hash=Hex(header.last_commit_hash),
+        txs=head.txs,
+        signers=signers,
+    )
+
+
+def account_tx_view(tx: AccountTx) -> wire.AccountTxView:
+    return wire.AccountTxView(
+        hash=Hash32(tx.tx_hash),
+        height=tx.height,
+        index=tx.index,
+        target=tx.target,
+        method=tx.method,
+        status=tx.status,
+        sent=tx.sent,
     )
 
 
