@@ -31,10 +31,12 @@ from alliance.errors import NotFound
 from alliance.execution.modules import builtin_modules
 from alliance.ledger.block import Block, Event, Receipt
 from alliance.ledger.transaction import Transaction, is_address_type, tx_hash_of_canonical
-from alliance.storage.account_index import AccountIndex, AccountTxRow, row_key
+from alliance.storage.account_index import ADDRESS_SIZE_BYTES, AccountIndex, AccountTxRow, row_key
 from alliance.storage.lmdb_store import ChainStore
 
 SENDER_ADDRESSES_MAX = 100_000
+_decode_tx = msgspec.msgpack.Decoder(Transaction).decode  # bytes this node's store holds: trusted
+_encode = codec.encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,20 +124,17 @@ class AccountIndexer:
         tx_hash = tx_hash_of_canonical(raw)
         if not self._committed(tx_hash, height, index, receipt):
             return []
-        tx = codec.decode_trusted(Transaction, raw)
-        sender = self._sender(tx.body.sender)
-        call = tx.body.call
-        accounts = {sender}
-        for event in receipt.events:
-            accounts.update(event_addresses(event))
-        status = receipt.status
-        return [
-            (
-                row_key(account, height, index),
-                codec.encode(AccountTxRow(tx_hash, call.target, call.method, status, account == sender)),
-            )
-            for account in accounts
-        ]
+        body = _decode_tx(raw).body
+        sender = self._sender(body.sender)
+        call = body.call
+        position = row_key(sender, height, index)[ADDRESS_SIZE_BYTES:]
+        target, method, status = call.target, call.method, receipt.status
+        rows = [(sender + position, _encode(AccountTxRow(tx_hash, target, method, status, True)))]
+        named = {a for event in receipt.events for a in event_addresses(event) if a != sender}
+        if named:
+            other = _encode(AccountTxRow(tx_hash, target, method, status, False))
+            rows.extend((account + position, other) for account in named)
+        return rows
 
     def step(self, txs_max: int) -> int:
         """Index at most ``txs_max`` transactions (whole empty blocks count one each); how many
