@@ -1,10 +1,14 @@
 """Fixtures of the explorer's tests: Debian's Chromium driven by Playwright, and a real alliance.
 
 The alliance (two organisations, two validators, the explorer mounted on each node's API) is
-started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``, a frozen
-account (``mallory``), a passed proposal (#1, both organisations voted) and an open one (#2, for
-the console's vote). Every page a test opens is watched: a request to anything but 127.0.0.1, or
-an uncaught script error, fails the test.
+started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``,
+a frozen account (``mallory``), a passed proposal (#1, both organisations voted) and an open one
+(#2, for the console's vote); then passes and a contract: ``org0-admin`` is made an issuer and a
+gateway of org0 (by committee vote), declares ``GOLD`` (fungible, capped, lots that expire after 30
+days), mints it to ``bob`` and ``dev`` (who moves some back), declares ``EUR`` (settlement money)
+and credits ``bob`` a deposit; the example ``token.py`` contract is deployed as ``token``
+(submitted, proposed, voted live) and mints to ``bob``. Every page a test opens is watched: a
+request to anything but 127.0.0.1, or an uncaught script error, fails the test.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from explorer_helpers import (
     running_alliance,
 )
 
-from alliance.abi import gov
+from alliance.abi import gov, passes
 from alliance.cli.keyring import keys_new, load_named_key
 from alliance.crypto.keys import parse_address
 from alliance.sdk import Client
+from alliance.sdk import contracts as sdk_contracts
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,6 +49,15 @@ class Seed:
     mallory: str
     passed_proposal: int
     open_proposal: int
+    symbol: str  # a fungible pass scheme bob holds
+    settlement: str  # a settlement scheme with one deposit
+    contract: str  # the example token contract, live
+    contract_proposal: int
+    contract_call_hash: str  # token.mint to bob
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+GOLD_RIGHTS = "One GOLD entitles its holder to one gram of gold from the vault of org0, on request."
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +145,45 @@ def _seed(alliance: Alliance) -> Seed:
         opened = client.propose(admin0, gov.GrantRole(account=parse_address(bob), role="auditor", org="org0"))
     assert sent.ok and sent.height is not None
     assert passed.proposal is not None and opened.proposal is not None
-    return Seed(sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal)
+    deployed, call_hash = _seed_passes_and_contract(alliance, parse_address(bob))
+    return Seed(
+        sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal,
+        "GOLD", "EUR", "token", deployed, call_hash,
+    )  # fmt: skip
+
+
+def _seed_passes_and_contract(alliance: Alliance, bob: bytes) -> tuple[int, str]:
+    """GOLD and EUR declared, minted and credited; the token contract live. Its proposal id and the
+    hash of a call to it."""
+    directory = alliance.directory
+    admin0 = load_named_key(directory, "org0-admin")
+    admin1 = load_named_key(directory, "org1-admin")
+    dev = load_named_key(directory, "dev")
+    with Client(alliance.urls[0], timeout_s=30) as client:
+        for role in ("issuer", "gateway"):
+            made = client.propose(admin0, gov.GrantRole(account=admin0.address, role=role, org="org0"))
+            client.vote(admin1, made.proposal, True)  # type: ignore[arg-type]
+        gold = passes.CreateArgs(
+            "GOLD", "Vault gold", "fungible", GOLD_RIGHTS, cap=1_000_000, lot_days=30, expiry="lot"
+        )
+        client.call_checked(admin0, "passes", "create", gold, gas_limit=2_000_000)
+        for holder, amount in ((bob, 120), (dev.address, 30)):
+            mint = passes.MintArgs("GOLD", holder, amount, memo="seed")
+            client.call_checked(admin0, "passes", "mint", mint, gas_limit=2_000_000)
+        back = passes.TransferArgs("GOLD", admin0.address, 5)
+        client.call_checked(dev, "passes", "transfer", back, gas_limit=2_000_000)
+        rights = "One EUR is one euro held at org0's bank."
+        eur = passes.CreateArgs("EUR", "Euro settlement", "fungible", rights, 2, minter_role="gateway")
+        client.call_checked(admin0, "passes", "create", eur, gas_limit=2_000_000)
+        deposit = passes.DepositArgs("EUR", bob, 50_000, "BANK-0001")
+        client.call_checked(admin0, "passes", "deposit", deposit, gas_limit=2_000_000)
+        source = (EXAMPLES / "token.py").read_text()
+        owner = ["0x" + admin0.address.hex()]
+        _code_hash, outcome = sdk_contracts.deploy(client, admin0, "token", source, owner)
+        assert outcome.proposal is not None
+        client.vote(admin1, outcome.proposal, True)
+        minted = sdk_contracts.ContractHandle(client, "token").call(admin0, "mint", ["0x" + bob.hex(), 1_000])
+    return outcome.proposal, minted.hash.hex()
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ Theory of operation: ``AccountIndexer.step`` reads the chain store from the inde
 position (the first transaction not indexed yet) and writes, in one transaction of the index, the
 rows of at most a given number of transactions: for each, the sender's address and every address
 its receipt's events name (decoded by the emitting module's declared event type, address fields by
-declared type), with the call and its status. Only transactions the chain store indexes count (a
+declared type; a contract's events, which carry no declared types, by their 20-byte values), with
+the call and its status. Only transactions the chain store indexes count (a
 row refused by a block's checks has no committed hash). The runtime calls ``step`` in slices after
 blocks commit, yielding between slices, so a block's commit never waits for the index and a node
 catching up with its index (a first start on an old store) stays responsive.
@@ -37,6 +38,7 @@ from alliance.storage.lmdb_store import ChainStore
 SENDER_ADDRESSES_MAX = 100_000
 _decode_tx = msgspec.msgpack.Decoder(Transaction).decode  # bytes this node's store holds: trusted
 _encode = codec.encode
+_decode_map = msgspec.msgpack.Decoder(dict[str, object]).decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +66,23 @@ def event_shapes() -> dict[tuple[str, str], _EventShape]:
     return {(m.name, name): _shape(kind) for m in builtin_modules() for name, kind in m.events.items()}
 
 
+def _contract_event_addresses(data: bytes) -> list[bytes]:
+    """A contract's event is a msgpack map of its fields, an address among them as its 20 bytes
+    (``contracts.api.emit``); its declared types are not on the chain, so every top-level 20-byte
+    value counts as an address (a 20-byte ``bytes`` field would be taken for one: harmless here)."""
+    try:
+        fields = _decode_map(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return []
+    return [v for v in fields.values() if isinstance(v, bytes) and len(v) == ADDRESS_SIZE_BYTES]
+
+
 def event_addresses(event: Event) -> list[bytes]:
-    """The addresses a module's event names (none for an event no module declares)."""
+    """The addresses an event names: a module's by its declared type, a contract's as above."""
     shape = event_shapes().get((event.emitter, event.name))
-    if shape is None or not (shape.addresses or shape.address_lists):
+    if shape is None:
+        return _contract_event_addresses(event.data)
+    if not (shape.addresses or shape.address_lists):
         return []
     try:
         decoded = codec.decode_trusted(shape.kind, event.data)

@@ -702,14 +702,28 @@ class AsyncClient:
                 await asyncio.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - loop.time())))
 
     async def sign_call(
-        self, key: AccountKey, target: str, method: str, args: object, *, valid_for_blocks: int | None = None
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        valid_for_blocks: int | None = None,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> bytes:
-        return _signed_call(key, target, method, args, await self.status(), valid_for_blocks)
+        return _signed_call(key, target, method, args, await self.status(), valid_for_blocks, gas_limit)
 
     async def call(
-        self, key: AccountKey, target: str, method: str, args: object, *, wait: bool = True
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        wait: bool = True,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> TxView:
-        tx_hash = await self.submit(await self.sign_call(key, target, method, args))
+        tx_hash = await self.submit(await self.sign_call(key, target, method, args, gas_limit=gas_limit))
         return await self.wait(tx_hash) if wait else _pending_view(tx_hash)
 
     async def sign_transfer(
