@@ -14,6 +14,10 @@ executor does, without consensus in between:
   hash, tx root, app and results hashes, validators hash, proposer, last commit hash), and a commit
   certificate signed by the validator's own node key, so every in-page check of the explorer (block
   hashes, signatures, quorum, inclusion proofs) runs on real data;
+- first the committee (one member: its admin's proposal passes at once) makes the admin an issuer,
+  the admin declares the pass scheme ``BENCH`` and mints it to the first payers, submits the
+  example ``token.py`` contract and proposes it live (so the passes and contracts pages have data,
+  and a scheme's history is read back over the whole chain);
 - each block passes ``process_proposal`` before it is finalized and committed, as on a node that
   received it. The signatures were made here, so they go into the executor's signature cache as a
   node's admission leaves them (``bench_executor.py`` does the same); nothing else is skipped.
@@ -32,8 +36,10 @@ from typing import Any
 from unittest import mock
 
 from alliance import codec
+from alliance.abi import contracts, gov, passes
 from alliance.abi.accounts import TransferArgs
 from alliance.cli.keyring import load_named_key
+from alliance.contracts import engine
 from alliance.crypto.keys import AccountKey, NodeSigner, load_node_key
 from alliance.execution.executor import Executor
 from alliance.ledger.block import (
@@ -55,6 +61,11 @@ BLOCK_INTERVAL_MS = 1000
 SENDER_FUNDS = 10**9
 VALID_FOR_BLOCKS = 10
 EMPTY_BLOCK_INTERVAL_MS = 1000
+SCHEME = "BENCH"
+CONTRACT = "token"
+PASS_HOLDERS = 100
+TOKEN_SOURCE = Path(__file__).resolve().parents[1] / "examples" / "contracts" / "token.py"
+SETUP_BLOCKS = 6
 
 
 def build_chain(
@@ -63,7 +74,7 @@ def build_chain(
     """A one-validator alliance under ``directory`` whose node's store holds ``txs`` committed
     transfers (after the ``senders`` funding ones); its home and what was built."""
     started = time.monotonic()
-    blocks = -(-senders // block_txs) + -(-txs // block_txs)
+    blocks = SETUP_BLOCKS + -(-senders // block_txs) + -(-txs // block_txs)
     dated_back_s = (blocks + 2) * BLOCK_INTERVAL_MS / 1000
     real_time = time.time
     with mock.patch("alliance.node.bootstrap.time.time", lambda: real_time() - dated_back_s):
@@ -110,19 +121,34 @@ def build_chain(
             raise SystemExit(f"{len(failed)} transfers failed in block {height}: {failed[0].error}")
         state.update(height=height, prev=block_hash, cert=cert)
 
-    def signed(key: AccountKey, to: bytes, amount: int) -> bytes:
+    def signed_call(key: AccountKey, target: str, method: str, args: object, gas_limit: int = 10**5) -> bytes:
         tx = sign_tx(
-            key,
-            chain_id=chain_id,
-            target="accounts",
-            method="transfer",
-            args=TransferArgs(to=to, amount=amount),
+            key, chain_id=chain_id, target=target, method=method, args=args, gas_limit=gas_limit,
             valid_until=state["height"] + VALID_FOR_BLOCKS,
-        )
+        )  # fmt: skip
         raw = codec.encode(tx)
         executor.sigcache.add(tx_hash_of_canonical(raw), tx.signature, key.address)
         return raw
 
+    def signed(key: AccountKey, to: bytes, amount: int) -> bytes:
+        return signed_call(key, "accounts", "transfer", TransferArgs(to=to, amount=amount))
+
+    admin = load_named_key(directory, "org0-admin")
+    source = TOKEN_SOURCE.read_text()
+    big = 10_000_000
+    deploy = gov.DeployContract(CONTRACT, engine.code_hash(source), codec.encode([admin.address]))
+    scheme = passes.CreateArgs(SCHEME, "Benchmark pass", "fungible", "A unit of nothing")
+    setup = [
+        ("gov", "propose", gov.ProposeArgs(gov.GrantRole(admin.address, passes.ISSUER, "org0")), big),
+        ("passes", "create", scheme, big),
+        ("contracts", "submit", contracts.SubmitArgs(source), big),
+        ("gov", "propose", gov.ProposeArgs(deploy), big),
+    ]
+    for target, method, args, gas in setup:
+        commit([signed_call(admin, target, method, args, gas)])
+    entries = [passes.MintEntry(k.address, 10) for k in payers[:PASS_HOLDERS]]
+    commit([signed_call(admin, "passes", "mint_batch", passes.MintBatchArgs(SCHEME, entries), big)])
+    commit([signed_call(admin, CONTRACT, "mint", [payers[0].address, 1_000], big)])
     for start in range(0, senders, block_txs):
         commit([signed(dev, k.address, SENDER_FUNDS) for k in payers[start : start + block_txs]])
     sent = 0

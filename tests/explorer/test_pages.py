@@ -168,8 +168,8 @@ def test_transaction_page_shows_the_call_its_events_and_checks_its_inclusion_pro
     # The call's arguments, decoded in the page from the signed bytes the proof carries: (to, amount).
     arguments = page.inner_text("section[aria-labelledby='card-call'] dd ol.args").lower()
     assert seed.bob.lower() in arguments and "7" in arguments
-    # proof, listed, hash, signatures, validator set, quorum
-    assert page.locator(".checks .check-good").count() == 6, page.inner_text(".checks")
+    # the proof against the header's tx_root, the header's hash, signatures, validator set, quorum
+    assert page.locator(".checks .check-good").count() == 5, page.inner_text(".checks")
 
 
 def test_a_contract_call_is_decoded_with_its_abis_names(page: Any, chain: Alliance, seed: Seed) -> None:

@@ -34,11 +34,9 @@ def test_block_headers_blocks_by_hash_and_validator_sets(tmp_path: Path) -> None
             assert page.next_before == (page.blocks[-1].height if page.blocks[-1].height > 1 else 0)
             for head in page.blocks:
                 block = await client.block(head.height)
-                shared = set(msgspec.structs.asdict(head)) - {"txs", "signers"}
+                shared = set(msgspec.structs.asdict(head)) - {"txs"}
                 assert {k: getattr(head, k) for k in shared} == {k: getattr(block, k) for k in shared}
-                assert head.txs == len(block.txs)
-                assert block.certificate is not None
-                assert head.signers == tuple(s.node_id for s in block.certificate.signatures)
+                assert head.txs == len(block.txs) and head.certificate is not None
                 assert await client.block_by_hash(block.hash) == block
                 assert await client.block_by_hash(block.hash.hex()) == block
                 validators = await client.validators(head.height)

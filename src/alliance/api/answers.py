@@ -80,19 +80,23 @@ def tx_hashes(block: Block) -> list[bytes]:
     return [tx_hash_of_canonical(raw) for raw in block.txs]
 
 
+def certificate_view(certificate: CommitCertificate | None) -> wire.CertificateView | None:
+    if certificate is None:
+        return None
+    return wire.CertificateView(
+        height=certificate.height,
+        round=certificate.round,
+        block_hash=Hash32(certificate.block_hash),
+        signatures=tuple(
+            wire.CommitSigView(node_id=NodeId(s.node_id), signature=Signature64(s.signature))
+            for s in certificate.signatures
+        ),
+    )
+
+
 def block_view(block: Block, certificate: CommitCertificate | None) -> wire.BlockView:
     header = block.header
-    cert = None
-    if certificate is not None:
-        cert = wire.CertificateView(
-            height=certificate.height,
-            round=certificate.round,
-            block_hash=Hash32(certificate.block_hash),
-            signatures=tuple(
-                wire.CommitSigView(node_id=NodeId(s.node_id), signature=Signature64(s.signature))
-                for s in certificate.signatures
-            ),
-        )
+    cert = certificate_view(certificate)
     return wire.BlockView(
         height=header.height,
         hash=Hash32(block.hash()),
@@ -112,8 +116,6 @@ def block_view(block: Block, certificate: CommitCertificate | None) -> wire.Bloc
 
 def block_header_view(head: BlockHead) -> wire.BlockHeaderView:
     header = head.header
-    cert = head.certificate
-    signers = () if cert is None else tuple(NodeId(s.node_id) for s in cert.signatures)
     return wire.BlockHeaderView(
         height=header.height,
         hash=Hash32(header.hash()),
@@ -127,7 +129,7 @@ def block_header_view(head: BlockHead) -> wire.BlockHeaderView:
         validators_hash=Hash32(header.validators_hash),
         last_commit_hash=Hex(header.last_commit_hash),
         txs=head.txs,
-        signers=signers,
+        certificate=certificate_view(head.certificate),
     )
 
 

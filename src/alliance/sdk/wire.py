@@ -511,9 +511,9 @@ class TxView(View, frozen=True):
 
 
 class BlockHeaderView(View, frozen=True):
-    """A block's header fields (as ``BlockView``), with counts instead of its lists: how many
-    transactions it holds, and which validators signed its certificate (their signatures are in
-    ``BlockView``)."""
+    """A block as ``BlockView`` but for its transactions: how many it holds, not their hashes (a
+    full block's list is ~670 KB). The header and the certificate are whole, so a reader can
+    recompute the block's hash and check its signatures from this alone."""
 
     height: int
     hash: Hash32
@@ -527,7 +527,7 @@ class BlockHeaderView(View, frozen=True):
     validators_hash: Hash32
     last_commit_hash: Hex
     txs: int
-    signers: tuple[NodeId, ...]  # empty while the node has no certificate for it
+    certificate: CertificateView | None
 
 
 class BlockHeadersPage(View, frozen=True):

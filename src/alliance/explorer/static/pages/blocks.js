@@ -23,7 +23,7 @@ export function parseHeight(text) {
   return Number(clean);
 }
 
-// One row of a block header (GET /v1/blocks: `txs` and `signers` are counts and node ids).
+// One row of a block header (GET /v1/blocks: `txs` is a count).
 function blockRow(b, names) {
   return [
     blockLink(b.height),
@@ -31,7 +31,7 @@ function blockRow(b, names) {
     h("span", { title: fmtTime(b.time_ms), "data-ago": b.time_ms }, fmtAgo(b.time_ms)),
     fmtInt(b.txs),
     nodeLabel(b.proposer, names),
-    b.signers.length ? fmtInt(b.signers.length) : h("span", { class: "muted" }, "none yet"),
+    b.certificate ? fmtInt(b.certificate.signatures.length) : h("span", { class: "muted" }, "none yet"),
   ];
 }
 

@@ -1,7 +1,7 @@
 // The overview: where the chain is, how fast it goes, who validates it and who this node talks to.
 //
 // API calls: GET /v1/status once, then one GET /v1/blocks?before=&limit= for the headers of the last
-// WINDOW_BLOCKS + 1 blocks (counts and signers, not their lists of transaction hashes), then the
+// WINDOW_BLOCKS + 1 blocks (counts and certificates, not their lists of transaction hashes), then the
 // stream from the next height. Per new block: at most one GET /v1/blocks?before=h+1&limit=1 (its
 // proposer and signers, skipped while one is in flight) and at most one GET /v1/status every
 // STATUS_REFRESH_MS (mempool, peers). Nothing grows without bound: the chart and the lists keep a
@@ -38,7 +38,9 @@ export async function renderOverview(main) {
   const recent = [...loaded].sort((a, b) => b.height - a.height);
   const lastSigned = new Map();
   const noteSigners = (block) => {
-    for (const nodeId of block.signers) lastSigned.set(nodeId, Math.max(lastSigned.get(nodeId) || 0, block.height));
+    for (const sig of block.certificate?.signatures || []) {
+      lastSigned.set(sig.node_id, Math.max(lastSigned.get(sig.node_id) || 0, block.height));
+    }
   };
   recent.forEach(noteSigners);
 
