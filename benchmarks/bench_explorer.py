@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -265,6 +266,9 @@ def main() -> int:
     parser.add_argument("--block-txs", type=int, default=5_000, help="with --build: transfers a block")
     parser.add_argument("--senders", type=int, default=2_000, help="with --build: accounts that pay")
     parser.add_argument("--recipients", type=int, default=100_000, help="with --build: addresses paid")
+    parser.add_argument(
+        "--keep", type=Path, help="with --build: build into this directory once, and time it again later"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per page")
     parser.add_argument("--browser", action="store_true", help="also time the pages in Chromium")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line")
@@ -272,14 +276,23 @@ def main() -> int:
     sizes = (args.txs, args.batch, args.rounds, args.block_txs, args.senders, args.recipients)
     if min(sizes) < 1:
         parser.error("--txs, --batch, --rounds, --block-txs, --senders and --recipients must be positive")
-    with tempfile.TemporaryDirectory(prefix="bench-explorer-") as tmp:
+    if args.keep is not None and not args.build:
+        parser.error("--keep goes with --build")
+    kept = contextlib.nullcontext(str(args.keep)) if args.keep is not None else None
+    with kept or tempfile.TemporaryDirectory(prefix="bench-explorer-") as tmp:
         directory = Path(tmp) / "chain"
         built: dict[str, Any] = {}
         if args.build:
-            home, built = build_chain(
-                directory, txs=args.txs, block_txs=args.block_txs, senders=args.senders,
-                recipients=args.recipients,
-            )  # fmt: skip
+            record = Path(tmp) / "built.json"
+            if record.exists():  # built by an earlier run with --keep: time it again
+                built = json.loads(record.read_text())
+                home = NodeHome(directory / "nodes" / "node0")
+            else:
+                home, built = build_chain(
+                    directory, txs=args.txs, block_txs=args.block_txs, senders=args.senders,
+                    recipients=args.recipients,
+                )  # fmt: skip
+                record.write_text(json.dumps(built))
             homes = [home]
         else:
             homes = alliance_homes(directory, 1, empty_block_interval_ms=1000)

@@ -50,8 +50,9 @@ from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.errors import InvariantViolation, NotFound, OperationalError, StoreFull
 from alliance.execution.executor import Executor, ModuleAnswer
-from alliance.ledger.block import Block, CommitCertificate, Header, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Event, Header, Receipt
 from alliance.ledger.genesis import Genesis
+from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
 from alliance.node.account_index import AccountIndexer
@@ -485,6 +486,21 @@ class NodeRuntime:
 
     def tx_location(self, tx_hash: bytes) -> tuple[int, int]:
         return self.store.tx_location(tx_hash)
+
+    def module_events(self, height: int, emitter: str) -> list[tuple[bytes, Event]]:
+        if height < 1 or height > self.height:
+            raise NotFound(f"no block at height {height}; the last committed height is {self.height}")
+        raw = self.store.receipts(height)
+        # A reader going back over many blocks (a pass scheme's history) skips, without decoding
+        # them, the blocks whose receipts do not even contain the emitter's name (msgpack text).
+        if codec.encode(emitter) not in raw:
+            return []
+        receipts = codec.decode_trusted(list[Receipt], raw)
+        found = [(i, e) for i, r in enumerate(receipts) for e in r.events if e.emitter == emitter]
+        if not found:
+            return []
+        txs = codec.decode_trusted(Block, self.store.block(height)).txs
+        return [(tx_hash_of_canonical(txs[i]), event) for i, event in found]
 
     def validator_set(self, height: int) -> ValidatorSet:
         if height < 1 or height > self.height + 1:

@@ -4,7 +4,8 @@ reconciliation; live contracts, their code and ABI, and their views.
 Theory of operation: every route reads the ``passes`` or ``contracts`` module's queries (the same
 answers ``/v1/modules/...`` gives), at one height. A scheme's history is its events in recent
 blocks, read backwards from ``before`` (default: the last committed height) over at most
-``HISTORY_BLOCKS_MAX`` blocks and ``HISTORY_EVENTS_MAX`` events; the answer says where it stopped,
+``HISTORY_BLOCKS_MAX`` blocks and ``HISTORY_EVENTS_MAX`` events (``NodeFacade.module_events``: a
+block without a passes event is skipped undecoded); the answer says where it stopped,
 so a client pages further back with ``before=<next_before>``. No route scans the whole chain. The
 reconciliation report is also CSV (``format=csv``): one line per deposit and withdrawal, as a
 bank's operator matches it against its statement.
@@ -23,7 +24,6 @@ from starlette.responses import Response
 from alliance import codec
 from alliance.abi import contracts as c
 from alliance.abi import passes as p
-from alliance.api import answers
 from alliance.api.routes import AddressPath, WireJSON, answer, documented, hex_param
 from alliance.api.routes.modules import answer_type_of
 from alliance.crypto.keys import parse_address, to_checksum_address
@@ -199,21 +199,17 @@ def _history(node: NodeFacade, symbol: str, before: int | None) -> History:
     height = top
     lowest = max(1, top - HISTORY_BLOCKS_MAX + 1)
     while height >= lowest and len(events) < HISTORY_EVENTS_MAX:
-        block, _cert = node.block(height)
-        for tx_hash, receipt in zip(answers.tx_hashes(block), node.receipts(height), strict=True):
-            for event in receipt.events:
-                if event.emitter != p.MODULE_NAME:
+        for tx_hash, event in node.module_events(height, p.MODULE_NAME):
+            kind = p.EVENTS.get(event.name)
+            fields = None
+            if kind is not None:
+                decoded = codec.decode(kind, event.data)
+                if getattr(decoded, "symbol", None) != symbol:
                     continue
-                kind = p.EVENTS.get(event.name)
-                fields = None
-                if kind is not None:
-                    decoded = codec.decode(kind, event.data)
-                    if getattr(decoded, "symbol", None) != symbol:
-                        continue
-                    fields = wire.fields_json(decoded)
-                events.append(
-                    HistoryEvent(height=height, tx_hash=wire.Hash32(tx_hash), name=event.name, fields=fields)
-                )
+                fields = wire.fields_json(decoded)
+            events.append(
+                HistoryEvent(height=height, tx_hash=wire.Hash32(tx_hash), name=event.name, fields=fields)
+            )
         height -= 1
     return History(
         symbol=symbol, events=events, from_height=top, next_before=max(0, height + 1) if height >= 1 else 0
