@@ -134,21 +134,21 @@ async def page_requests(client: httpx.AsyncClient, ids: dict[str, Any]) -> dict[
         status = await get("/v1/status")
         await get(f"/v1/blocks?before={status['height'] + 1}&limit={WINDOW_BLOCKS}")
 
-    async def block_checks(height: int) -> dict[str, Any]:
-        block, _status = await asyncio.gather(get(f"/v1/blocks/{height}"), get("/v1/status"))
-        await get(f"/v1/validators?height={height}")
-        return block  # type: ignore[no-any-return]
-
     async def block_page() -> None:
-        block = await block_checks(ids["height"])
+        height = ids["height"]
+        block, _status, _set = await asyncio.gather(
+            get(f"/v1/blocks/{height}"), get("/v1/status"), get(f"/v1/validators?height={height}")
+        )
         if 0 < len(block["txs"]) <= RECEIPTS_FETCH_MAX:
-            await get(f"/v1/blocks/{ids['height']}/receipts")
+            await get(f"/v1/blocks/{height}/receipts")
 
     async def tx_page() -> None:
         tx = await get(f"/v1/txs/{ids['tx']}")
-        await asyncio.gather(get(f"/v1/blocks?before={tx['height'] + 1}&limit=1"), get("/v1/status"))
-        await get(f"/v1/validators?height={tx['height']}")  # with the proof, as the page asks
-        await get(f"/v1/txs/{ids['tx']}/proof")
+        height = tx["height"]
+        await asyncio.gather(
+            get(f"/v1/blocks?before={height + 1}&limit=1"), get("/v1/status"),
+            get(f"/v1/validators?height={height}"), get(f"/v1/txs/{ids['tx']}/proof"),
+        )  # fmt: skip
 
     async def account_page() -> None:
         address = ids["account"]

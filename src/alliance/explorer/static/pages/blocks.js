@@ -106,8 +106,7 @@ export async function renderBlock(main, [param]) {
   if (height === null || height < 1) {
     throw new Error(`“${param}” is not a block height: a height is a whole number, the first block is 1.`);
   }
-  const [block, status] = await Promise.all([getJSON(`/v1/blocks/${height}`), statusOnce()]);
-  const set = await validatorsFor(block, status);
+  const [block, status, set] = await Promise.all([getJSON(`/v1/blocks/${height}`), statusOnce(), validatorsFor(height, statusOnce())]);
   const names = nodeNames(status);
   for (const v of set.validators) if (v.name && !names.has(v.node_id)) names.set(v.node_id, v.name);
   const nav = h("nav", { class: "pager compact", "aria-label": "Neighbouring blocks" },

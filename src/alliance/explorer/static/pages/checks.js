@@ -8,21 +8,22 @@ import { passEventText } from "./passes.js";
 
 const SECURE_HINT = "this page has no WebCrypto Ed25519 here (browsers offer it on https and on 127.0.0.1 or localhost)";
 
-// The validator set that had to sign `block`: GET /v1/validators?height=h (the node keeps every set
-// the chain has had); when the node cannot answer it (an old store), today's set from GET /v1/status,
-// which the checks then say may not be the right one. Answers {validators, ofHeight}.
-export async function validatorsFor(block, status) {
+// The validator set that had to sign the block at `height`: GET /v1/validators?height=h (the node
+// keeps every set the chain has had); when the node cannot answer it (an old store), today's set from
+// GET /v1/status (`status`, or a promise of it), which the checks then say may not be the right one.
+// Answers {validators, ofHeight}.
+export async function validatorsFor(height, status) {
   try {
-    const set = await getJSON(`/v1/validators?height=${block.height}`);
+    const set = await getJSON(`/v1/validators?height=${height}`);
     return { validators: set.validators, ofHeight: true };
   } catch {
-    return { validators: status.validators, ofHeight: false };
+    return { validators: (await status).validators, ofHeight: false };
   }
 }
 
 // The checks of one block (GET /v1/blocks/{h}) against the set that voted at its height.
 export async function blockCheckItems(block, status, set = null) {
-  const { validators, ofHeight } = set || (await validatorsFor(block, status));
+  const { validators, ofHeight } = set || (await validatorsFor(block.height, status));
   const result = await checkBlock(block, validators);
   const items = [
     check(result.headerOk, "Block hash.", result.headerOk

@@ -102,8 +102,15 @@ export async function renderTx(main, [param]) {
     clear(main);
     tx = await getJSON(`/v1/txs/${hash}`);
   }
-  const [heads, status] = await Promise.all([getJSON(`/v1/blocks?before=${tx.height + 1}&limit=1`), statusOnce()]);
-  const [block] = heads.blocks; // the header and certificate; `txs` is how many the block holds
+  // Everything the page checks, asked for at once: the block's header and certificate (`txs` is how
+  // many it holds), the set that voted at its height, the proof (and a contract's ABI for the call).
+  const [heads, status, set, proved] = await Promise.all([
+    getJSON(`/v1/blocks?before=${tx.height + 1}&limit=1`),
+    statusOnce(),
+    validatorsFor(tx.height, statusOnce()),
+    Promise.all([getJSON(`/v1/txs/${hash}/proof`), contractParams(tx.target, tx.method)]).catch((error) => ({ error })),
+  ]);
+  const [block] = heads.blocks;
   main.append(pageTitle("Transaction", statusBadge(tx.status)));
 
   const outcome = tx.ok
@@ -137,16 +144,16 @@ export async function renderTx(main, [param]) {
   main.append(card("Checked in your browser", checksBox));
 
   let proofItem;
-  try {
-    const [proof, params] = await Promise.all([getJSON(`/v1/txs/${hash}/proof`), contractParams(tx.target, tx.method)]);
+  if (proved.error) {
+    // Without a proof (a node that serves none, or fails to) the transaction is not tied to the block.
+    proofItem = check(null, "Inclusion proof.", `Not checked: this node gave no proof (${PROOF_ROUTE}): ${proved.error.message} Without it the page cannot tie this transaction to the block's tx_root.`);
+    clear(argsBox).append(h("span", { class: "muted" }, "Not decoded: the signed bytes come with the proof. The events below show what the call did."));
+  } else {
+    const [proof, params] = proved;
     const verdict = await proofCheck(proof, hash, block);
     proofItem = check(verdict.state, "Inclusion proof.", verdict.text);
     clear(argsBox).append(verdict.tx ? argumentsView(verdict.tx.decodedArgs, params) : h("span", { class: "muted" }, "not available"));
-  } catch (error) {
-    // Without a proof (a node that serves none, or fails to) the transaction is not tied to the block.
-    proofItem = check(null, "Inclusion proof.", `Not checked: this node gave no proof (${PROOF_ROUTE}): ${error.message} Without it the page cannot tie this transaction to the block's tx_root.`);
-    clear(argsBox).append(h("span", { class: "muted" }, "Not decoded: the signed bytes come with the proof. The events below show what the call did."));
   }
-  const { items } = await blockCheckItems(block, status, await validatorsFor(block, status));
+  const { items } = await blockCheckItems(block, status, set);
   clear(checksBox).append(checksPanel([proofItem, ...items]));
 }
