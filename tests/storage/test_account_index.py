@@ -57,3 +57,14 @@ def test_reset_forgets_every_row_and_names_the_chain(tmp_path: Path) -> None:
     assert reopened.matches(b"h" * 32) and reopened.next_position() == (1, 0)
     assert reopened.page(ALICE, None, 5) == []
     reopened.close()
+
+
+def test_the_emitters_of_each_block_indexed_whole(tmp_path: Path) -> None:
+    index = AccountIndex(tmp_path, map_size_bytes=MAP_SIZE_BYTES)
+    index.reset(b"g" * 32)
+    index.add([], (3, 0), {1: ["passes", "accounts"], 2: []})
+    assert index.emitters(1) == {"accounts", "passes"} and index.emitters(2) == frozenset()
+    assert index.emitters(3) is None  # not indexed whole: a reader must look at the block
+    index.reset(b"g" * 32)
+    assert index.emitters(1) is None
+    index.close()

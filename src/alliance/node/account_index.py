@@ -10,6 +10,9 @@ row refused by a block's checks has no committed hash). The runtime calls ``step
 blocks commit, yielding between slices, so a block's commit never waits for the index and a node
 catching up with its index (a first start on an old store) stays responsive.
 
+With each block indexed whole goes the list of who emitted events in it, for readers of one
+module's events over many blocks (``NodeRuntime.module_events``).
+
 The sender's address costs a point decompression and a Keccak hash (~25 us); senders repeat, so a
 bounded map remembers the addresses of recent public keys.
 
@@ -157,6 +160,7 @@ class AccountIndexer:
         last = self.store.last_height() or 0
         height, index = self.index.next_position()
         rows: list[tuple[bytes, bytes]] = []
+        emitters: dict[int, list[str]] = {}
         done = 0
         while height <= last and done < txs_max:
             block, receipts = self._block(height)
@@ -164,7 +168,11 @@ class AccountIndexer:
             for i in range(index, end):
                 rows.extend(self._rows(height, i, block.txs[i], receipts[i]))
             done += max(1, end - index)
-            height, index = (height + 1, 0) if end >= len(block.txs) else (height, end)
+            if end >= len(block.txs):
+                emitters[height] = sorted({e.emitter for r in receipts for e in r.events})
+                height, index = height + 1, 0
+            else:
+                index = end
         if done:
-            self.index.add(rows, (height, index))
+            self.index.add(rows, (height, index), emitters)
         return done

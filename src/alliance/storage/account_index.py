@@ -14,6 +14,9 @@ concerns (the sender, and every account its events name), value the canonical ``
 (what a list shows without reading the block). Keys sort by account, then by position in the
 chain, so an account's newest transactions are the last keys under its prefix. ``meta`` holds the
 genesis hash the rows belong to and the position of the first transaction not yet indexed.
+``emitters`` holds, for each block indexed whole, the names of the modules and contracts that
+emitted events in it (key: height): a reader going back over many blocks for one module's events
+(a pass scheme's history) skips the others without reading their receipts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import struct
 from pathlib import Path
 
 import lmdb
+import msgspec
 
 from alliance import codec
 from alliance.codec import Struct
@@ -32,9 +36,12 @@ MAP_SIZE_BYTES_DEFAULT = 64 * 1024**3
 ADDRESS_SIZE_BYTES = 20
 PAGE_ROWS_MAX = 200
 _POSITION = struct.Struct(">QI")
+_HEIGHT = struct.Struct(">Q")
+_encode_names = msgspec.msgpack.Encoder().encode
+_decode_names = msgspec.msgpack.Decoder(list[str]).decode
 _META_GENESIS = b"genesis"
 _META_NEXT = b"next"  # the position (height, index) of the first transaction not indexed yet
-FORMAT = 1
+FORMAT = 2  # 2: with the emitters of each block
 _META_FORMAT = b"format"
 
 
@@ -64,6 +71,7 @@ class AccountIndex:
         )
         self._meta = self._env.open_db(b"meta")
         self._rows = self._env.open_db(b"rows")
+        self._emitters = self._env.open_db(b"emitters")
 
     def close(self) -> None:
         self._env.close()
@@ -88,6 +96,7 @@ class AccountIndex:
         """Forget every row: the index starts again, for the chain of ``genesis_hash``."""
         with self._env.begin(write=True) as txn:
             txn.drop(self._rows, delete=False)
+            txn.drop(self._emitters, delete=False)
             txn.put(_META_GENESIS, genesis_hash, db=self._meta)
             txn.put(_META_FORMAT, bytes([FORMAT]), db=self._meta)
             txn.put(_META_NEXT, _POSITION.pack(1, 0), db=self._meta)
@@ -95,16 +104,30 @@ class AccountIndex:
     def matches(self, genesis_hash: bytes) -> bool:
         return self.genesis_hash() == genesis_hash and self._get_meta(_META_FORMAT) == bytes([FORMAT])
 
-    def add(self, rows: list[tuple[bytes, bytes]], next_position: tuple[int, int]) -> None:
-        """Write ``rows`` (key, value) and the position indexing has reached, in one transaction."""
+    def add(
+        self,
+        rows: list[tuple[bytes, bytes]],
+        next_position: tuple[int, int],
+        emitters: dict[int, list[str]] | None = None,
+    ) -> None:
+        """Write ``rows`` (key, value), the emitters of the blocks indexed whole, and the position
+        indexing has reached, in one transaction."""
         rows.sort()
         try:
             with self._env.begin(write=True) as txn:
                 if rows:
                     txn.cursor(db=self._rows).putmulti(rows)
+                for height, names in (emitters or {}).items():
+                    txn.put(_HEIGHT.pack(height), _encode_names(sorted(names)), db=self._emitters)
                 txn.put(_META_NEXT, _POSITION.pack(*next_position), db=self._meta)
         except lmdb.MapFullError:
             raise StoreFull("the account index reached its map size") from None
+
+    def emitters(self, height: int) -> frozenset[str] | None:
+        """Who emitted events in block ``height``; None for a block not indexed whole yet."""
+        with self._env.begin(db=self._emitters, buffers=False) as txn:
+            raw = txn.get(_HEIGHT.pack(height))
+        return None if raw is None else frozenset(_decode_names(raw))
 
     def page(
         self, address: bytes, before: tuple[int, int] | None, limit: int
