@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from alliance import codec
 from alliance.abi import gov
+from alliance.cli.main import main
 from alliance.crypto.keys import AccountKey, load_account_key, to_checksum_address
+from alliance.ledger.genesis import ChainParams
 from alliance.ledger.transaction import sign_tx
+from alliance.sdk import Client
 from alliance.testing.nodes import api_node, run
 
 
@@ -148,5 +152,35 @@ def test_unknown_proposals_are_404_problems(tmp_path: Path) -> None:
                 assert response.headers["content-type"].startswith("application/problem+json")
                 assert response.json()["code"] == "not_found"
             assert (await client.get("/v1/gov/proposals", params={"from_id": 5, "limit": 500})).json() == []
+
+    run(scenario())
+
+
+def test_the_chain_parameters_in_effect_follow_a_passed_set_param(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gov.params``: the generic route, the SDK's ``module`` call and ``alliance query params``
+    show genesis's parameters, then the value a passed ``set-param`` gave."""
+
+    def cli_params(url: str) -> dict[str, Any]:
+        capsys.readouterr()
+        assert main(["query", "params", "--api", url, "--dir", str(tmp_path), "--json"]) == 0
+        shown: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return shown
+
+    async def scenario() -> None:
+        async with api_node(tmp_path) as api, httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+            admin = load_account_key(tmp_path / "keys" / "org0-admin.key")
+            before = (await client.get("/v1/modules/gov/params")).json()
+            assert before["value"]["block_txs_max"] == ChainParams().block_txs_max
+            assert before["value"]["tx_window_blocks"] == ChainParams().tx_window_blocks
+            action = gov.SetParam(name="tx_window_blocks", value="500")
+            await commit_call(client, admin, api.chain_id, "propose", gov.ProposeArgs(action=action))
+            with Client(api.url) as sdk:
+                after = await asyncio.to_thread(sdk.module, "gov", "params")
+            assert after["value"]["tx_window_blocks"] == 500 and after["height"] > before["height"]
+            shown = await asyncio.to_thread(cli_params, api.url)
+            assert shown["value"] == after["value"] and shown["height"] >= after["height"]
+            assert shown["value"]["tx_window_blocks"] == 500
 
     run(scenario())

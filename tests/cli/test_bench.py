@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -175,20 +176,29 @@ def test_a_workload_is_prepared_by_vote_and_measured_like_native_transfers(tmp_p
             workload.prepare(client, tmp_path)
             workload.prepare(client, tmp_path)  # a second bench on the same chain reuses what the first made
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> tuple[dict[str, Any], Counter[tuple[str, str]]]:
         async with running_nodes([home], services=[api_service]):
             client = AsyncClient(url, timeout_s=30.0)
             try:
                 await until_listening(client)
                 await asyncio.to_thread(prepare_twice)
-                return await benchmark._run([client], dev, options, 1000.0, "test", workload=workload)
+                report = await benchmark._run([client], dev, options, 1000.0, "test", workload=workload)
+                top = (await client.status()).height
+                emitted: Counter[tuple[str, str]] = Counter()
+                for height in range(max(1, top - 40), top + 1):
+                    for receipt in await client.receipts(height):
+                        emitted.update((e.emitter, e.name) for e in receipt.events)
+                return report, emitted
             finally:
                 await client.aclose()
 
-    report = asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
+    report, emitted = asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
     assert report["workload"] == name and report["unit"] == workload.unit
     assert report["committed_ok"] == report["accepted"] == 150, report
     assert report["failed"] == 0 and report["refused"] == 0
+    # The load was the workload's own calls, not native transfers.
+    load_event = ("passes", "transferred") if name == "pass" else (workloads.CONTRACT_NAME, "transfer")
+    assert emitted[load_event] >= 150, emitted
 
 
 def test_an_unknown_workload_or_fresh_recipients_with_a_workload_is_a_usage_error() -> None:
@@ -252,3 +262,31 @@ async def until_listening(client: AsyncClient, timeout_s: float = 20.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the node's API did not answer within {timeout_s} s")
         await asyncio.sleep(0.1)
+
+
+def test_run_bench_puts_a_workload_beside_native_transfers_of_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run_bench`` runs native transfers, then the workload, and reports the workload's figures
+    with native's beside them and their ratio."""
+    runs: list[str] = []
+
+    async def fake_run(clients: object, funder: object, options: object, ceiling: float, scheme: str,
+                       node_pids: object = (), workload: Any = None) -> dict[str, Any]:  # fmt: skip
+        name = "transfer" if workload is None else workload.name
+        runs.append(name)
+        tps = {"transfer": 5_000.0, "pass": 4_000.0}[name]
+        return {"workload": name, "tps": tps, "committed_ok": 10, "failed": 0, "refused": 0,
+                "duration_s": 1.0, "node_cpu_us_per_tx": 50.0, "latency_ms": {"p50": 1.0}}  # fmt: skip
+
+    monkeypatch.setattr(benchmark, "_run", fake_run)
+    monkeypatch.setattr(benchmark, "measure_verify_ceiling", lambda: (1000.0, "test"))
+    dev = AccountKey.generate()
+    report = asyncio.run(
+        benchmark.run_bench(["http://127.0.0.1:9"], dev, BenchOptions(), (), workloads.PassWorkload())
+    )
+    assert runs == ["transfer", "pass"]
+    assert report["workload"] == "pass" and report["tps"] == 4_000.0
+    assert report["native"]["tps"] == 5_000.0 and report["vs_native"] == 0.8
+    native_only = asyncio.run(benchmark.run_bench(["http://127.0.0.1:9"], dev, BenchOptions()))
+    assert runs[-1] == "transfer" and "native" not in native_only

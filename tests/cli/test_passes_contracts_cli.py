@@ -286,8 +286,11 @@ def test_passes_and_the_gateway_from_the_command_line(
             paged = (
                 await http.get("/v1/passes/PTS/history", params={"before": history["events"][0]["height"]})
             ).json()
+            # Below the redemption's block: the mint and the creation, nothing newer.
+            assert [e["name"] for e in paged["events"]] == ["minted", "created"]
             assert all(e["height"] < history["events"][0]["height"] for e in paged["events"])
-            assert bob  # bob holds nothing: he is only a refused receiver above
+            bob_holds = (await http.get(f"/v1/passes/PTS/holders/{bob}")).json()["value"]
+            assert bob_holds["balance"] == 0  # the refused transfer and mint left him nothing
 
     run(scenario())
 
@@ -376,3 +379,22 @@ def test_contracts_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureF
             assert "nobody" in missing.json()["detail"]
 
     run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["pass", "mint", "--symbol", "PTS", "--to", "0x" + "11" * 20, "--amount", str(10**20),
+          "--from", "dev"], "a number is beyond"),
+        (["pass", "show", "PTS?x=1"], "is not a pass symbol"),
+        (["pass", "history", "a/b"], "is not a pass symbol"),
+        (["contract", "call", "poe", "register", "--args", "{}", "--from", "dev"], "is a JSON array"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_before_anything_is_dialled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    keys_new(tmp_path, "dev", capsys)
+    status = main([*args, "--dir", str(tmp_path), "--api", "http://127.0.0.1:9", "--json"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("alliance: ") and said in err and err.count("\n") == 1, err

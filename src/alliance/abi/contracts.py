@@ -37,8 +37,10 @@ NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 _NAME = re.compile(NAME_PATTERN)
 RESERVED_NAMES = frozenset({"accounts", "gov", "passes", "contracts", "simvalset", "sys"})
 PAGE_LIMIT_MAX = 200
-VIEW_GAS = 50_000_000
-"""The gas a view may spend: a node answers views without a transaction, so they are bounded too."""
+VIEW_GAS = 10_000_000
+"""The gas a view may spend: a node answers views without a transaction, on the loop that also runs
+its consensus, so they are bounded too (about 0.1 s of CPU at the schedule's ~10 ns a unit; as much
+as the default bound of one transaction)."""
 
 ContractName = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
 

@@ -282,8 +282,14 @@ def status_of_api(url: str, timeout_s: float = STATUS_TIMEOUT_S) -> dict[str, An
     with Client(url, timeout_s=timeout_s) as client:
         answer = client.status()
     row = {
-        "name": answer.node, "pid": None, "api": url.rstrip("/"), "p2p": None, "height": answer.height,
-        "app_hash": answer.app_hash.hex(), "running": True, "validator": answer.validator,
+        "name": answer.node,
+        "pid": None,
+        "api": url.rstrip("/"),
+        "p2p": None,
+        "height": answer.height,
+        "app_hash": answer.app_hash.hex(),
+        "running": True,
+        "validator": answer.validator,
     }
     return _summary(answer.chain_id, [row], [answer], {})
 

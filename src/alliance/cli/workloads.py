@@ -38,12 +38,10 @@ from alliance.abi.accounts import TransferArgs
 from alliance.cli import keyring
 from alliance.crypto.keys import AccountKey
 from alliance.errors import NotFound, OperationalError, UsageError
-from alliance.ledger.transaction import sign_tx
+from alliance.ledger.transaction import DEFAULT_GAS_LIMIT, sign_tx
 from alliance.sdk import Client
 from alliance.sdk import contracts as sdk_contracts
 
-SETUP_GAS = 10_000_000  # the default tx_gas_max
-NATIVE_GAS = 100_000  # sign_tx's default: what a native transfer is signed with
 LOAD_GAS = 1_000_000  # a workload's call: its limit, not its use (block_gas_max admits 10,000 such)
 SCHEME_SYMBOL = "BENCH"
 PASS_UNITS_PER_SENDER = 10**9
@@ -74,7 +72,12 @@ class Workload(Protocol):
 
 
 def signed(
-    key: AccountKey, chain: ChainInfo, target: str, method: str, args: object, gas_limit: int = NATIVE_GAS
+    key: AccountKey,
+    chain: ChainInfo,
+    target: str,
+    method: str,
+    args: object,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
 ) -> bytes:
     tx = sign_tx(
         key,
@@ -94,6 +97,12 @@ def other(rng: random.Random, recipients: Sequence[bytes], sender: bytes) -> byt
         to = recipients[rng.randrange(len(recipients))]
         if to != sender or len(recipients) == 1:
             return to
+
+
+def setup_gas(client: Client) -> int:
+    """The gas a setup transaction (a batch mint, a scheme) is signed with: the chain's bound."""
+    limit: int = client.module("gov", "params")["value"]["tx_gas_max"]
+    return limit
 
 
 def committee_passes(client: Client, directory: Path, action: gov.Action) -> int:
@@ -152,7 +161,11 @@ class PassWorkload:
     name = "pass"
     unit = "pass transfers"
 
+    def __init__(self) -> None:
+        self.setup_gas = DEFAULT_GAS_LIMIT  # prepare reads the chain's bound
+
     def prepare(self, client: Client, directory: Path) -> None:
+        self.setup_gas = setup_gas(client)
         issuer = keyring.load_named_key(directory, "dev")
         org = client.governance().members[0].org
         grant_role(client, directory, issuer.address, p.ISSUER, org)
@@ -167,7 +180,7 @@ class PassWorkload:
                 eligibility="allow-list",
                 circulation="closed",
             )
-            client.call_checked(issuer, p.MODULE_NAME, "create", args, gas_limit=SETUP_GAS)
+            client.call_checked(issuer, p.MODULE_NAME, "create", args, gas_limit=self.setup_gas)
             return
         if view["rules"]["circulation"] != "closed" or view["rules"]["eligibility"] != "allow-list":
             raise UsageError(f"a pass {SCHEME_SYMBOL} with other rules exists here: use a fresh --dir")
@@ -176,7 +189,9 @@ class PassWorkload:
         self, funder: AccountKey, senders: Sequence[AccountKey], chain: ChainInfo
     ) -> list[bytes]:
         allows = [
-            signed(funder, chain, p.MODULE_NAME, "allow", p.HolderArgs(SCHEME_SYMBOL, s.address), SETUP_GAS)
+            signed(
+                funder, chain, p.MODULE_NAME, "allow", p.HolderArgs(SCHEME_SYMBOL, s.address), self.setup_gas
+            )
             for s in senders
         ]
         mints = [
@@ -189,7 +204,7 @@ class PassWorkload:
                     SCHEME_SYMBOL,
                     [p.MintEntry(s.address, PASS_UNITS_PER_SENDER) for s in senders[i : i + MINT_BATCH]],
                 ),
-                SETUP_GAS,
+                self.setup_gas,
             )
             for i in range(0, len(senders), MINT_BATCH)
         ]
@@ -211,14 +226,23 @@ class ContractWorkload:
     name = "contract"
     unit = "token contract transfers"
 
+    def __init__(self) -> None:
+        self.setup_gas = DEFAULT_GAS_LIMIT  # prepare reads the chain's bound
+
     def prepare(self, client: Client, directory: Path) -> None:
+        self.setup_gas = setup_gas(client)
         owner = keyring.load_named_key(directory, "dev")
-        try:
-            client.read(f"/v1/contracts/{CONTRACT_NAME}")
-            return
-        except NotFound:
-            pass
         source = token_source()
+        try:
+            live = client.read(f"/v1/contracts/{CONTRACT_NAME}")["value"]["contract"]
+        except NotFound:
+            live = None
+        if live is not None:
+            if live["code_hash"] != sdk_contracts.code_hash(source).hex():
+                raise UsageError(
+                    f"a contract {CONTRACT_NAME} with other code is live here: use a fresh --dir"
+                )
+            return
         admin = keyring.load_named_key(directory, f"{client.governance().members[0].org}-admin")
         hash_of_code = sdk_contracts.submit(client, admin, source)
         committee_passes(
@@ -229,7 +253,9 @@ class ContractWorkload:
         self, funder: AccountKey, senders: Sequence[AccountKey], chain: ChainInfo
     ) -> list[bytes]:
         return [
-            signed(funder, chain, CONTRACT_NAME, "mint", [s.address, CONTRACT_UNITS_PER_SENDER], SETUP_GAS)
+            signed(
+                funder, chain, CONTRACT_NAME, "mint", [s.address, CONTRACT_UNITS_PER_SENDER], self.setup_gas
+            )
             for s in senders
         ]
 

@@ -69,16 +69,12 @@ from alliance.errors import (
     DecodeError,
     DuplicateTx,
     ExecutionError,
-    GasLimitTooHigh,
     InvalidTransaction,
     NotFound,
     OperationalError,
-    TxExpired,
-    TxTooFarAhead,
     TxTooLarge,
     UnknownTarget,
     UsageError,
-    WrongChainId,
 )
 from alliance.execution.context import BlockState, CallContext
 from alliance.execution.gas import DEFAULT_GAS_SCHEDULE, GasMeter, GasSchedule
@@ -86,7 +82,13 @@ from alliance.execution.modules import BlockPolicy, Module, builtin_modules
 from alliance.ledger.block import Block, CommitCertificate, Receipt, results_hash
 from alliance.ledger.genesis import ChainParams, Genesis
 from alliance.ledger.store import BlockWrite, ChainStoreProtocol
-from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction, decode_tx, tx_hash_of_canonical
+from alliance.ledger.transaction import (
+    TX_SIZE_BYTES_MAX,
+    Transaction,
+    decode_tx,
+    static_problem,
+    tx_hash_of_canonical,
+)
 from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.state.tree import EMPTY_ROOT, StateTree, TreeUpdate
 from alliance.types import invariant
@@ -592,20 +594,12 @@ class Executor:
 
     def _check_static(self, tx: Transaction, tx_hash: bytes, height: int) -> None:
         """Checks that need no signature: chain, window, gas bound, replay."""
-        body = tx.body
-        if body.chain_id != self.chain_id:
-            raise WrongChainId(f"transaction is for chain {body.chain_id!a}, this is {self.chain_id!a}")
-        if body.valid_until < height:
-            raise TxExpired(
-                f"transaction was valid until height {body.valid_until}; the next height is {height}"
-            )
-        window = self.params.tx_window_blocks
-        if body.valid_until > height + window:
-            raise TxTooFarAhead(
-                f"valid_until {body.valid_until} is more than {window} blocks past the next height {height}"
-            )
-        if body.gas_limit > self.params.tx_gas_max:
-            raise GasLimitTooHigh(f"gas limit {body.gas_limit} is over the bound of {self.params.tx_gas_max}")
+        params = self.params
+        problem = static_problem(
+            tx.body, self.chain_id, height, height + params.tx_window_blocks, params.tx_gas_max
+        )
+        if problem is not None:
+            raise problem
         if self.store.has_tx(tx_hash):
             raise DuplicateTx(f"transaction {tx_hash.hex()} is already committed")
 

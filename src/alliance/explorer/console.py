@@ -63,7 +63,7 @@ from alliance.errors import NotFound, OperationalError, UsageError
 from alliance.explorer import actions
 from alliance.explorer.pages import Site
 from alliance.node.bootstrap import load_alliance
-from alliance.sdk import AsyncClient, TxView
+from alliance.sdk import AsyncClient, TxView, wire
 from alliance.sdk import contracts as sdk_contracts
 
 CONSOLE_HOST = "127.0.0.1"
@@ -507,7 +507,8 @@ class Console:
             if not tx.get("ok"):
                 return f"The chain refused the call: {tx.get('error') or tx.get('status')}."
             result = tx.get("result") or ""
-            shown = json.dumps(_plain(msgspec.msgpack.decode(bytes.fromhex(result)))) if result else "nothing"
+            decoded = msgspec.msgpack.decode(bytes.fromhex(result)) if result else None
+            shown = json.dumps(wire.contract_value_json(decoded)) if result else "nothing"
             return f"Called {body.name}.{body.method}; it returned {shown}."
 
         return await self.act("contract-call", work, summary)
@@ -668,17 +669,6 @@ def _refused_or(what: str, done: str) -> Callable[[dict[str, Any]], str]:
         return f"The chain refused the {what}: {tx.get('error') or tx.get('status')}."
 
     return summary
-
-
-def _plain(value: Any) -> Any:
-    """A contract's answer as JSON: bytes as 0x hex."""
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(_plain(k)): _plain(v) for k, v in value.items()}
-    return value
 
 
 def _has_event(tx: dict[str, Any], emitter: str, name: str) -> bool:

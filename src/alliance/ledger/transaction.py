@@ -22,7 +22,8 @@ import msgspec.inspect
 from alliance import codec
 from alliance.codec import Struct
 from alliance.crypto.hashing import Domain, hash_domain
-from alliance.crypto.keys import AccountKey
+from alliance.crypto.keys import SIGNATURE_SIZE_BYTES, AccountKey
+from alliance.errors import GasLimitTooHigh, TxExpired, TxTooFarAhead, WrongChainId
 
 NONCE_SIZE_BYTES = 16
 TX_SIZE_BYTES_MAX = 64 * 1024
@@ -79,7 +80,8 @@ def tx_hash(tx: Transaction) -> bytes:
     return tx_hash_of_body(tx.body)
 
 
-_SIG_SUFFIX_BYTES = 2 + 64  # bin8 header (0xc4, 0x40) and the 64-byte signature
+SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES
+"""The bytes after the body in a canonical transaction: bin8 header (0xc4, 0x40), the signature."""
 
 
 def tx_hash_of_canonical(raw: bytes) -> bytes:
@@ -87,12 +89,39 @@ def tx_hash_of_canonical(raw: bytes) -> bytes:
 
     Canonical bytes are ``0x92 || body || 0xc4 0x40 || signature`` (an array of two, the
     signature as bin8), so the body is a slice. Only valid for bytes ``decode_tx`` accepted."""
-    return hash_domain(Domain.TX, raw[1:-_SIG_SUFFIX_BYTES])
+    return hash_domain(Domain.TX, raw[1:-SIGNATURE_TAIL_BYTES])
+
+
+StaticProblem = WrongChainId | TxExpired | TxTooFarAhead | GasLimitTooHigh
+
+
+def static_problem(
+    body: TxBody, chain_id: str, first_height: int, last_height: int, gas_max: int
+) -> StaticProblem | None:
+    """What is wrong with a transaction before its signature and replay are looked at: another
+    chain, a ``valid_until`` outside ``first_height..last_height``, a gas limit over the bound. The
+    one statement of these rules, for admission (the mempool) and for execution (the executor)."""
+    if body.chain_id != chain_id:
+        return WrongChainId(f"transaction is for chain {body.chain_id!a}, this is {chain_id!a}")
+    if body.valid_until < first_height:
+        return TxExpired(f"valid_until {body.valid_until} is before height {first_height}; sign it again")
+    if body.valid_until > last_height:
+        return TxTooFarAhead(
+            f"valid_until {body.valid_until} is beyond height {last_height} (the chain's window)"
+        )
+    if body.gas_limit > gas_max:
+        return GasLimitTooHigh(f"gas_limit {body.gas_limit} is over the bound of {gas_max}")
+    return None
 
 
 def decode_tx(raw: bytes) -> Transaction:
     """Decode canonical transaction bytes (``DecodeError`` otherwise, including over the size bound)."""
     return codec.decode(Transaction, raw, size_bytes_max=TX_SIZE_BYTES_MAX)
+
+
+DEFAULT_GAS_LIMIT = 100_000
+"""The gas limit a transaction is signed with unless its signer says otherwise (a native transfer
+uses a small part of it)."""
 
 
 def sign_tx(
@@ -103,7 +132,7 @@ def sign_tx(
     method: str,
     args: object,
     valid_until: int,
-    gas_limit: int = 100_000,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
     nonce: bytes | None = None,
 ) -> Transaction:
     """Build and sign a transaction. ``args`` is any codec-encodable value (usually a Struct)."""

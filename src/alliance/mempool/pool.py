@@ -75,7 +75,7 @@ from alliance.errors import (
     WrongChainId,
 )
 from alliance.ledger.genesis import ChainParams
-from alliance.ledger.transaction import TX_SIZE_BYTES_MAX, Transaction
+from alliance.ledger.transaction import SIGNATURE_TAIL_BYTES, TX_SIZE_BYTES_MAX, Transaction, static_problem
 from alliance.mempool.verifier import BatchVerifier, PendingBatch
 from alliance.types import invariant
 
@@ -88,8 +88,6 @@ VERIFY_FIRST_SLICE_TXS = 64
 EXPIRY_SLACK_HASHES = 4096
 """Hashes of departed transactions the expiry buckets may hold beyond the pool's own count before a
 rebuild (so a small pool is not rebuilt after every block)."""
-
-_SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE_BYTES  # bin8 header (0xc4, 0x40), then the signature
 
 _tx_hasher = hasher_for(Domain.TX)
 
@@ -398,27 +396,12 @@ class Mempool:
                 continue
             body = tx.body
             valid_until = body.valid_until
-            if body.chain_id != chain_id:
-                results[index] = WrongChainId(
-                    f"transaction is for chain {body.chain_id!r}, this is {chain_id!r}"
-                )
-                continue
-            if valid_until < floor:
-                results[index] = TxExpired(
-                    f"valid_until {valid_until} is before the next block {floor}; sign it again"
-                )
-                continue
-            if valid_until > top:
-                results[index] = TxTooFarAhead(
-                    f"valid_until {valid_until} is beyond {top} (height {current_height} "
-                    f"+ window {self.params.tx_window_blocks} blocks)"
-                )
-                continue
-            if body.gas_limit > gas_max:
-                results[index] = GasLimitTooHigh(f"gas_limit {body.gas_limit} is over the bound of {gas_max}")
+            problem = static_problem(body, chain_id, floor, top, gas_max)
+            if problem is not None:
+                results[index] = problem
                 continue
             hasher = _tx_hasher.copy()
-            hasher.update(raw[1:-_SIGNATURE_TAIL_BYTES])
+            hasher.update(raw[1:-SIGNATURE_TAIL_BYTES])
             tx_hash = hasher.digest()
             if tx_hash in entries or tx_hash in seen or tx_hash in inflight or is_committed(tx_hash):
                 results[index] = DuplicateTx(_duplicate_message(tx_hash, entries, seen, inflight))

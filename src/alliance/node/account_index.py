@@ -11,7 +11,7 @@ blocks commit, yielding between slices, so a block's commit never waits for the 
 catching up with its index (a first start on an old store) stays responsive.
 
 With each block indexed whole goes the list of who emitted events in it, for readers of one
-module's events over many blocks (``NodeRuntime.module_events``).
+module's events over many blocks (``NodeRuntime.emitted_in``).
 
 The sender's address costs a point decompression and a Keccak hash (~25 us); senders repeat, so a
 bounded map remembers the addresses of recent public keys.

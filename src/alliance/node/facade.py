@@ -15,7 +15,7 @@ from typing import Protocol
 
 from alliance.app.interface import QueryResult
 from alliance.execution.executor import ModuleAnswer
-from alliance.ledger.block import Block, CommitCertificate, Event, Header, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Header, Receipt
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import AdmitResult
 
@@ -109,9 +109,9 @@ class NodeFacade(Protocol):
 
     def receipts(self, height: int) -> list[Receipt]: ...
 
-    def module_events(self, height: int, emitter: str) -> list[tuple[bytes, Event]]:
-        """The events ``emitter`` emitted in block ``height``, in order, each with its transaction's
-        hash. ``NotFound`` if there is no such block."""
+    def emitted_in(self, height: int, emitter: str) -> bool:
+        """False when block ``height`` surely holds no event of ``emitter`` (so a reader of its
+        events may pass it over); True when it may. ``NotFound`` if there is no such block."""
         ...
 
     def tx_location(self, tx_hash: bytes) -> tuple[int, int]:

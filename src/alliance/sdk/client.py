@@ -44,7 +44,7 @@ from alliance.abi import gov
 from alliance.abi.accounts import TransferArgs
 from alliance.crypto.keys import AccountKey, parse_address
 from alliance.errors import UsageError
-from alliance.ledger.transaction import sign_tx
+from alliance.ledger.transaction import DEFAULT_GAS_LIMIT, sign_tx
 from alliance.sdk import wire
 from alliance.sdk.errors import BadResponse, Timeout, Unreachable, from_problem, from_receipt
 from alliance.sdk.wire import (
@@ -69,9 +69,6 @@ from alliance.sdk.wire import (
 T = TypeVar("T")
 
 STREAM_RESUMES_MAX = 100
-DEFAULT_GAS_LIMIT = 100_000
-"""A transaction's gas limit unless the caller names one: a transfer uses ~2,000; a pass scheme's
-creation, a contract's submission or a batch mint need more (``gas_limit=``)."""
 WAIT_RETRY_PAUSE_S = 0.1
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
 
@@ -230,8 +227,13 @@ class _Calls:
     def submit(raw: bytes) -> _Call[str]:
         body = wire.SubmitRequest(tx=raw.hex())
         return _Call(
-            "POST", "/v1/txs", wire.SubmitResponse, "submission", _submitted_hash,
-            content=wire.encode(body), headers={"content-type": "application/json"},
+            "POST",
+            "/v1/txs",
+            wire.SubmitResponse,
+            "submission",
+            _submitted_hash,
+            content=wire.encode(body),
+            headers={"content-type": "application/json"},
         )
 
     @staticmethod
@@ -248,8 +250,13 @@ class _Calls:
             )
         body = wire.BatchRequest(txs=[raw.hex() for raw in raws])
         return _Call(
-            "POST", "/v1/txs/batch", wire.BatchResponse, "batch result", _json_batch_result,
-            content=wire.encode(body), headers={"content-type": "application/json"},
+            "POST",
+            "/v1/txs/batch",
+            wire.BatchResponse,
+            "batch result",
+            _json_batch_result,
+            content=wire.encode(body),
+            headers={"content-type": "application/json"},
         )
 
 
@@ -303,8 +310,15 @@ def signed_transfer(
     """A signed ``accounts.transfer`` (canonical bytes) for a chain and a height bound the caller
     knows already: no request (the load generator signs thousands this way)."""
     args = TransferArgs(to=to, amount=amount)
-    tx = sign_tx(key, chain_id=chain_id, target="accounts", method="transfer", args=args,
-                 valid_until=valid_until, nonce=nonce)
+    tx = sign_tx(
+        key,
+        chain_id=chain_id,
+        target="accounts",
+        method="transfer",
+        args=args,
+        valid_until=valid_until,
+        nonce=nonce,
+    )
     return codec.encode(tx)
 
 
@@ -323,8 +337,15 @@ def _signed_call(
     if not 1 <= gas_limit <= 2**63 - 1:
         raise UsageError(f"a gas limit is a positive integer, got {gas_limit}")
     valid_until = status.height + window
-    tx = sign_tx(key, chain_id=status.chain_id, target=target, method=method, args=args,
-                 valid_until=valid_until, gas_limit=gas_limit)
+    tx = sign_tx(
+        key,
+        chain_id=status.chain_id,
+        target=target,
+        method=method,
+        args=args,
+        valid_until=valid_until,
+        gas_limit=gas_limit,
+    )
     return codec.encode(tx)
 
 
@@ -437,10 +458,9 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _do(self, call: _Call[T]) -> T:
-        url = self.base_url + call.path
+    def _response(self, call: _Call[Any]) -> httpx.Response:
         try:
-            response = self._http.request(
+            return self._http.request(
                 call.method,
                 call.path,
                 params=call.params,
@@ -449,8 +469,10 @@ class Client:
                 timeout=_timeout(call, self.timeout_s),
             )
         except httpx.TransportError as exc:
-            raise _transport_error(exc, url) from None
-        return _answer(call, response)
+            raise _transport_error(exc, self.base_url + call.path) from None
+
+    def _do(self, call: _Call[T]) -> T:
+        return _answer(call, self._response(call))
 
     def status(self) -> Status:
         return self._do(_Calls.status())
@@ -557,18 +579,14 @@ class Client:
         """A GET route's answer as text (the CSV reports): a 4xx/5xx raises its typed error."""
         if not path.startswith("/v1/"):
             raise UsageError(f"an API path starts with /v1/, got {path!r}")
-        url = self.base_url + path
-        try:
-            response = self._http.request("GET", path, params=params, timeout=self.timeout_s)
-        except httpx.TransportError as exc:
-            raise _transport_error(exc, url) from None
+        response = self._response(_Call("GET", path, str, "text", params=params))
         if response.status_code >= 400:
             raise from_problem(response.status_code, response.content, str(response.request.url))
         return response.text
 
     def module(self, module: str, query: str, **args: object) -> Any:
         """A module's read-only query (``GET /v1/modules/MODULE/QUERY``): ``{"height", "value"}``
-        as plain JSON values. Bytes arguments go as hex, addresses as 0x hex."""
+        as plain JSON values. Bytes arguments (addresses too) go as hex."""
         params = {name: _query_param(value) for name, value in args.items()}
         return self.read(f"/v1/modules/{module}/{query}", params, what=f"{module}.{query}")
 

@@ -33,6 +33,7 @@ from alliance.sdk.wire import ProposalOutcome, TxView
 CONTRACT_GAS_DEFAULT = 2_000_000
 SUBMIT_GAS_DEFAULT = 10_000_000
 _GENERIC = re.compile(r"^(list|dict|tuple)\[(.*)\]$")
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")
 
 
 def code_hash(source: str) -> bytes:
@@ -76,8 +77,17 @@ def typed_value(type_text: str, value: Any, where: str) -> Any:
     scalars: dict[str, type] = {"int": int, "str": str, "bool": bool}
     if type_text in scalars:
         kind = scalars[type_text]
+        if (
+            type_text == "int"
+            and type(value) is str
+            and _INT_TEXT.fullmatch(value)
+            and where.endswith(" key")
+        ):
+            value = int(value)  # a JSON object's keys are text: a dict[int, V] parameter's keys come as "7"
         if type(value) is not kind:
             raise UsageError(f"{where} is {type_text}, not {type(value).__name__}")
+        if isinstance(value, int) and not -(2**63) <= value < 2**64:
+            raise UsageError(f"{where} is beyond what a contract's integer arguments take (64 bits)")
         return value
     match = _GENERIC.match(type_text)
     if match is None:

@@ -45,6 +45,7 @@ from alliance.abi import gov
 from alliance.crypto.keys import parse_address, to_checksum_address
 from alliance.errors import UsageError
 from alliance.ledger.transaction import is_address_type
+from alliance.types import ADDRESS_SIZE_BYTES
 
 T = TypeVar("T")
 
@@ -351,6 +352,20 @@ def to_abi(value: Any) -> Any:
         return bytes(value)
     if isinstance(value, list | tuple):
         return [to_abi(v) for v in value]
+    return value
+
+
+def contract_value_json(value: Any) -> Any:
+    """A contract's answer (canonical msgpack values, no declared types) as JSON: 20 bytes as a
+    checksummed address (the ABI's ``Address``; a contract's answer does not say which bytes are
+    one, and 20-byte values that are not addresses are rare in contracts), other bytes as hex,
+    map keys as text."""
+    if isinstance(value, bytes):
+        return to_checksum_address(value) if len(value) == ADDRESS_SIZE_BYTES else value.hex()
+    if isinstance(value, list | tuple):
+        return [contract_value_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(contract_value_json(k)): contract_value_json(v) for k, v in value.items()}
     return value
 
 

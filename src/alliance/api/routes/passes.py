@@ -3,12 +3,18 @@ reconciliation; live contracts, their code and ABI, and their views.
 
 Theory of operation: every route reads the ``passes`` or ``contracts`` module's queries (the same
 answers ``/v1/modules/...`` gives), at one height. A scheme's history is its events in recent
-blocks, read backwards from ``before`` (default: the last committed height) over at most
-``HISTORY_BLOCKS_MAX`` blocks and ``HISTORY_EVENTS_MAX`` events (``NodeFacade.module_events``: a
-block without a passes event is skipped undecoded); the answer says where it stopped,
-so a client pages further back with ``before=<next_before>``. No route scans the whole chain. The
-reconciliation report is also CSV (``format=csv``): one line per deposit and withdrawal, as a
-bank's operator matches it against its statement.
+blocks, read backwards from ``before`` (default: the last committed height), whole blocks at a
+time, until the page holds ``HISTORY_EVENTS_MAX`` events or has read ``HISTORY_BLOCKS_MAX`` blocks or
+``HISTORY_RECEIPTS_MAX`` receipts (at least one block); the answer says where it stopped, so a
+client pages further back with ``before=<next_before>``. A page ends at a block boundary, so its
+last block may take it past ``HISTORY_EVENTS_MAX`` (by at most that block's events). A block the
+node knows holds no passes event (``NodeFacade.emitted_in``: its account index's list of who emitted
+in each block, or the block's receipts not even containing the name) is passed over without reading
+its receipts, and counts as a block read but not towards the receipts. Only a transaction with a
+matching event is hashed. No route scans the whole chain. The reconciliation
+report is also CSV (``format=csv``): one record per deposit and withdrawal, as a bank's operator
+matches it against its statement; a cell a spreadsheet would run as a formula is quoted with a
+leading ``'``, and a report cut at ``CSV_RECORDS_MAX`` says so in a ``truncated`` record.
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ from alliance.crypto.keys import parse_address, to_checksum_address
 from alliance.errors import DecodeError, UsageError
 from alliance.execution.modules.contracts import ContractsModule
 from alliance.execution.modules.passes import PassesModule
+from alliance.ledger.block import Block, Receipt
+from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.node.facade import NodeFacade
 from alliance.sdk import wire
 
 HISTORY_BLOCKS_MAX = 1_000
 HISTORY_EVENTS_MAX = 200
-CSV_LINES_MAX = 10_000
+HISTORY_RECEIPTS_MAX = 20_000
+CSV_RECORDS_MAX = 10_000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 SymbolPath = Annotated[str, Path(pattern=p.SYMBOL_PATTERN, description="a pass scheme's symbol")]
 NamePath = Annotated[str, Path(pattern=c.NAME_PATTERN, description="a live contract's name")]
@@ -116,10 +126,7 @@ def router(node: NodeFacade) -> APIRouter:
 
     @routes.get(
         "/v1/passes/{symbol}/report",
-        responses={
-            **documented(typed("passes", "report"), refused=(404,)),
-            200: {"content": {"application/json": {}, "text/csv": {}}, "description": "JSON, or CSV lines"},
-        },
+        responses=_with_csv(documented(typed("passes", "report"), refused=(404,))),
     )
     async def report(
         symbol: SymbolPath,
@@ -170,7 +177,7 @@ def router(node: NodeFacade) -> APIRouter:
         query = c.ViewQuery(name, method, raw_args)
         found = node.query_module(c.MODULE_NAME, "view", codec.encode(query), height=height)
         result: c.ViewAnswer = found.value  # type: ignore[assignment]
-        value = _plain(msgspec.msgpack.decode(result.result))
+        value = wire.contract_value_json(msgspec.msgpack.decode(result.result))
         return answer(
             ViewResult(
                 height=found.height, result=value, result_hex=result.result.hex(), gas_used=result.gas_used
@@ -180,16 +187,12 @@ def router(node: NodeFacade) -> APIRouter:
     return routes
 
 
-def _plain(value: Any) -> Any:
-    """A contract's answer (canonical msgpack values) as JSON: bytes as hex, an address (20 bytes)
-    too (a contract's answer carries no declared types; the ABI's ``returns`` says which is which)."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {(k.hex() if isinstance(k, bytes) else k): _plain(v) for k, v in value.items()}
-    return value
+def _with_csv(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The report's documented answers: its JSON schema, and CSV text with ``format=csv``."""
+    ok = responses[200]
+    ok["content"]["text/csv"] = {"schema": {"type": "string"}}
+    ok["description"] = "The reconciliation as JSON, or as CSV records with format=csv"
+    return responses
 
 
 def _history(node: NodeFacade, symbol: str, before: int | None) -> History:
@@ -198,22 +201,51 @@ def _history(node: NodeFacade, symbol: str, before: int | None) -> History:
     events: list[HistoryEvent] = []
     height = top
     lowest = max(1, top - HISTORY_BLOCKS_MAX + 1)
-    while height >= lowest and len(events) < HISTORY_EVENTS_MAX:
-        for tx_hash, event in node.module_events(height, p.MODULE_NAME):
-            kind = p.EVENTS.get(event.name)
-            fields = None
-            if kind is not None:
-                decoded = codec.decode(kind, event.data)
-                if getattr(decoded, "symbol", None) != symbol:
-                    continue
-                fields = wire.fields_json(decoded)
-            events.append(
-                HistoryEvent(height=height, tx_hash=wire.Hash32(tx_hash), name=event.name, fields=fields)
+    receipts_read = 0
+    while height >= lowest and len(events) < HISTORY_EVENTS_MAX and receipts_read < HISTORY_RECEIPTS_MAX:
+        if not node.emitted_in(height, p.MODULE_NAME):
+            height -= 1
+            continue
+        receipts = node.receipts(height)
+        receipts_read += len(receipts)
+        block: Block | None = None
+        for index in range(len(receipts) - 1, -1, -1):  # newest first within the block too
+            found = _matching(receipts[index], symbol)
+            if not found:
+                continue
+            if block is None:
+                block, _cert = node.block(height)
+            tx_hash = wire.Hash32(tx_hash_of_canonical(block.txs[index]))
+            events.extend(
+                HistoryEvent(height=height, tx_hash=tx_hash, name=name, fields=fields)
+                for name, fields in reversed(found)
             )
         height -= 1
     return History(
-        symbol=symbol, events=events, from_height=top, next_before=max(0, height + 1) if height >= 1 else 0
+        symbol=symbol, events=events, from_height=top, next_before=height + 1 if height >= 1 else 0
     )
+
+
+def _matching(receipt: Receipt, symbol: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """The receipt's ``passes`` events about ``symbol``, as (name, fields)."""
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for event in receipt.events:
+        if event.emitter != p.MODULE_NAME:
+            continue
+        kind = p.EVENTS.get(event.name)
+        if kind is None:
+            continue
+        decoded = codec.decode(kind, event.data)
+        if getattr(decoded, "symbol", None) == symbol:
+            out.append((event.name, wire.fields_json(decoded)))
+    return out
+
+
+def _cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _report_csv(node: NodeFacade, symbol: str) -> str:
@@ -226,36 +258,22 @@ def _report_csv(node: NodeFacade, symbol: str) -> str:
         ("deposit", totals.deposits_count, "deposits"),
         ("withdrawal", totals.withdrawals_count, "withdrawals"),
     ):
-        for start in range(1, min(count, CSV_LINES_MAX) + 1, p.PAGE_LIMIT_MAX):
-            page = codec.encode(p.SchemePageQuery(symbol, start, p.PAGE_LIMIT_MAX))
+        if count > CSV_RECORDS_MAX:
+            writer.writerow(
+                ["truncated", "", "", count - CSV_RECORDS_MAX, f"{kind}s beyond the first", "", "", ""]
+            )
+        last = min(count, CSV_RECORDS_MAX)
+        for start in range(1, last + 1, p.PAGE_LIMIT_MAX):
+            page = codec.encode(p.SchemePageQuery(symbol, start, min(p.PAGE_LIMIT_MAX, last - start + 1)))
             for line in node.query_module(p.MODULE_NAME, query, page, height=report.height).value:  # type: ignore[attr-defined]
                 if kind == "deposit":
-                    writer.writerow(
-                        [
-                            kind,
-                            line.seq,
-                            to_checksum_address(line.to),
-                            line.amount,
-                            line.reference,
-                            "credited",
-                            "",
-                            line.height,
-                        ]
-                    )
+                    row = [kind, line.seq, to_checksum_address(line.to), line.amount, line.reference,
+                           "credited", "", line.height]  # fmt: skip
                 else:
                     settled = line.settled_height or line.requested_height
-                    writer.writerow(
-                        [
-                            kind,
-                            line.id,
-                            to_checksum_address(line.holder),
-                            line.amount,
-                            line.reference,
-                            line.status,
-                            line.to_external,
-                            settled,
-                        ]
-                    )
+                    row = [kind, line.id, to_checksum_address(line.holder), line.amount, line.reference,
+                           line.status, line.to_external, settled]  # fmt: skip
+                writer.writerow([_cell(value) for value in row])
     balanced = "balanced" if totals.balanced else "UNBALANCED"
     writer.writerow(["supply", "", "", totals.supply, "", balanced, "", report.height])
     return out.getvalue()

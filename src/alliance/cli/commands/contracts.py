@@ -25,6 +25,7 @@ from alliance.cli.options import DEFAULT_DIR, ApiOption, DirOption, FromOption, 
 from alliance.crypto.keys import to_checksum_address
 from alliance.errors import UsageError
 from alliance.sdk import contracts as sdk_contracts
+from alliance.sdk import wire
 
 app = typer.Typer(help="Contracts: plain Python, live by committee vote.", no_args_is_help=True)
 
@@ -41,17 +42,6 @@ def _json_list(text: str, what: str) -> list[Any]:
     if not isinstance(values, list):
         raise UsageError(f"{what} is a JSON array, got {type(values).__name__}")
     return values
-
-
-def _plain(value: Any) -> Any:
-    """A contract's answer as JSON: bytes as 0x hex (an address checksummed)."""
-    if isinstance(value, bytes):
-        return to_checksum_address(value) if len(value) == 20 else "0x" + value.hex()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(_plain(k)): _plain(v) for k, v in value.items()}
-    return value
 
 
 def _source(path: Path) -> str:
@@ -84,6 +74,8 @@ def deploy(
     key = keyring.load_named_key(directory, sender)
     with localnet.open_client(directory, api) as client:
         if upgrade:
+            if values:
+                raise UsageError("an upgrade keeps the contract's storage and runs no init: drop --init-args")
             hash_of_code = sdk_contracts.submit(client, key, source)
             outcome = client.propose(key, gov.UpgradeContract(name, hash_of_code))
         else:
@@ -125,7 +117,7 @@ def call(
         "height": view.height,
         "status": view.status,
         "gas_used": view.gas_used,
-        "result": _plain(sdk_contracts.decode_result(view.result)),
+        "result": wire.contract_value_json(sdk_contracts.decode_result(view.result)),
     }
     if not emit(result, as_json):
         console.print(
@@ -147,7 +139,7 @@ def view(
     values = _json_list(args, "--args")
     with localnet.open_client(directory, api) as client:
         answer = sdk_contracts.ContractHandle(client, name).view(method, values, height=height)
-    result = _plain(answer)
+    result = wire.contract_value_json(answer)
     if as_json:
         print(json.dumps({"result": result}))
     else:

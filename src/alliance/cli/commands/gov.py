@@ -81,12 +81,17 @@ def _propose(
     with localnet.open_client(directory, api) as client:
         outcome = client.propose(key, action, voting_blocks=voting_blocks)
     result = {
-        "proposal": outcome.proposal, "kind": gov.kind_of(action), "status": outcome.proposal_status,
-        "hash": outcome.tx_hash.hex(), "height": outcome.height,
+        "proposal": outcome.proposal,
+        "kind": gov.kind_of(action),
+        "status": outcome.proposal_status,
+        "hash": outcome.tx_hash.hex(),
+        "height": outcome.height,
     }
     if not emit(result, as_json):
-        print(f"proposal {result['proposal']} ({result['kind']}) is {result['status']} "
-              f"(transaction {result['hash']} at height {result['height']})")
+        print(
+            f"proposal {result['proposal']} ({result['kind']}) is {result['status']} "
+            f"(transaction {result['hash']} at height {result['height']})"
+        )
 
 
 @propose_app.command("add-member")
@@ -94,9 +99,13 @@ def propose_add_member(
     org: Annotated[str, typer.Option("--org", help="The organisation (its CA is read from DIR/orgs/ORG).")],
     sender: FromOption,
     weight: Annotated[int, typer.Option("--weight", min=1, help="Its voting weight.")] = 1,
-    admin: Annotated[str | None, typer.Option(
-        "--admin", help="Its administrator (address or key name); default: the key ORG-admin in DIR/keys.",
-    )] = None,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin",
+            help="Its administrator (address or key name); default: the key ORG-admin in DIR/keys.",
+        ),
+    ] = None,
     voting_blocks: VotingOption = 0,
     directory: DirOption = DEFAULT_DIR,
     api: ApiOption = None,
@@ -285,12 +294,16 @@ def vote_command(
     with localnet.open_client(directory, api) as client:
         outcome = client.vote(key, proposal, yes)
     result = {
-        "proposal": proposal, "status": outcome.proposal_status, "hash": outcome.tx_hash.hex(),
+        "proposal": proposal,
+        "status": outcome.proposal_status,
+        "hash": outcome.tx_hash.hex(),
         "height": outcome.height,
     }
     if not emit(result, as_json):
-        print(f"voted {'yes' if yes else 'no'} on proposal {proposal}: it is {result['status']} "
-              f"(transaction {result['hash']} at height {result['height']})")
+        print(
+            f"voted {'yes' if yes else 'no'} on proposal {proposal}: it is {result['status']} "
+            f"(transaction {result['hash']} at height {result['height']})"
+        )
 
 
 # --- read commands -------------------------------------------------------------------------------------
@@ -321,8 +334,10 @@ def list_command(
         return
     for item in listed:
         yes = sum(1 for v in item.votes if v.yes)
-        print(f"{item.id:>4}  {item.kind:<16} {item.status:<8} by {item.proposer_org}, "
-              f"{yes}/{len(item.votes)} yes, deadline {item.deadline_height}")
+        print(
+            f"{item.id:>4}  {item.kind:<16} {item.status:<8} by {item.proposer_org}, "
+            f"{yes}/{len(item.votes)} yes, deadline {item.deadline_height}"
+        )
     if not listed:
         print("no proposals yet")
 
@@ -353,8 +368,10 @@ def frozen_command(
         return
     print(f"{page.total} frozen at height {page.height}; from position {page.start}:")
     for entry in page.frozen:
-        print(f"{to_checksum_address(entry.address)} by {to_checksum_address(entry.by)} "
-              f"at height {entry.height}: {entry.reason}")
+        print(
+            f"{to_checksum_address(entry.address)} by {to_checksum_address(entry.by)} "
+            f"at height {entry.height}: {entry.reason}"
+        )
 
 
 def _print_members(view: GovernanceView) -> None:
@@ -383,8 +400,10 @@ def _print_proposal(view: ProposalView) -> None:
     print(f"proposal {view.id}: {view.kind} {json.dumps(_short(view))}")
     print(f"  status {view.status}, threshold more than {view.threshold} of the committee's weight")
     proposer = to_checksum_address(view.proposer)
-    print(f"  proposed by {view.proposer_org} ({proposer}) at height {view.created_height}, "
-          f"deadline {view.deadline_height}")
+    print(
+        f"  proposed by {view.proposer_org} ({proposer}) at height {view.created_height}, "
+        f"deadline {view.deadline_height}"
+    )
     for ballot in view.votes:
         print(f"  {ballot.org}: {'yes' if ballot.yes else 'no'} at height {ballot.height}")
     if view.error:

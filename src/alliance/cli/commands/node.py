@@ -54,10 +54,14 @@ def org_new_command(
     """Create an organisation's CA and admin key (ORG-admin); it is not a member until voted in."""
     made = org_new(directory, name)
     if not emit(made, as_json):
-        print(f"created organisation {name}: CA {made['ca']}, admin key {made['admin']['name']} "
-              f"({made['admin']['address']})")
-        print("it is not a member yet: "
-              f"alliance gov propose add-member --org {name} --from ADMIN --dir {directory}")
+        print(
+            f"created organisation {name}: CA {made['ca']}, admin key {made['admin']['name']} "
+            f"({made['admin']['address']})"
+        )
+        print(
+            "it is not a member yet: "
+            f"alliance gov propose add-member --org {name} --from ADMIN --dir {directory}"
+        )
 
 
 @app.command("new")
@@ -70,10 +74,13 @@ def node_new_command(
     """Create a node home DIR/nodes/NAME with a certificate from ORG's CA; 'alliance up' starts it."""
     made = node_new(directory, org, name)
     if not emit(made, as_json):
-        print(f"created node {name} of {org} in {made['home']} "
-              f"(id {made['node_id'][:16]}, api {made['api']})")
-        print(f"start it with 'alliance up --dir {directory}'; it syncs once {org} is a member "
-              "and votes once it is a validator")
+        print(
+            f"created node {name} of {org} in {made['home']} (id {made['node_id'][:16]}, api {made['api']})"
+        )
+        print(
+            f"start it with 'alliance up --dir {directory}'; it syncs once {org} is a member "
+            "and votes once it is a validator"
+        )
 
 
 @app.command("start")

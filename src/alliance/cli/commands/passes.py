@@ -42,6 +42,15 @@ def _checked_args(struct_type: type[msgspec.Struct], /, **fields: Any) -> Any:
         return codec.decode(struct_type, codec.encode(struct_type(**fields)))
     except UsageError as exc:
         raise UsageError(f"invalid arguments: {exc.message}") from None
+    except OverflowError:  # an integer past 64 bits cannot even be encoded
+        raise UsageError(f"invalid arguments: a number is beyond {p.AMOUNT_MAX}") from None
+
+
+def _symbol(symbol: str) -> str:
+    """A symbol checked before it goes into a URL."""
+    if not p.valid_symbol(symbol):
+        raise UsageError(f"{symbol!r} is not a pass symbol (A-Z then A-Z or 0-9, at most 16)")
+    return symbol
 
 
 def _send(directory: Any, api: str | None, sender: str, method: str, args: msgspec.Struct) -> TxView:
@@ -281,7 +290,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """A scheme: its declaration, rules, supply and holder count."""
-    answer = _read(directory, api, f"/v1/passes/{symbol}")
+    answer = _read(directory, api, f"/v1/passes/{_symbol(symbol)}")
     view = answer["value"]
     scheme, rules, supply = view["scheme"], view["rules"], view["supply"]
     result = {
@@ -346,7 +355,7 @@ def balance(
 ) -> None:
     """An account's live balance, lots with their expiry, and locked units."""
     address = keyring.resolve_address(directory, account)
-    answer = _read(directory, api, f"/v1/passes/{symbol}/holders/0x{address.hex()}")
+    answer = _read(directory, api, f"/v1/passes/{_symbol(symbol)}/holders/0x{address.hex()}")
     value = answer["value"]
     result = {
         "symbol": symbol,
@@ -381,12 +390,14 @@ def history(
 ) -> None:
     """A scheme's events in recent blocks, newest first (pages back with --before)."""
     params: dict[str, str | int] = {} if before is None else {"before": before}
-    answer = _read(directory, api, f"/v1/passes/{symbol}/history", params)
+    answer = _read(directory, api, f"/v1/passes/{_symbol(symbol)}/history", params)
     if as_json:
         print(json.dumps(answer))
         return
     for event in answer["events"]:
         console.print(f"{event['height']:>8}  {event['name']:<12} {json.dumps(event['fields'])}")
+    if answer["next_before"]:
+        console.print(f"older events: alliance pass history {symbol} --before {answer['next_before']}")
 
 
 # --- the gateway --------------------------------------------------------------------------------------------
@@ -470,9 +481,9 @@ def report(
     """The reconciliation: supply == deposits - confirmed withdrawals, locked shown apart."""
     if csv_lines:
         with localnet.open_client(directory, api) as client:
-            print(client.read_text(f"/v1/passes/{symbol}/report", {"format": "csv"}), end="")
+            print(client.read_text(f"/v1/passes/{_symbol(symbol)}/report", {"format": "csv"}), end="")
         return
-    answer = _read(directory, api, f"/v1/passes/{symbol}/report")
+    answer = _read(directory, api, f"/v1/passes/{_symbol(symbol)}/report")
     value = answer["value"]
     result = {**value, "height": answer["height"]}
     if not emit(result, as_json):

@@ -68,6 +68,23 @@ def query_tx(
         _print_fields(view)
 
 
+@app.command("params")
+def query_params(
+    directory: DirOption = DEFAULT_DIR,
+    api: ApiOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The chain parameters in effect (changed only by a set-param proposal)."""
+    with localnet.open_client(directory, api) as client:
+        answer = client.module("gov", "params")
+    if as_json:
+        print(json.dumps(answer))
+        return
+    for name, value in answer["value"].items():
+        print(f"{name:>28}  {value}")
+    print(f"{'height':>28}  {answer['height']}")
+
+
 def _print_fields(view: object) -> None:
     for name, value in wire.to_builtins(view).items():
         shown = json.dumps(value) if isinstance(value, list | dict) else text(value)

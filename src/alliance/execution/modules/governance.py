@@ -277,8 +277,8 @@ def _decode(kind: type[T], raw: bytes, usage: str) -> T:
         raise InvalidArguments(usage) from None
 
 
-def _params(ctx: CallContext) -> ChainParams:
-    raw = ctx.read(PARAMS_KEY)
+def _params(state: StateReader) -> ChainParams:
+    raw = state.read(PARAMS_KEY)
     return ChainParams() if raw is None else codec.decode_trusted(ChainParams, raw)
 
 
@@ -591,6 +591,11 @@ def query_account(state: StateReader, args: gov.AccountQuery) -> gov.AccountView
     return gov.AccountView(args.address, record.org, list(record.roles), FROZEN.get(state, args.address))
 
 
+def query_params(state: StateReader, _args: None) -> ChainParams:
+    """The chain parameters in effect (genesis's, as governance's set-param changed them)."""
+    return _params(state)
+
+
 def query_overview(state: StateReader, _args: None) -> gov.Overview:
     next_raw = state.read(NEXT_PROPOSAL_KEY)
     validators_raw = state.read(VALIDATORS_KEY)
@@ -633,6 +638,7 @@ def query_proposals(state: StateReader, args: gov.PageQuery) -> list[Proposal]:
 _QUERIES = (
     Query("account", query_account, gov.AccountQuery, "an account's organisation, roles and freeze"),
     Query("overview", query_overview, None, "members, nodes, validators, access rules, counts"),
+    Query("params", query_params, None, "the chain parameters in effect (block bounds, window, thresholds)"),
     Query("frozen", query_frozen, gov.PageQuery, "frozen accounts from a position, a page at a time"),
     Query("proposal", query_proposal, gov.ProposalQuery, "one proposal with its votes (stored status)"),
     Query("proposals", query_proposals, gov.PageQuery, "proposals by id from a first id"),

@@ -136,13 +136,14 @@ export function fieldFor(param) {
   return { element: h("div", { class: "field" }, label, control, hint ? h("p", { class: "hint" }, hint) : null), read, control };
 }
 
-// A method's answer (the API's JSON: bytes as hex without 0x) shown by its declared return type.
+// A method's answer (the API's JSON: 20 bytes as a checksummed 0x address, other bytes as hex
+// without 0x: alliance/sdk/wire.py contract_value_json) shown by its declared return type.
 export function resultView(typeText, value) {
   const type = parseType(typeText);
   const show = (t, v) => {
     if (v === null || v === undefined) return h("span", { class: "muted" }, "None");
     if (t.name === "Address" && typeof v === "string") return addressLink(`0x${v.replace(/^0x/, "")}`);
-    if (t.name === "bytes" && typeof v === "string") return h("span", { class: "mono wrap" }, v ? `0x${v}` : "empty");
+    if (t.name === "bytes" && typeof v === "string") return h("span", { class: "mono wrap" }, v ? `0x${v.replace(/^0x/, "")}` : "empty");
     if (t.name === "int" && typeof v === "number") return fmtInt(v);
     if (t.name === "bool") return v ? "true" : "false";
     if ((t.name === "list" || t.name === "tuple..." || t.name === "tuple") && Array.isArray(v)) {
