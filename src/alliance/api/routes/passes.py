@@ -162,7 +162,7 @@ def router(node: NodeFacade) -> APIRouter:
 
     @routes.get(
         "/v1/contracts/{name}/views/{method}",
-        responses=documented(ViewResult, refused=(400, 404)),
+        responses=documented(ViewResult, refused=(400, 404, 410)),  # 410: a pruned height
         tags=["contracts"],
     )
     async def contract_view(
