@@ -87,7 +87,7 @@ def test_a_settlement_scheme_shows_the_gateways_reconciliation_and_its_csv(
 def test_the_contracts_list_and_a_contract_page(page: Any, chain: Alliance, seed: Seed) -> None:
     listed = chain.get("/v1/contracts")["value"]
     open_page(page, chain.urls[0] + "/contracts", "main table")
-    assert page.locator("main tbody tr").count() == len(listed) == 1
+    assert page.locator("main tbody tr").count() == len(listed) >= 1  # the console test may add one
     assert page.locator(f"main a[href='/proposals/{seed.contract_proposal}']").count() == 1
 
     info = chain.get(f"/v1/contracts/{seed.contract}")["value"]
