@@ -22,7 +22,7 @@ ALLIANCE_DIR ?= .alliance
 .PHONY: help venv lint types test run bench clean distclean
 
 help:
-	@echo "make run     start a local alliance of 4 validators (alliance up) and print how to use it"
+	@echo "make run     start a local alliance of 4 validators (alliance up), run the Goodness demo, print where to look"
 	@echo "make test    lint (ruff), types (mypy), tests (pytest) with branch coverage"
 	@echo "make bench   benchmarks (benchmarks/run_all.py)"
 	@echo "make lint | types | venv | clean | distclean"
@@ -75,10 +75,17 @@ endef
 export CONSENSUS_COVERAGE_PY
 
 # The one-command local alliance: creates .alliance (4 organisations, 4 validators) on first use,
-# starts every node that is not running, waits for the first block, prints the endpoints.
+# starts every node that is not running, waits for the first block, prints the endpoints; then a
+# small Goodness demo (a second run adds to the first) and where to look.
 run: venv
 	$(BIN)/alliance up --dir $(ALLIANCE_DIR)
+	$(BIN)/alliance demo goodness --users 20 --days 2 --dir $(ALLIANCE_DIR)
 	@echo
+	@echo "explorer: $$($(BIN)/alliance status --dir $(ALLIANCE_DIR) --json | $(BIN)/python -c \
+	  'import json, sys; print(json.load(sys.stdin)["nodes"][0]["api"] + "/")')"
+	@echo "Goodness: $(BIN)/alliance goodness supervise --dir $(ALLIANCE_DIR)"
+	@echo "          $(BIN)/alliance goodness account user-0001 --dir $(ALLIANCE_DIR)"
+	@echo "          $(BIN)/alliance goodness --help  (README: Goodness)"
 	@echo "Try it (the commands are in $(BIN); 'source $(VENV)/bin/activate' puts them on PATH):"
 	@echo "  $(BIN)/alliance keys new bob --dir $(ALLIANCE_DIR)"
 	@echo "  $(BIN)/alliance tx transfer --from dev --to bob --amount 5 --wait --dir $(ALLIANCE_DIR)"

@@ -203,3 +203,38 @@ def test_points_rules_award_a_pass_through_the_passes_module(chain: PassChain) -
     assert view(chain, "points", "points_for", ["bike", 3_000]) == 2
     assert chain.run("bob", "points", "award", [chain["bob"], "metro", 12_000]).status == "contract_error"
     assert chain.run("alice", "points", "award", [chain["bob"], "rocket", 1_000]).status == "contract_error"
+
+
+ROLE_READER = """
+from alliance.contract import Address, call, public
+
+@public
+def roles_of(account: Address) -> list[str]:
+    org, roles, frozen, member = call("gov", "roles", [account])
+    return [org, ",".join(roles), "frozen" if frozen else "free", "member" if member else "outsider"]
+"""
+
+
+def test_a_contract_reads_an_accounts_roles_and_freeze_through_gov_roles(chain: PassChain) -> None:
+    deploy(chain, "reader", ROLE_READER)
+    before = chain.app_hash()
+
+    def read(who: str) -> list[str]:
+        receipt = chain.run("alice", "reader", "roles_of", [chain[who]])
+        assert receipt.ok, receipt.error
+        return msgspec.msgpack.decode(receipt.result)  # type: ignore[no-any-return]
+
+    assert read("issuer2") == ["org2", "gateway,issuer", "free", "member"]
+    assert read("supervisor") == ["", "supervisor", "free", "outsider"]
+    assert read("mallory") == ["", "", "free", "outsider"]
+    assert chain.run("supervisor", "gov", "freeze", gov.FreezeArgs(chain["bob"], "checking")).ok
+    assert read("bob") == ["", "", "frozen", "outsider"]
+    chain.pass_proposal(gov.RemoveMember("org2"))
+    assert read("issuer2") == ["org2", "gateway,issuer", "free", "outsider"]
+    assert chain.app_hash() != before
+    quiet = chain.app_hash()
+    direct = chain.run("alice", "gov", "roles", gov.RolesArgs(chain["issuer1"]))
+    assert direct.ok and direct.events == [] and chain.app_hash() == quiet  # a read writes nothing
+    assert codec.decode(gov.RolesView, direct.result) == gov.RolesView("org1", ["issuer"], False, True)
+    bad = chain.run("alice", "gov", "roles", [b"short"])
+    assert bad.status == "invalid_arguments"

@@ -69,6 +69,7 @@ class _Ledger:
 def test_forced_valset_seeds_have_no_violation_and_really_change_sets() -> None:
     """Joins and leaves during faults: 0 violations over a bounded sample, and the changes took
     effect (observers signed certificates after joining; removed nodes signed none while out)."""
+    assert VALSET_SEEDS >= 1, f"ALLIANCE_SIM_VALSET_SEEDS={VALSET_SEEDS}: the sample must hold a seed"
     failures: dict[int, list[str]] = {}
     totals: dict[str, float] = {}
     for seed, violations, stats, _ in iterate(range(VALSET_SEEDS), None, os.cpu_count() or 1, True):

@@ -246,6 +246,20 @@ class FreezeArgs(Struct):
     reason: Reason
 
 
+class RolesArgs(Struct):
+    account: Bytes20
+
+
+class RolesView(Struct):
+    """What ``gov.roles`` answers: a contract reads it as ``[org, roles, frozen, member]``
+    (``member``: the account's organisation is a member of the alliance now)."""
+
+    org: str
+    roles: list[str]
+    frozen: bool
+    member: bool
+
+
 class ProposalEvent(Struct):
     id: int
     kind: str

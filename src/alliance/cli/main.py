@@ -24,6 +24,7 @@ import httpx
 import typer
 
 from alliance import __version__
+from alliance.apps.goodness import cli as goodness
 from alliance.cli.commands import contracts, gov, keys, local, node, passes, query, tx
 from alliance.cli.console import console_command
 from alliance.errors import AllianceError, ExecutionError, UsageError
@@ -50,6 +51,7 @@ app.add_typer(contracts.app, name="contract")
 app.command("freeze")(tx.freeze_command)
 app.command("console")(console_command)
 local.register(app)
+goodness.register(app)
 
 
 @app.command()

@@ -19,6 +19,10 @@ the proposal.
 The supervisor (role ``supervisor``) freezes an account at once, with a reason; unfreezing needs
 the committee. Granting or revoking the supervisor role is a membership-level decision.
 
+Contracts read governance through ``gov.roles(account)``: the account's organisation, roles, freeze
+and whether its organisation is a member, answered from state and writing nothing (a contract calls
+``call("gov", "roles", [address])``; a transaction may call it too, uselessly but harmlessly).
+
 Policy before every call (``block_policy``): a frozen sender is refused (one read of the frozen
 count per block; a per-account read only while some account is frozen), and the access table's
 rule for the (target, method) pair, if any, must name one of the sender's roles. Both read through
@@ -78,6 +82,8 @@ from alliance.abi.gov import (
     RemoveNode,
     RemoveValidator,
     RevokeRole,
+    RolesArgs,
+    RolesView,
     SetAccess,
     SetParam,
     Unfreeze,
@@ -156,13 +162,14 @@ def genesis_state(genesis: Genesis) -> dict[bytes, bytes | None]:
 
 
 class GovernanceModule(ModuleBase):
-    """The ``gov`` module: ``propose``, ``vote`` and the supervisor's ``freeze``."""
+    """The ``gov`` module: ``propose``, ``vote``, the supervisor's ``freeze``, and ``roles`` (a read)."""
 
     name = MODULE_NAME
     methods = (
         Method("propose", ProposeArgs, "open a proposal (an admin of a member organisation)"),
         Method("vote", VoteArgs, "vote on an open proposal (an admin of a member organisation)"),
         Method("freeze", FreezeArgs, "freeze an account at once, with a reason (the supervisor)"),
+        Method("roles", RolesArgs, "read an account's organisation, roles and freeze (writes nothing)"),
     )
     events = gov.EVENTS
     errors = (NotAMember, AlreadyVoted, VotingClosed)
@@ -177,6 +184,8 @@ class GovernanceModule(ModuleBase):
             self.vote(ctx, _decode(VoteArgs, args, "gov.vote takes (proposal id, yes)"))
         elif method == "freeze":
             self.freeze(ctx, _decode(FreezeArgs, args, "gov.freeze takes (account, reason)"))
+        elif method == "roles":
+            return codec.encode(roles_of(ctx, _decode(RolesArgs, args, "gov.roles takes (account)").account))
         else:
             raise self.unknown_method(method)
         return None
@@ -581,6 +590,15 @@ def _apply_unfreeze(ctx: CallContext, action: Unfreeze) -> None:
     if not FROZEN.remove(ctx, action.account):
         raise InvalidArguments(f"{to_checksum_address(action.account)} is not frozen")
     ctx.emit(MODULE_NAME, "unfrozen", codec.encode(FreezeEvent(action.account, "", ctx.sender)))
+
+
+def roles_of(ctx: CallContext, account: bytes) -> RolesView:
+    """``gov.roles``: what governance records of ``account``, for contracts (their only way to read
+    governance state). It writes nothing; its reads are charged as any call's reads are."""
+    record = read_account(ctx.read(account_record_key(account)))
+    frozen = FROZEN.get(ctx, account) is not None
+    member = bool(record.org) and read_members(ctx.read(MEMBERS_KEY)).get(record.org) is not None
+    return RolesView(record.org, list(record.roles), frozen, member)
 
 
 # --- queries (read-only, over committed state) ---------------------------------------------------------

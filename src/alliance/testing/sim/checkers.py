@@ -1,8 +1,8 @@
 """Checkers: the properties of spec/consensus.md, judged from outside the cores.
 
-They read only what a node would show an auditor (its chain store: blocks, certificates, state
-roots) and the simulation's own records (what honest nodes sent, which transactions a client was
-told were committed), never the cores' internal bookkeeping.
+They read only what a node would show an auditor (its chain store: blocks, certificates; the
+state root it reported after each block) and the simulation's own records (what honest nodes
+sent, which transactions a client was told were committed), never the cores' internal bookkeeping.
 
 Validator sets change (``valset``): the set that votes at height H is the one in state version
 max(0, H - 2). Every node keeps a durable history of the sets its own state held
@@ -18,8 +18,11 @@ the workload's model (the changes a client was told were committed).
 * S3 no honest double-sign: no honest node signed two different values for one (height, round,
   vote type), across crashes and restarts included; and no honest node signed a vote or a
   proposal at a height whose set does not hold it.
-* S4 app hashes: honest nodes agree on the state root at every height they both have, and every
-  honest node's history of validator sets is the model's (the acknowledged changes, in order).
+* S4 app hashes: honest nodes that executed a height reported the same state root for it, and
+  every honest node's history of validator sets is the model's (the acknowledged changes, in
+  order). The roots are each node's record made at every commit (``AuditedNode.app_hashes``), not
+  the store's state versions: those are pruned, so a node whose state parted from the others' at
+  an old height and then stopped would otherwise be compared on nothing.
 * S5 durability: every transaction acknowledged as committed is in the ledger of every honest
   node that reached that height.
 * L1 liveness: after the network heals and crashed nodes restart, every honest node (so the
@@ -29,12 +32,51 @@ the workload's model (the changes a client was told were committed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from alliance import codec
 from alliance.ledger.block import Block, CommitCertificate
-from alliance.testing.sim.node import SimNode
 from alliance.testing.sim.valset import ValsetHistory
+
+
+class AuditedStore(Protocol):
+    """What the checkers read of a node's chain store (``memstore.MemoryChainStore``)."""
+
+    @property
+    def block_hashes(self) -> Mapping[int, bytes]: ...
+
+    @property
+    def certificates(self) -> Mapping[int, bytes]: ...
+
+    def block(self, height: int) -> bytes: ...
+
+    def has_tx(self, tx_hash: bytes) -> bool: ...
+
+
+class AuditedNode(Protocol):
+    """What the checkers read of a node (``node.SimNode``; the unit tests build such states by hand)."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def node_id(self) -> bytes: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def store(self) -> AuditedStore: ...
+
+    @property
+    def valset_history(self) -> ValsetHistory: ...
+
+    @property
+    def app_hashes(self) -> Mapping[int, bytes]:
+        """The state root this node reported after executing each height (0: genesis)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +88,7 @@ class Violation:
         return f"{self.prop}: {self.detail}"
 
 
-def check_agreement(honest: list[SimNode]) -> list[Violation]:
+def check_agreement(honest: Sequence[AuditedNode]) -> list[Violation]:
     out = []
     top = max((n.height for n in honest), default=0)
     for h in range(1, top + 1):
@@ -56,7 +98,7 @@ def check_agreement(honest: list[SimNode]) -> list[Violation]:
     return out
 
 
-def check_certificates(honest: list[SimNode], chain_id: str) -> list[Violation]:
+def check_certificates(honest: Sequence[AuditedNode], chain_id: str) -> list[Violation]:
     out = []
     for node in honest:
         for h, raw in node.store.certificates.items():
@@ -90,7 +132,7 @@ def check_double_sign(signed: dict[tuple[int, int, int, int], set[bytes]]) -> li
 
 
 def check_signers_are_validators(
-    honest: list[SimNode], signed: dict[tuple[int, int, int, int], set[bytes]]
+    honest: Sequence[AuditedNode], signed: dict[tuple[int, int, int, int], set[bytes]]
 ) -> list[Violation]:
     """No honest node signs at a height whose set does not hold it (a removed validator falls
     silent once its removal takes effect; an observer speaks only once its joining does)."""
@@ -114,7 +156,7 @@ def check_signers_are_validators(
     return out
 
 
-def check_validator_sets(honest: list[SimNode], model: ValsetHistory) -> list[Violation]:
+def check_validator_sets(honest: Sequence[AuditedNode], model: ValsetHistory) -> list[Violation]:
     """Every honest node's sets are the model's at every version it has executed."""
     out = []
     for node in honest:
@@ -128,20 +170,17 @@ def check_validator_sets(honest: list[SimNode], model: ValsetHistory) -> list[Vi
     return out
 
 
-def check_app_hashes(honest: list[SimNode]) -> list[Violation]:
+def check_app_hashes(honest: Sequence[AuditedNode]) -> list[Violation]:
     out = []
     top = max((n.height for n in honest), default=0)
     for h in range(top + 1):
-        roots = set()
-        for node in honest:
-            if node.height >= h and node.store.get_root(h) is not None:
-                roots.add(node.store.get_root(h))
+        roots = {node.app_hashes[h] for node in honest if h in node.app_hashes}
         if len(roots) > 1:
             out.append(Violation("S4", f"honest nodes disagree on the state root at height {h}"))
     return out
 
 
-def check_acknowledged(honest: list[SimNode], acknowledged: dict[bytes, int]) -> list[Violation]:
+def check_acknowledged(honest: Sequence[AuditedNode], acknowledged: dict[bytes, int]) -> list[Violation]:
     return [
         Violation("S5", f"acked tx {tx_hash.hex()[:16]} (height {height}) missing at node {node.index}")
         for tx_hash, height in acknowledged.items()
@@ -150,7 +189,7 @@ def check_acknowledged(honest: list[SimNode], acknowledged: dict[bytes, int]) ->
     ]
 
 
-def check_liveness(honest: list[SimNode], target_height: int, deadline_ms: float) -> list[Violation]:
+def check_liveness(honest: Sequence[AuditedNode], target_height: int, deadline_ms: float) -> list[Violation]:
     return [
         Violation("L1", f"node {n.index} at height {n.height}, below {target_height} by {deadline_ms:.0f} ms")
         for n in honest

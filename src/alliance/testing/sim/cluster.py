@@ -16,6 +16,11 @@ writes is known before the change is submitted, and a change is submitted only i
 keeps the model's assumption (Byzantine power below a third of every height's set; at most a
 third where the run sits at the edge). The model's history of sets, built from the changes whose
 commit was acknowledged, is what the checkers compare every node's own history with.
+
+Two broken variants (``options.CAUGHT_BY``) are the simulation's own: with ``ack-before-commit``
+the client records a transaction (and a set change) as committed when a node admits it, not when
+a block commits it; with ``nondeterministic`` every fifth workload transaction calls
+``noise.SimNoiseModule``. Host and application faults are ``node.SimNode``'s.
 """
 
 from __future__ import annotations
@@ -34,20 +39,22 @@ from alliance.ledger.block import Block, CommitCertificate, Receipt
 from alliance.ledger.genesis import ChainParams, make_genesis
 from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
 from alliance.ledger.validators import Validator, ValidatorSet
-from alliance.mempool.verifier import BatchVerifier
 from alliance.node.wire import WireMessage
-from alliance.testing.sim import checkers, valset
+from alliance.testing.sim import checkers, noise, valset
 from alliance.testing.sim.byzantine import Byzantine
 from alliance.testing.sim.clock import EventQueue
 from alliance.testing.sim.network import SimNetwork
 from alliance.testing.sim.node import HOUSEKEEPING_INTERVAL_MS, SimNode
 from alliance.testing.sim.options import SimOptions
+from alliance.testing.sim.sigmemo import MemoBatchVerifier
 
 LIVENESS_NEW_HEIGHTS = 3
 ACCOUNTS = 16
 VERIFY_CACHE_MAX = 200_000
 VALSET_TX_VALID_BLOCKS = 20  # a set change not committed within this many heights is given up
 VALSET_KIND_WEIGHTS = {"join": 4, "leave": 4, "reweight": 1}
+_CONSENSUS_MESSAGES = (Proposal, Vote)
+NOISE_EVERY_TXS = 5  # with --broken nondeterministic, every fifth workload transaction is a note
 
 
 @dataclass
@@ -110,7 +117,7 @@ class Simulation:
             unsafe_ignore_lock=options.broken == "ignore-lock",
             unsafe_quorum_inclusive=options.broken == "inclusive-quorum",
         )
-        self.verifier = BatchVerifier("inline")
+        self.verifier = MemoBatchVerifier()
         admin = self.valset_admin.address
         names = {k.node_id: f"node{i}" for i, k in enumerate(keys)}
         self.nodes = [
@@ -121,6 +128,8 @@ class Simulation:
             for i, k in enumerate(keys)
         ]
         self.index_of = {n.node_id: n.index for n in self.nodes}
+        for node in self.nodes:
+            node.others = [n.node_id for n in self.nodes if n is not node]
         self.byzantine: dict[int, Byzantine] = {
             i: Byzantine(
                 options.byzantine_behaviours, random.Random(f"byz-{seed}-{i}"), chain_id, self.nodes[i].signer
@@ -141,25 +150,28 @@ class Simulation:
         # (height, node index, power before, power) of every change acknowledged as committed.
         self.applied_changes: list[tuple[int, int, int, int]] = []
         self.valset_submitted = 0
+        self.workload_txs = 0
 
     # --- what the nodes ask of the simulation ---------------------------------------------------
 
     def send(self, node: SimNode, peers: list[bytes], message: WireMessage) -> bool:
         """Put ``message`` from ``node`` on the network to ``peers``; a Byzantine node's consensus
         messages are transformed first, an honest node's signatures recorded for the S3 check."""
-        if isinstance(message, Proposal | Vote):
-            byz = self.byzantine.get(node.index)
+        src = node.index
+        index_of, network_send = self.index_of, self.network.send
+        if isinstance(message, _CONSENSUS_MESSAGES):
+            byz = self.byzantine.get(src)
             if byz is not None:
-                pairs: list[tuple[bytes, object]] = list(byz.transform(message, peers))
-            else:
-                self._record_signed(node, message)
-                pairs = [(p, message) for p in peers]
-        else:
-            pairs = [(p, message) for p in peers]
-        for peer, msg in pairs:
-            dst = self.index_of.get(peer)
-            if dst is not None and dst != node.index:
-                self.network.send(node.index, dst, msg)
+                for peer, forged in byz.transform(message, peers):
+                    dst = index_of.get(peer)
+                    if dst is not None and dst != src:
+                        network_send(src, dst, forged)
+                return True
+            self._record_signed(node, message)
+        for peer in peers:
+            dst = index_of.get(peer)
+            if dst is not None and dst != src:
+                network_send(src, dst, message)
         return True
 
     def links_of(self, node: SimNode) -> frozenset[bytes]:
@@ -183,8 +195,9 @@ class Simulation:
             return
         height = block.header.height
         pending = self.pending_change
+        ack_on_commit = self.options.broken != "ack-before-commit"
         for tx_hash, receipt in zip(hashes, receipts, strict=True):
-            if receipt.ok:
+            if receipt.ok and ack_on_commit:
                 self.acknowledged.setdefault(tx_hash, height)
             if pending is not None and tx_hash == pending.tx_hash:
                 self._resolve_change(pending, height if receipt.ok else None)
@@ -229,18 +242,26 @@ class Simulation:
         if up:
             height = max(n.height for n in self.nodes)
             key = rng.choice(self.accounts)
+            args: TransferArgs | noise.NoteArgs = TransferArgs(to=rng.randbytes(20), amount=1)
+            target, method = "accounts", "transfer"
+            self.workload_txs += 1
+            if self.options.broken == "nondeterministic" and self.workload_txs % NOISE_EVERY_TXS == 0:
+                target, method, args = noise.MODULE_NAME, noise.NOTE, noise.NoteArgs()
             tx = sign_tx(
                 key,
                 chain_id=self.genesis.chain_id,
-                target="accounts",
-                method="transfer",
-                args=TransferArgs(to=rng.randbytes(20), amount=1),
+                target=target,
+                method=method,
+                args=args,
                 valid_until=height + 200,
                 nonce=rng.randbytes(16),
             )
             raw = codec.encode(tx)
             for node in rng.sample(up, min(2, len(up))):
-                node.submit([raw])
+                admitted = node.submit([raw])
+                if admitted and self.options.broken == "ack-before-commit":
+                    # The bug: "committed" is said on admission, as in the block after this one.
+                    self.acknowledged.setdefault(tx_hash_of_canonical(raw), node.height + 1)
         self.queue.after(rng.expovariate(self.options.tx_rate) * 1000, self._workload_tick)
 
     # --- validator-set changes ---------------------------------------------------------------
@@ -311,8 +332,11 @@ class Simulation:
         if pending is not None:
             # To every honest node that is up, again on each tick: crashes empty mempools, and
             # only validators' mempools reach a proposal.
+            admitted = False
             for node in up:
-                node.submit([pending.raw])
+                admitted = bool(node.submit([pending.raw])) or admitted
+            if admitted and self.options.broken == "ack-before-commit":
+                self._resolve_change(pending, top + 1)  # the bug: "committed" on admission
         delay_ms = rng.expovariate(1 / self.options.valset_interval_ms)
         self.queue.after(delay_ms, self._valset_tick)
 

@@ -1,6 +1,8 @@
 """A simulated WAL disk: records survive a crash only once synced, and a torn tail is possible.
 
-Records are stored encoded, as on a real disk. ``sync`` marks everything written so far durable.
+Records are stored encoded, as on a real disk. ``sync`` marks everything written so far durable;
+a WAL built with ``honours_sync=False`` (the ``wal-no-sync`` broken variant: a host that ignores
+``must_sync``) never does, so a crash that loses unsynced writes loses all of it.
 ``crash`` drops what was not synced (when the options say unsynced writes are lost) and may leave
 a torn fragment of the next record, which replay must detect and ignore, as a checksummed WAL
 reader does.
@@ -17,14 +19,15 @@ from alliance.errors import DecodeError
 
 
 class SimWal:
-    def __init__(self) -> None:
+    def __init__(self, *, honours_sync: bool = True) -> None:
         self._records: list[bytes] = []
         self._synced = 0
         self.torn_tails = 0
+        self.honours_sync = honours_sync
 
     def append(self, records: Sequence[WalRecord], sync: bool) -> None:
         self._records.extend(codec.encode(r) for r in records)
-        if sync:
+        if sync and self.honours_sync:
             self._synced = len(self._records)
 
     def crash(self, rng: random.Random, lose_unsynced: bool, torn: float) -> None:

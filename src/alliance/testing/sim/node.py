@@ -13,6 +13,12 @@ survive crashes, as LMDB's do).
 A crash loses the mempool, the driver and the core's memory and the WAL's unsynced tail; a restart
 rebuilds everything from the store and replays the WAL, as a real node does.
 
+The broken variants that are the host's or the application's faults (``options.CAUGHT_BY``) are
+seams here, never in the driver: ``wal-no-sync`` hands the WAL every record unsynced (the host
+ignores ``must_sync``), ``drop-valset-updates`` runs an executor whose results lose their
+validator updates on the way to consensus, ``nondeterministic`` registers ``noise.SimNoiseModule``,
+``sync-mute`` drops every block-sync request it receives.
+
 Validator sets come from state, as on a real node: the set that votes at height H is the one in
 state version max(0, H - 2) (written through ``valset.SimValsetModule``). A node outside a
 height's set still runs a core without voting power (it only follows), which is how observers and
@@ -23,15 +29,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from alliance import codec
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.app.interface import FinalizeResult
 from alliance.consensus.evidence import DuplicateVoteEvidence
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner
 from alliance.crypto.sigcache import SignatureCache
 from alliance.execution.executor import Executor
-from alliance.ledger.block import Block
+from alliance.ledger.block import Block, CommitCertificate
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.ledger.validators import ValidatorSet
@@ -40,9 +49,10 @@ from alliance.mempool.verifier import BatchVerifier
 from alliance.node.driver import DriverConfig, NodeDriver, Timer
 from alliance.node.membership import ConfiguredPeer, Membership
 from alliance.node.sync import SyncConfig
-from alliance.node.wire import TxBatch, WireMessage
+from alliance.node.wire import SyncRequest, TxBatch, WireMessage
 from alliance.testing.sim.disk import SimWal
 from alliance.testing.sim.memstore import MemoryChainStore
+from alliance.testing.sim.noise import SimNoiseModule
 from alliance.testing.sim.valset import SimValsetModule, ValsetHistory
 
 if TYPE_CHECKING:
@@ -68,6 +78,14 @@ def driver_config(timeout_propose_ms: int) -> DriverConfig:
     )
 
 
+class _ForgetfulExecutor(Executor):
+    """The ``drop-valset-updates`` bug: state changes the validator set, but the result handed to
+    the driver (and so to consensus, in ``BlockApplied``) does not say so."""
+
+    def finalize_block(self, block: Block, certificate: CommitCertificate | None) -> FinalizeResult:
+        return replace(super().finalize_block(block, certificate), validator_updates=[])
+
+
 class SimNode:
     def __init__(
         self,
@@ -90,11 +108,17 @@ class SimNode:
         self.verifier = verifier
         self.valset_admin = valset_admin
         self.peers = {node_id: ConfiguredPeer(name, None) for node_id, name in peers.items()}
+        self.others: list[bytes] = []  # every other node's id in index order; the cluster sets it
         self.store = MemoryChainStore()
         # Durable like the store: the sets this node's state held, for the checkers (old state
         # versions are pruned, but every certificate is judged against its own height's set).
         self.valset_history = ValsetHistory(genesis.validators)
-        self.wal = SimWal()
+        # Durable too: the state root after each height, as this node reported it at commit (the
+        # store prunes old versions; S4 compares every height, ``checkers.check_app_hashes``).
+        self.app_hashes: dict[int, bytes] = {}
+        self.broken = cluster.options.broken
+        self.wal = SimWal(honours_sync=self.broken != "wal-no-sync")
+        self._valset_raw: bytes | None = None  # the set in state at the last commit, encoded
         self.up = False
         self.incarnation = 0
         self.restarts = 0
@@ -106,10 +130,23 @@ class SimNode:
 
     def start(self) -> None:
         self.incarnation += 1
-        self.executor = Executor(
-            self.store, sigcache=SignatureCache(100_000), modules=[SimValsetModule(self.valset_admin)]
+        modules: list[SimValsetModule | SimNoiseModule] = [SimValsetModule(self.valset_admin)]
+        if self.broken == "nondeterministic":
+            options = self.cluster.options
+            odd_one_out = min(set(range(options.nodes)) - set(options.byzantine))
+            modules.append(SimNoiseModule(1 if self.index == odd_one_out else 0))
+        executor = _ForgetfulExecutor if self.broken == "drop-valset-updates" else Executor
+        # The executor verifies through the node's verifier, as ``node.service`` wires a real node.
+        self.executor = executor(
+            self.store,
+            sigcache=SignatureCache(100_000),
+            modules=modules,
+            verify_batch=self.verifier.verify_batch,
         )
         self.executor.init_chain(self.genesis)
+        genesis_root = self.store.get_root(0)
+        if 0 not in self.app_hashes and genesis_root is not None:
+            self.app_hashes[0] = genesis_root
         self.mempool = Mempool(
             chain_id=self.genesis.chain_id,
             params=self.executor.params,
@@ -159,18 +196,20 @@ class SimNode:
             return
         if isinstance(message, TxBatch):
             self._admit(message.txs, gossip=False)
+        elif isinstance(message, SyncRequest) and self.broken == "sync-mute":
+            return
         else:
             self.driver.receive(peer, message)
 
-    def submit(self, raws: list[bytes]) -> None:
-        """A client's transactions, as ``NodeRuntime.submit`` takes them."""
-        if self.up:
-            self._admit(raws, gossip=True)
+    def submit(self, raws: list[bytes]) -> list[bytes]:
+        """A client's transactions, as ``NodeRuntime.submit`` takes them; the ones admitted."""
+        return self._admit(raws, gossip=True) if self.up else []
 
-    def _admit(self, raws: list[bytes], *, gossip: bool) -> None:
+    def _admit(self, raws: list[bytes], *, gossip: bool) -> list[bytes]:
         results = self.mempool.admit_batch(raws, self.height)
         accepted = [raw for raw, r in zip(raws, results, strict=True) if isinstance(r, Accepted)]
         self.driver.transactions_admitted(accepted, gossip=gossip)
+        return accepted
 
     def housekeeping(self) -> None:
         if self.up:
@@ -182,7 +221,7 @@ class SimNode:
         return self.cluster.send(self, [peer], message)
 
     def broadcast(self, message: WireMessage) -> None:
-        self.cluster.send(self, [n.node_id for n in self.cluster.nodes if n is not self], message)
+        self.cluster.send(self, self.others, message)
 
     def connected_peers(self) -> frozenset[bytes]:
         return self.cluster.links_of(self)
@@ -198,9 +237,13 @@ class SimNode:
 
     def block_committed(self, block: Block, result: FinalizeResult) -> None:
         height = block.header.height
-        if result.validator_updates:
-            # Read back what state now holds (not the core's arithmetic): that is what an auditor sees.
-            self.valset_history.record(height, self.validators_at(height + 2))
+        self.app_hashes[height] = result.app_hash
+        # What state now holds, read back (not the result's updates, nor the driver's arithmetic):
+        # that is what an auditor sees.
+        raw = self.executor.query(VALIDATORS_KEY).value
+        if raw is not None and raw != self._valset_raw:
+            self._valset_raw = raw
+            self.valset_history.record(height, codec.decode(ValidatorSet, raw))
         hashes = [tx_hash_of_canonical(raw) for raw in block.txs]  # one per receipt, for the checkers
         self.cluster.on_commit(self, block, result.receipts, hashes)
 

@@ -4,7 +4,13 @@
 [--stop-on-first]`` runs seeds S..S+N-1 and exits non-zero when any run violates a property;
 ``--valset-changes`` makes every seed change its validator set (about a third do without it).
 Each failure line names the seed, the violated properties and the command that reproduces it;
-``--verbose`` prints every run's options (a run is fully determined by them).
+``--verbose`` prints every run's options (a run is fully determined by them). ``--seeds`` below 1
+is an error (exit status 2, one line on stderr): a run of nothing must never read as a pass.
+
+With ``--broken VARIANT`` a seed *catches* the variant when the checker named for it in
+``options.CAUGHT_BY`` fires (other violations are listed, but do not count); ``--stop-on-first``
+then stops at the first seed that catches it, which is how the seeds recorded in
+tests/sim/test_broken_variants.py are found.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from alliance.testing.sim.cluster import SimResult, run_seed
-from alliance.testing.sim.options import BROKEN_VARIANTS, SimOptions
+from alliance.testing.sim.options import BROKEN_VARIANTS, CAUGHT_BY, SimOptions
 
 
 def _run(args: tuple[int, str | None, bool]) -> tuple[int, list[str], dict[str, float], str]:
@@ -31,8 +37,14 @@ def _run(args: tuple[int, str | None, bool]) -> tuple[int, list[str], dict[str, 
     return seed, [str(v) for v in result.violations], result.stats, result.options.describe()
 
 
+def catches(broken: str, violations: list[str]) -> bool:
+    """Whether ``violations`` (as the runner prints them) include the one ``broken`` must cause."""
+    prop, phrase = CAUGHT_BY[broken]
+    return any(v.startswith(f"{prop}: ") and phrase in v for v in violations)
+
+
 def iterate(
-    seeds: range, broken: str | None, processes: int, valset_changes: bool = False
+    seeds: Sequence[int], broken: str | None, processes: int, valset_changes: bool = False
 ) -> Iterator[tuple[int, list[str], dict[str, float], str]]:
     jobs = [(s, broken, valset_changes) for s in seeds]
     if processes <= 1:
@@ -58,12 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print every run's options and figures")
     args = parser.parse_args(argv)
     if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+        print(f"{parser.prog}: error: --seeds must be at least 1, got {args.seeds}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     failures: list[dict[str, object]] = []
     counts = {"safety": 0, "liveness": 0, "crash": 0}
     changes = {"valset_runs": 0, "valset_applied": 0, "valset_joins": 0, "valset_leaves": 0}
     ran = 0
+    caught: list[int] = []
     for seed, violations, stats, described in iterate(
         range(args.start, args.start + args.seeds),
         args.broken,
@@ -86,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                 counts[kind] += 1
             if not args.json:
                 print(f"seed {seed} FAILED: {'; '.join(violations[:5])}\n  reproduce: {command}", flush=True)
-            if args.stop_on_first:
+            hit = args.broken is not None and catches(args.broken, violations)
+            if hit:
+                caught.append(seed)
+            if args.stop_on_first and (hit or args.broken is None):
                 break
     elapsed = time.perf_counter() - started
     summary = {
@@ -99,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "liveness_violations": counts["liveness"],
         "crashes": counts["crash"],
         "failed_seeds": [f["seed"] for f in failures],
+        "caught_seeds": caught,
         "failures": failures,
         "elapsed_s": round(elapsed, 1),
     }
@@ -114,4 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             f"validator sets: {changes['valset_applied']} changes applied ({changes['valset_joins']} joins, "
             f"{changes['valset_leaves']} leaves)"
         )
+        if args.broken:
+            prop, phrase = CAUGHT_BY[args.broken]
+            print(f"{args.broken} caught ({prop}, {phrase!r}) at {len(caught)} seeds: {caught}")
     return 1 if failures else 0

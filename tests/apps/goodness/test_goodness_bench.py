@@ -1,0 +1,70 @@
+"""``alliance bench --workload goodness``: the workload prepares the chain as the demo does, makes the
+bench's senders enrolled, consenting users, and its trip reports commit ok, every one (a one-member
+alliance, whose admin's proposals pass at once; the figures are docs/benchmarks.md's)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from alliance.api import api_service
+from alliance.apps.goodness.client import Goodness
+from alliance.cli import benchmark, workloads
+from alliance.cli.benchmark import BenchOptions
+from alliance.crypto.keys import load_account_key
+from alliance.errors import OperationalError
+from alliance.sdk import AsyncClient, Client
+from alliance.testing.nodes import running_nodes, single_node_home
+
+TEST_BOUND_S = 180
+
+
+async def until_committing(client: AsyncClient, timeout_s: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        with contextlib.suppress(OperationalError):
+            if (await client.status()).height >= 1:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the node's API did not answer within {timeout_s} s")
+        await asyncio.sleep(0.1)
+
+
+def test_the_goodness_workload_reports_trips_for_the_bench_users(tmp_path: Path) -> None:
+    home = single_node_home(tmp_path)
+    config = home.load_config()
+    dev = load_account_key(tmp_path / "keys" / "dev.key")
+    options = BenchOptions(
+        txs=120, accounts=6, batch_txs=50, half_load_s=0.3, commit_timeout_s=90.0, workload="goodness"
+    )
+    workload = workloads.workload_named("goodness")
+    assert workload.unit == "trip reports"
+    url = f"http://{config.host}:{config.api_port}"
+
+    def prepare_twice() -> None:
+        with Client(url, timeout_s=30.0) as client:
+            workload.prepare(client, tmp_path)
+            workload.prepare(client, tmp_path)  # a second bench on the same chain reuses what the first made
+
+    def users() -> int:
+        with Client(url, timeout_s=30.0) as client:
+            return Goodness(client).status()["users"]
+
+    async def scenario() -> tuple[dict[str, Any], int]:
+        async with running_nodes([home], services=[api_service]):
+            client = AsyncClient(url, timeout_s=30.0)
+            try:
+                await until_committing(client)
+                await asyncio.to_thread(prepare_twice)
+                report = await benchmark._run([client], dev, options, 1000.0, "test", workload=workload)
+                return report, await asyncio.to_thread(users)
+            finally:
+                await client.aclose()
+
+    report, enrolled = asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
+    assert report["workload"] == "goodness" and report["unit"] == "trip reports"
+    assert report["committed_ok"] == report["accepted"] == 120, report
+    assert report["failed"] == 0 and report["refused"] == 0
+    assert enrolled == 6  # the senders, enrolled by the issuer in the workload's setup
