@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,13 @@ import pytest
 from explorer_helpers import (
     CHROMIUM_ARGS,
     DESKTOP,
+    GOLD_RIGHTS,
     SCREENSHOTS_DIR,
     Alliance,
+    Seed,
+    Watched,
     find_chromium,
     install_chromium,
-    is_loopback,
     running_alliance,
 )
 
@@ -41,23 +42,7 @@ from alliance.sdk import contracts as sdk_contracts
 HERE = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True)
-class Seed:
-    transfer_hash: str
-    transfer_height: int
-    bob: str  # checksummed, as the API gives it
-    mallory: str
-    passed_proposal: int
-    open_proposal: int
-    symbol: str  # a fungible pass scheme bob holds
-    settlement: str  # a settlement scheme with one deposit
-    contract: str  # the example token contract, live
-    contract_proposal: int
-    contract_call_hash: str  # token.mint to bob
-
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
-GOLD_RIGHTS = "One GOLD entitles its holder to one gram of gold from the vault of org0, on request."
 
 
 @pytest.fixture(scope="session")
@@ -202,21 +187,6 @@ def seed(chain: Alliance) -> Seed:
     if _shared.seed is None:
         _shared.seed = _seed(chain)
     return _shared.seed
-
-
-class Watched:
-    """A page, and what it asked for and threw."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda r: None if is_loopback(r.url) else self.outside.append(r.url))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def check(self) -> None:
-        assert not self.outside, f"the explorer fetched from outside 127.0.0.1: {self.outside[:3]}"
-        assert not self.errors, f"script errors in the page: {self.errors[:3]}"
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Seed, Watched
-from explorer_helpers import DESKTOP, PHONE, Alliance, eventually
+from explorer_helpers import DESKTOP, PHONE, Alliance, Seed, Watched, eventually
 
 from alliance.cli.keyring import load_named_key
 from alliance.cli.localnet import is_alive

@@ -8,8 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Seed
-from explorer_helpers import DESKTOP, PHONE, Alliance, eventually
+from explorer_helpers import DESKTOP, PHONE, Alliance, Seed, eventually
 
 from alliance import codec
 from alliance.cli.keyring import load_named_key

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 import httpx
-from conftest import GOLD_RIGHTS, Seed
-from explorer_helpers import Alliance
+from explorer_helpers import GOLD_RIGHTS, Alliance, Seed
 from test_pages import card_text, digits, open_page
 
 from alliance.cli.keyring import load_named_key

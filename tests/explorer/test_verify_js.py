@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from conftest import Seed
-from explorer_helpers import Alliance
+from explorer_helpers import Alliance, Seed
 
 from alliance import codec
 from alliance.abi import passes
