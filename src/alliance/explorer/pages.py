@@ -55,6 +55,7 @@ PAGE_PATHS: tuple[str, ...] = (
     "/passes/{symbol}",
     "/contracts",
     "/contracts/{name}",
+    "/goodness",
     "/governance",
     "/proposals/{proposal_id}",
     "/search",

@@ -14,6 +14,7 @@ import { renderAccount } from "./pages/account.js";
 import { renderGovernance, renderProposal } from "./pages/governance.js";
 import { renderPasses, renderScheme } from "./pages/passes.js";
 import { renderContract, renderContracts } from "./pages/contracts.js";
+import { renderGoodness } from "./pages/goodness.js";
 import { renderSearch } from "./pages/search.js";
 import { renderConsole } from "./pages/console.js";
 
@@ -29,6 +30,7 @@ export const ROUTES = [
   [/^\/passes\/([^/]+)$/, "passes", renderScheme],
   [/^\/contracts$/, "contracts", renderContracts],
   [/^\/contracts\/([^/]+)$/, "contracts", renderContract],
+  [/^\/goodness$/, "goodness", renderGoodness],
   [/^\/governance$/, "governance", renderGovernance],
   [/^\/proposals\/([^/]+)$/, "governance", renderProposal],
   [/^\/search$/, null, renderSearch],

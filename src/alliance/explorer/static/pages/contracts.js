@@ -76,7 +76,8 @@ export async function renderContract(main, [param], _query, ctx) {
   const answer = await getJSON(`/v1/contracts/${name}`);
   const { contract, abi, source } = answer.value;
   main.append(pageTitle(`Contract ${contract.name}`, badge(`version ${contract.version}`, "info")));
-  main.append(h("p", { class: "lead" }, "Account ", ident(contract.address, { href: `/accounts/${contract.address}`, what: "contract account" })));
+  main.append(h("p", { class: "lead" }, "Account ", ident(contract.address, { href: `/accounts/${contract.address}`, what: "contract account" }),
+    contract.name === "goodness" ? h("span", {}, " · its figures: ", h("a", { href: "/goodness" }, "the Goodness page")) : null));
   const computed = await contractCodeHash(source);
   const codeOk = computed === contract.code_hash;
   main.append(h("div", { class: "columns" },

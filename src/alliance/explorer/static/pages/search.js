@@ -5,14 +5,15 @@
 // a proposal; 0x and 40 hex digits an address; 64 hex digits a transaction hash, or else a block hash
 // (GET /v1/blocks/by-hash/{hash}: the store's index of every block). A word is a pass symbol when it
 // is in capitals (GOLD), a contract name in lower case (token); either case is tried as the other
-// when the first is not found. The page found is rendered in place and its own URL replaces
-// /search?q=... in the address bar.
+// when the first is not found; `goodness` (the Goodness contract) opens the Goodness page. The page
+// found is rendered in place and its own URL replaces /search?q=... in the address bar.
 
 import { ApiError, getJSON } from "../api.js";
 import { card, h, pageTitle } from "../ui.js";
 import { parseAddress } from "./account.js";
 import { parseHeight } from "./blocks.js";
 import { parseContractName } from "./contracts.js";
+import { CONTRACT as GOODNESS } from "./goodness.js";
 import { parseProposalId } from "./governance.js";
 import { parseSymbol } from "./passes.js";
 import { parseTxHash } from "./tx.js";
@@ -64,7 +65,8 @@ async function byName(main, ctx, word) {
   const symbolFirst = word === word.toUpperCase();
   const tries = [];
   if (symbol) tries.push([`/v1/passes/${symbol}`, `/passes/${symbol}`]);
-  if (name) tries.push([`/v1/contracts/${name}`, `/contracts/${name}`]);
+  // The Goodness contract's name finds the application's page (which links the contract's own).
+  if (name) tries.push([`/v1/contracts/${name}`, name === GOODNESS ? "/goodness" : `/contracts/${name}`]);
   if (!symbolFirst) tries.reverse();
   for (const [api, page] of tries) {
     if (await exists(api)) return go(page, main, ctx);
