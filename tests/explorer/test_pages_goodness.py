@@ -8,7 +8,9 @@ two days.
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,17 +21,26 @@ from test_pages import card_text, digits, open_page
 
 from alliance.apps.goodness.demo import Demo, DemoOptions
 
+DEMO_TIMEOUT_S = 120
+
 
 @pytest.fixture(scope="module")
 def goodness_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
     directory = tmp_path_factory.mktemp("explorer-goodness") / "chain"
     with running_alliance(directory, 1, empty_block_interval_ms=1000) as alliance:
-        demo = Demo(directory, DemoOptions(users=4, days=2, seed=3), api=alliance.urls[0])
-        try:
-            demo.run()
-        finally:
-            demo.close()
+        # In a thread of its own: the demo's supervision scan calls asyncio.run, which cannot run in
+        # this thread once Playwright's synchronous API keeps its loop here.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="goodness-demo") as pool:
+            pool.submit(seed_goodness, directory, alliance.urls[0]).result(timeout=DEMO_TIMEOUT_S)
         yield alliance
+
+
+def seed_goodness(directory: Path, url: str) -> None:
+    demo = Demo(directory, DemoOptions(users=4, days=2, seed=3), api=url)
+    try:
+        demo.run()
+    finally:
+        demo.close()
 
 
 def view(alliance: Alliance, method: str, args: list[Any], height: int) -> Any:
