@@ -74,6 +74,7 @@ READ_TIMEOUT_S = 70.0  # above the API's longest wait (GET /v1/txs/{hash}/wait: 
 ACTION_WAIT_S = 30.0
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
 WS_CLOSE_UNAVAILABLE = 1013
+STREAM_CLOSE_TIMEOUT_S = 1.0  # the node's answer to our close frame, once the browser has left
 PARENT_POLL_S = 1.0
 COOKIE_PREFIX = "alliance_console_"
 ALLOWED_HOST_NAMES = ("127.0.0.1", "localhost")
@@ -605,9 +606,16 @@ class Console:
         parts = urlsplit(url)
         query = websocket.url.query
         target = f"ws://{parts.netloc}/v1/stream" + (f"?{query}" if query else "")
+        upstream: Any = None
         try:
+            # The close handshake is bounded: once the browser has left nobody reads the node's
+            # messages, so its close frame may wait behind blocks it is still sending (websockets'
+            # default would hold both connections for 10 s).
             async with ws_connect(
-                target, max_size=STREAM_MESSAGE_BYTES_MAX, open_timeout=PROBE_TIMEOUT_S
+                target,
+                max_size=STREAM_MESSAGE_BYTES_MAX,
+                open_timeout=PROBE_TIMEOUT_S,
+                close_timeout=STREAM_CLOSE_TIMEOUT_S,
             ) as upstream:
                 down = asyncio.create_task(_pump_down(upstream, websocket))
                 up = asyncio.create_task(_wait_disconnect(websocket))
@@ -628,6 +636,11 @@ class Console:
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
             self.forget(url)
             code = WS_CLOSE_UNAVAILABLE
+        finally:
+            # Cancelled mid-handshake (the console stopping), websockets leaves the socket open: it
+            # would outlive the console's loop, and the node would go on writing to it.
+            if upstream is not None:
+                upstream.transport.abort()
         await _close(
             websocket, code if 1000 <= code < 5000 else WS_CLOSE_UNAVAILABLE, "the node's stream ended"
         )
