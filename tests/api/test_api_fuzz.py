@@ -471,6 +471,7 @@ async def prepare(api: ApiNode, client: httpx.AsyncClient, keys: Path) -> tuple[
     by_name = {
         **passes_and_contracts,
         "tx_hash": (transfer["hash"], proposed["hash"]),
+        "block_hash": ((await get_json(client, f"/v1/blocks/{transfer['height']}"))["hash"],),
         "address": (to_checksum_address(receiver), receiver.hex(), "0x" + api.dev.address.hex(),
                     to_checksum_address(admin.address)),
         "key": (account_key(receiver).hex(), account_key(api.dev.address).hex()),

@@ -61,12 +61,17 @@ class StandInNode:
     deposits: list[p.Deposit] = field(default_factory=list)
     withdrawals: list[p.Withdrawal] = field(default_factory=list)
     blocks_read: list[int] = field(default_factory=list)
+    receipts_read: list[int] = field(default_factory=list)
 
     def status(self) -> Status:
         return Status(self.top)
 
     def receipts(self, height: int) -> list[Receipt]:
+        self.receipts_read.append(height)
         return [Receipt("ok", 1, events, "") for events in self.events_at.get(height, [[]])]
+
+    def emitted_in(self, height: int, emitter: str) -> bool:
+        return any(e.emitter == emitter for events in self.events_at.get(height, []) for e in events)
 
     def block(self, height: int) -> tuple[Block, None]:
         self.blocks_read.append(height)
@@ -132,12 +137,25 @@ def test_history_pages_back_through_every_event_once_within_its_bounds() -> None
 
 
 def test_history_stops_at_the_receipts_bound_on_full_blocks() -> None:
-    full = [[] for _ in range(5_000)]  # 5,000 transactions a block, none about the scheme
+    # 5,000 transactions a block, one of them a passes event about another scheme: every block must
+    # be read, and the receipts bound ends the page.
+    full = [[minted("OTHER", 1)]] + [[] for _ in range(4_999)]
     node = StandInNode(dict.fromkeys(range(1, 11), full), top=10)
     page = routes._history(node, "GOOD", None)  # type: ignore[arg-type]
     assert page.events == [] and page.from_height == 10
     assert page.next_before == 10 - routes.HISTORY_RECEIPTS_MAX // 5_000 + 1
     assert node.blocks_read == []
+
+
+def test_history_passes_over_blocks_without_a_passes_event_unread() -> None:
+    # Full blocks of other traffic above the scheme's one event: the node says they hold no passes
+    # event, so their receipts are not read and do not count towards the receipts bound.
+    busy = [[Event("accounts", "transfer", b"")] for _ in range(5_000)]
+    events_at = {**dict.fromkeys(range(2, 101), busy), 1: [[minted("GOOD", 7)]]}
+    node = StandInNode(events_at, top=100)
+    page = routes._history(node, "GOOD", None)  # type: ignore[arg-type]
+    assert [e.height for e in page.events] == [1] and page.next_before == 0
+    assert node.receipts_read == [1]
 
 
 @pytest.mark.parametrize("before", [1, 2])

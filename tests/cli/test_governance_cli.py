@@ -24,7 +24,7 @@ from cli_helpers import one_line
 
 from alliance import codec
 from alliance.abi import gov
-from alliance.cli.commands.gov import roles_of
+from alliance.cli.gov_actions import roles_of
 from alliance.cli.main import main
 from alliance.crypto.keys import AccountKey
 from alliance.ledger.transaction import Transaction

@@ -1,10 +1,14 @@
 """Fixtures of the explorer's tests: Debian's Chromium driven by Playwright, and a real alliance.
 
 The alliance (two organisations, two validators, the explorer mounted on each node's API) is
-started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``, a frozen
-account (``mallory``), a passed proposal (#1, both organisations voted) and an open one (#2, for
-the console's vote). Every page a test opens is watched: a request to anything but 127.0.0.1, or
-an uncaught script error, fails the test.
+started once for the directory's tests and seeded with what the pages show: a transfer to ``bob``,
+a frozen account (``mallory``), a passed proposal (#1, both organisations voted) and an open one
+(#2, for the console's vote); then passes and a contract: ``org0-admin`` is made an issuer and a
+gateway of org0 (by committee vote), declares ``GOLD`` (fungible, capped, lots that expire after 30
+days), mints it to ``bob`` and ``dev`` (who moves some back), declares ``EUR`` (settlement money)
+and credits ``bob`` a deposit; the example ``token.py`` contract is deployed as ``token``
+(submitted, proposed, voted live) and mints to ``bob``. Every page a test opens is watched: a
+request to anything but 127.0.0.1, or an uncaught script error, fails the test.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +23,26 @@ import pytest
 from explorer_helpers import (
     CHROMIUM_ARGS,
     DESKTOP,
+    GOLD_RIGHTS,
     SCREENSHOTS_DIR,
     Alliance,
+    Seed,
+    Watched,
     find_chromium,
     install_chromium,
-    is_loopback,
     running_alliance,
 )
 
-from alliance.abi import gov
+from alliance.abi import gov, passes
 from alliance.cli.keyring import keys_new, load_named_key
 from alliance.crypto.keys import parse_address
 from alliance.sdk import Client
+from alliance.sdk import contracts as sdk_contracts
 
 HERE = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True)
-class Seed:
-    transfer_hash: str
-    transfer_height: int
-    bob: str  # checksummed, as the API gives it
-    mallory: str
-    passed_proposal: int
-    open_proposal: int
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +130,45 @@ def _seed(alliance: Alliance) -> Seed:
         opened = client.propose(admin0, gov.GrantRole(account=parse_address(bob), role="auditor", org="org0"))
     assert sent.ok and sent.height is not None
     assert passed.proposal is not None and opened.proposal is not None
-    return Seed(sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal)
+    deployed, call_hash = _seed_passes_and_contract(alliance, parse_address(bob))
+    return Seed(
+        sent.hash.hex(), sent.height, bob, mallory, passed.proposal, opened.proposal,
+        "GOLD", "EUR", "token", deployed, call_hash,
+    )  # fmt: skip
+
+
+def _seed_passes_and_contract(alliance: Alliance, bob: bytes) -> tuple[int, str]:
+    """GOLD and EUR declared, minted and credited; the token contract live. Its proposal id and the
+    hash of a call to it."""
+    directory = alliance.directory
+    admin0 = load_named_key(directory, "org0-admin")
+    admin1 = load_named_key(directory, "org1-admin")
+    dev = load_named_key(directory, "dev")
+    with Client(alliance.urls[0], timeout_s=30) as client:
+        for role in ("issuer", "gateway"):
+            made = client.propose(admin0, gov.GrantRole(account=admin0.address, role=role, org="org0"))
+            client.vote(admin1, made.proposal, True)  # type: ignore[arg-type]
+        gold = passes.CreateArgs(
+            "GOLD", "Vault gold", "fungible", GOLD_RIGHTS, cap=1_000_000, lot_days=30, expiry="lot"
+        )
+        client.call_checked(admin0, "passes", "create", gold, gas_limit=2_000_000)
+        for holder, amount in ((bob, 120), (dev.address, 30)):
+            mint = passes.MintArgs("GOLD", holder, amount, memo="seed")
+            client.call_checked(admin0, "passes", "mint", mint, gas_limit=2_000_000)
+        back = passes.TransferArgs("GOLD", admin0.address, 5)
+        client.call_checked(dev, "passes", "transfer", back, gas_limit=2_000_000)
+        rights = "One EUR is one euro held at org0's bank."
+        eur = passes.CreateArgs("EUR", "Euro settlement", "fungible", rights, 2, minter_role="gateway")
+        client.call_checked(admin0, "passes", "create", eur, gas_limit=2_000_000)
+        deposit = passes.DepositArgs("EUR", bob, 50_000, "BANK-0001")
+        client.call_checked(admin0, "passes", "deposit", deposit, gas_limit=2_000_000)
+        source = (EXAMPLES / "token.py").read_text()
+        owner = ["0x" + admin0.address.hex()]
+        _code_hash, outcome = sdk_contracts.deploy(client, admin0, "token", source, owner)
+        assert outcome.proposal is not None
+        client.vote(admin1, outcome.proposal, True)
+        minted = sdk_contracts.ContractHandle(client, "token").call(admin0, "mint", ["0x" + bob.hex(), 1_000])
+    return outcome.proposal, minted.hash.hex()
 
 
 @pytest.fixture
@@ -150,21 +187,6 @@ def seed(chain: Alliance) -> Seed:
     if _shared.seed is None:
         _shared.seed = _seed(chain)
     return _shared.seed
-
-
-class Watched:
-    """A page, and what it asked for and threw."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda r: None if is_loopback(r.url) else self.outside.append(r.url))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def check(self) -> None:
-        assert not self.outside, f"the explorer fetched from outside 127.0.0.1: {self.outside[:3]}"
-        assert not self.errors, f"script errors in the page: {self.errors[:3]}"
 
 
 @pytest.fixture

@@ -55,6 +55,38 @@ SCREENSHOTS_DIR = Path(
     os.environ.get("ALLIANCE_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots")
 )
 
+GOLD_RIGHTS = "One GOLD entitles its holder to one gram of gold from the vault of org0, on request."
+
+
+@dataclass(frozen=True)
+class Seed:
+    transfer_hash: str
+    transfer_height: int
+    bob: str  # checksummed, as the API gives it
+    mallory: str
+    passed_proposal: int
+    open_proposal: int
+    symbol: str  # a fungible pass scheme bob holds
+    settlement: str  # a settlement scheme with one deposit
+    contract: str  # the example token contract, live
+    contract_proposal: int
+    contract_call_hash: str  # token.mint to bob
+
+
+class Watched:
+    """A page, and what it asked for and threw."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: None if is_loopback(r.url) else self.outside.append(r.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        assert not self.outside, f"the explorer fetched from outside 127.0.0.1: {self.outside[:3]}"
+        assert not self.errors, f"script errors in the page: {self.errors[:3]}"
+
 
 def find_chromium() -> str | None:
     configured = os.environ.get("ALLIANCE_CHROMIUM")

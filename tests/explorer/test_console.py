@@ -10,13 +10,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Seed, Watched
-from explorer_helpers import DESKTOP, PHONE, Alliance, eventually
+from explorer_helpers import DESKTOP, PHONE, Alliance, Seed, Watched, eventually
 
+from alliance.cli.keyring import load_named_key
 from alliance.cli.localnet import is_alive
 
 CONSOLE_LINE = re.compile(r"console: (http://127\.0\.0\.1:(\d+))/\?token=([A-Za-z0-9_-]+)")
@@ -83,6 +84,12 @@ def test_the_console_refuses_every_action_without_its_token(console: RunningCons
         "propose": {"from": "org0-admin", "kind": "set-param", "name": "block_txs_max", "value": "4000"},
         "vote": {"from": "org1-admin", "proposal": seed.open_proposal, "yes": True},
         "freeze": {"from": "supervisor", "account": "bob", "reason": "no"},
+        "pass-create": {"from": "org0-admin", "symbol": "NOPE", "name": "No", "rights": "none"},
+        "pass-mint": {"from": "org0-admin", "symbol": seed.symbol, "to": "bob", "amount": 1},
+        "pass-freeze": {"from": "org0-admin", "symbol": seed.symbol, "account": "bob", "freeze": True},
+        "pass-pause": {"from": "org0-admin", "symbol": seed.symbol, "pause": True},
+        "contract-deploy": {"from": "org0-admin", "name": "nope", "source": "x = 1\n"},
+        "contract-call": {"from": "dev", "name": seed.contract, "method": "transfer", "args": ["bob", 1]},
     }
     with httpx.Client(timeout=30) as client:
         for name, body in bodies.items():
@@ -205,3 +212,102 @@ def test_the_console_stops_with_the_program_that_started_it(chain: Alliance) -> 
         if is_alive(pid):
             os.kill(pid, signal.SIGKILL)
         shell.stdout.close()  # type: ignore[union-attr]
+
+
+POE_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "proof_of_existence.py"
+
+
+def _receipt(page: Any, form: str, timeout_ms: int = 40_000) -> str:
+    """The receipt shown under ``form`` once its action is answered (its text)."""
+    found = page.wait_for_selector(f"{form} .receipt, {form} .error", timeout=timeout_ms)
+    assert found is not None
+    return str(found.inner_text())
+
+
+def test_passes_and_contracts_are_acted_on_from_the_console_each_with_its_receipt(
+    browser: Any, console: RunningConsole, chain: Alliance, seed: Seed, screenshots: Any
+) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    watched = Watched(page)
+    page.goto(console.login_url, wait_until="networkidle")
+    page.wait_for_selector("form[data-action=pass-create]")
+
+    # Declare a scheme, mint it, freeze a holder, pause it: each a receipt, each true on the chain.
+    create = "form[data-action=pass-create]"
+    page.select_option(f"{create} select[name=from]", "org0-admin")
+    page.fill(f"{create} input[name=symbol]", "SILVER")
+    page.fill(f"{create} input[name=name]", "Vault silver")
+    page.fill(f"{create} textarea[name=rights]", "One SILVER is one ounce of silver at org0.")
+    page.fill(f"{create} input[name=cap]", "5000")
+    page.click(f"{create} button[type=submit]")
+    assert "Declared the scheme SILVER" in _receipt(page, create)
+    assert chain.get("/v1/passes/SILVER")["value"]["rules"]["cap"] == 5000
+
+    mint = "form[data-action=pass-mint]"
+    page.fill(f"{mint} input[name=symbol]", "SILVER")
+    page.select_option(f"{mint} select[name=from]", "org0-admin")
+    page.fill(f"{mint} input[name=to]", "bob")
+    page.fill(f"{mint} input[name=amount]", "40")
+    page.click(f"{mint} button[type=submit]")
+    assert "Minted 40 SILVER to bob" in _receipt(page, mint)
+    assert chain.get(f"/v1/passes/SILVER/holders/{seed.bob}")["value"]["balance"] == 40
+
+    freeze = "form[data-action=pass-freeze]"
+    page.fill(f"{freeze} input[name=symbol]", "SILVER")
+    page.select_option(f"{freeze} select[name=from]", "org0-admin")
+    page.fill(f"{freeze} input[name=account]", "bob")
+    page.click(f"{freeze} button[value=true]")
+    assert "Froze bob in SILVER" in _receipt(page, freeze)
+    assert chain.get(f"/v1/passes/SILVER/holders/{seed.bob}")["value"]["frozen"] is True
+
+    pause = "form[data-action=pass-pause]"
+    page.fill(f"{pause} input[name=symbol]", "SILVER")
+    page.select_option(f"{pause} select[name=from]", "dev")  # not its issuer: refused, with a receipt
+    page.click(f"{pause} button[value=true]")
+    assert "The chain refused the pause" in _receipt(page, pause)
+    page.select_option(f"{pause} select[name=from]", "org0-admin")
+    page.click(f"{pause} button[value=true]")
+    page.wait_for_function(
+        "sel => (document.querySelector(sel)?.textContent || '').includes('Paused')", arg=f"{pause} .receipt"
+    )
+    assert chain.get("/v1/passes/SILVER")["value"]["rules"]["paused"] is True
+
+    # Deploy a contract from a file on this computer: submitted and proposed, then voted live.
+    deploy = "form[data-action=contract-deploy]"
+    page.select_option(f"{deploy} select[name=from]", "org0-admin")
+    page.fill(f"{deploy} input[name=name]", "poe")
+    page.set_input_files(f"{deploy} input[type=file]", str(POE_SOURCE))
+    page.wait_for_function("sel => document.querySelector(sel).value.length > 100", arg=f"{deploy} textarea")
+    page.click(f"{deploy} button[type=submit]")
+    receipt = _receipt(page, deploy)
+    assert "proposed to deploy it as poe" in receipt and "is open" in receipt
+    proposal = int(re.search(r"proposal #(\d+)", receipt).group(1))  # type: ignore[union-attr]
+    page.screenshot(path=str(screenshots / "console-actions-desktop.png"), full_page=True)
+    page.goto(f"{console.base}/proposals/{proposal}", wait_until="networkidle")
+    page.select_option("form[data-action=vote] select[name=from]", "org1-admin")
+    page.click("form[data-action=vote] button[value=true]")
+    assert "it passed" in _receipt(page, "form[data-action=vote]")
+    assert chain.get("/v1/contracts/poe")["value"]["contract"]["proposal"] == proposal
+
+    # Call it from its page: the ABI types the arguments; then read it back through a view.
+    document = "ab" * 32
+    page.goto(f"{console.base}/contracts/poe", wait_until="networkidle")
+    call = "form[data-action=contract-call]"
+    page.wait_for_selector(call)
+    page.select_option(f"{call} select[name=from]", "dev")
+    page.select_option(f"{call} select[name=method]", "register")
+    page.fill(f"{call} input[name=doc_hash]", document)
+    page.click(f"{call} button[type=submit]")
+    assert "Called poe.register" in _receipt(page, call)
+    view = "section[aria-labelledby='card-read-a-view'] form"
+    page.select_option(f"{view} select[name=method]", "verify")
+    page.fill(f"{view} input[name=doc_hash]", document)
+    page.click(f"{view} button[type=submit]")
+    result = page.wait_for_selector(".view-result")
+    assert result is not None
+    owner = page.inner_text(".view-result .result").lower()  # verify answers (owner, time)
+    assert load_named_key(chain.directory, "dev").address.hex() in owner
+    page.screenshot(path=str(screenshots / "console-contract-desktop.png"), full_page=True)
+    context.close()
+    watched.check()

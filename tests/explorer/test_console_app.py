@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Seed
-from explorer_helpers import Alliance
+from explorer_helpers import Alliance, Seed
 from websockets.sync.client import connect as ws_connect
 
 from alliance.cli.keyring import keys_new

@@ -14,7 +14,10 @@ from alliance.explorer.pages import ASSET_PREFIX, Site, load_assets
 
 def test_every_page_path_answers_the_shell_with_a_same_origin_policy(chain: Alliance) -> None:
     base = chain.urls[0]
-    examples = {"{height}": "3", "{tx_hash}": "ab" * 32, "{address}": "0x" + "11" * 20, "{proposal_id}": "1"}
+    examples = {
+        "{height}": "3", "{tx_hash}": "ab" * 32, "{address}": "0x" + "11" * 20, "{proposal_id}": "1",
+        "{symbol}": "GOLD", "{name}": "token",
+    }  # fmt: skip
     for template in PAGE_PATHS:
         path = template
         for name, value in examples.items():
@@ -71,9 +74,8 @@ def test_the_api_keeps_its_routes_its_errors_and_its_document(chain: Alliance) -
     assert httpx.get(base + "/docs").status_code == 200
     paths = httpx.get(base + "/openapi.json").json()["paths"]
     assert "/v1/status" in paths
-    assert not any(
-        p == "/" or p.startswith(("/explorer", "/blocks", "/txs", "/accounts", "/search")) for p in paths
-    )
+    pages = ("/explorer", "/blocks", "/txs", "/accounts", "/search", "/passes", "/contracts")
+    assert not any(p == "/" or p.startswith(pages) for p in paths)
     missing = httpx.get(base + "/v1/nothing")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
     assert httpx.get(base + "/blocks/").status_code == 404  # no redirects, as for the API

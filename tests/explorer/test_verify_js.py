@@ -5,15 +5,19 @@ bytes, validator-set hashes, Merkle roots and proofs, transactions and Ed25519."
 from __future__ import annotations
 
 import hashlib
+import io
 import random
+import tokenize
+from pathlib import Path
 from typing import Any
 
 import msgspec
-from conftest import Seed
-from explorer_helpers import Alliance
+from explorer_helpers import Alliance, Seed
 
 from alliance import codec
+from alliance.abi import passes
 from alliance.cli.keyring import load_named_key
+from alliance.contracts import engine
 from alliance.crypto import merkle
 from alliance.crypto.hashing import Domain
 from alliance.crypto.keys import NodeKey
@@ -21,6 +25,7 @@ from alliance.ledger.block import Header, VoteType, vote_sign_bytes
 from alliance.ledger.transaction import Transaction, tx_hash
 from alliance.ledger.validators import Validator, ValidatorSet
 from alliance.sdk import Client
+from alliance.sdk import contracts as sdk_contracts
 
 # Values travel to the page as tagged JSON: bytes as hex, integers as text (BigInt past 2^53).
 TO_JS = """
@@ -275,3 +280,116 @@ def test_fingerprints_and_the_portable_path_without_webcrypto(page: Any, chain: 
     assert available is False
     assert check["headerOk"] and check["setMatches"]
     assert check["quorum"] is None and all(s["valid"] is None for s in check["signers"])
+
+
+def run_module(page: Any, module: str, body: str, arg: Any = None) -> Any:
+    """``body`` with the explorer module ``module`` (a path under static/) as ``m`` and verify.js as ``v``."""
+    script = (
+        "async (arg) => { const app = document.querySelector('script[type=module]').src;"
+        " const v = await import(app.replace(/app\\.js$/, 'verify.js'));"
+        f" const m = await import(app.replace(/app\\.js$/, '{module}')); {body} }}"
+    )
+    return page.evaluate(script, arg)
+
+
+EXAMPLE_SOURCES = sorted((Path(__file__).resolve().parents[2] / "examples" / "contracts").glob("*.py"))
+
+
+def test_code_and_rights_hashes_match_the_chains(page: Any, chain: Alliance) -> None:
+    open_blank(page, chain)
+    sources = [p.read_text() for p in EXAMPLE_SOURCES] + ["x = 'é ✓ 中'\n"]
+    hashes = run_js(page, "return Promise.all(arg.map((s) => v.contractCodeHash(s)));", sources)
+    assert hashes == [engine.code_hash(s).hex() for s in sources]
+    texts = ["One GOLD is one gram.", "Des droits: café ✓", ""]
+    rights = run_js(page, "return Promise.all(arg.map((s) => v.rightsHash(s)));", texts)
+    assert rights == [passes.rights_hash(t).hex() for t in texts]
+
+
+def test_maps_encode_as_msgspec_writes_a_dict_in_its_order(page: Any, chain: Alliance) -> None:
+    open_blank(page, chain)
+    encoded = run_js(
+        page,
+        "const m = new Map([['b', 1], ['a', [v.hexToBytes('00ff')]], ['c', new Map([[1, 'x']])]]);"
+        " const big = new Map(Array.from({length: 20}, (_, i) => [`k${i}`, i]));"
+        " return [v.bytesToHex(v.encode(m)), v.bytesToHex(v.encode(big))];",
+    )
+    assert encoded == [
+        msgspec.msgpack.encode({"b": 1, "a": [b"\x00\xff"], "c": {1: "x"}}).hex(),
+        msgspec.msgpack.encode({f"k{i}": i for i in range(20)}).hex(),
+    ]
+
+
+def python_tokens(source: str) -> list[tuple[str, str]]:
+    """Python's own comments, strings and numbers in ``source`` (an f-string whole, as 3.11 gives it:
+    3.12 tokenizes one in parts, FSTRING_START to FSTRING_END)."""
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    found: list[tuple[str, str]] = []
+    start: tuple[int, int] | None = None
+    for t in tokenize.generate_tokens(io.StringIO(source).readline):
+        name = tokenize.tok_name[t.type]
+        if name == "FSTRING_START":
+            start = t.start
+        elif name == "FSTRING_END" and start is not None:
+            begin = offsets[start[0] - 1] + start[1]
+            found.append(("STRING", source[begin : offsets[t.end[0] - 1] + t.end[1]]))
+            start = None
+        elif start is None and name in ("COMMENT", "STRING", "NUMBER"):
+            found.append((name, t.string))
+    return found
+
+
+def test_the_highlighter_gives_back_every_character_and_tells_pythons_tokens_apart(
+    page: Any, chain: Alliance
+) -> None:
+    open_blank(page, chain)
+    sources = [p.read_text() for p in EXAMPLE_SOURCES]
+    tricky = (
+        'x = "a\\"b" + rb\'\\x00\' # not "a string"\n'
+        's = """multi\nline # not a comment\n"""\n'
+        "@view\ndef f(): return 0x1F + 1_000 + .5e3j\n"
+    )
+    sources.append(tricky)  # (no f-string: Python 3.12 tokenizes those in parts)
+    tokens = run_module(page, "pages/highlight.js", "return arg.map((s) => m.tokenize(s));", sources)
+    for source, found in zip(sources, tokens, strict=True):
+        assert "".join(t["text"] for t in found) == source  # every character, once, in order
+        expected = python_tokens(source)
+        kinds = {"comment": "COMMENT", "string": "STRING", "number": "NUMBER"}
+        ours = [(kinds[t["kind"]], t["text"]) for t in found if t["kind"] in kinds]
+        assert ours == expected
+    keywords = {t["text"] for t in tokens[-1] if t["kind"] == "keyword"}
+    assert keywords == {"def", "return"} and {"kind": "decorator", "text": "@view"} in tokens[-1]
+    assert {"kind": "def", "text": "f"} in tokens[-1]
+
+
+def test_abi_typed_arguments_encode_as_the_sdk_types_them(page: Any, chain: Alliance) -> None:
+    open_blank(page, chain)
+    params = [
+        {"name": "who", "type": "Address"}, {"name": "n", "type": "int"}, {"name": "big", "type": "int"},
+        {"name": "blob", "type": "bytes"}, {"name": "ok", "type": "bool"}, {"name": "label", "type": "str"},
+        {"name": "xs", "type": "list[int]"}, {"name": "pair", "type": "tuple[str, Address]"},
+        {"name": "many", "type": "tuple[bytes, ...]"}, {"name": "table", "type": "dict[str, list[int]]"},
+    ]  # fmt: skip
+    who = "0x" + "ab" * 20
+    values = [who, -7, str(2**62), "0x00ff10", True, "café", [1, 2, 3], ["x", who], ["01", "0203"],
+              {"b": [1], "a": []}]  # fmt: skip
+    answer = run_module(
+        page,
+        "pages/abi.js",
+        "const out = arg.params.map((p, i) => m.valueOf(m.parseType(p.type), arg.values[i], p.name));"
+        " return {hex: v.bytesToHex(v.encode(out.map((x) => x.encoded))), json: out.map((x) => x.json)};",
+        {"params": params, "values": values},
+    )
+    method = {"name": "f", "params": params}
+    assert answer["hex"] == sdk_contracts.typed_args(method, [*values[:2], 2**62, *values[3:]]).hex()
+    # What the console is sent: JSON values the SDK types again the same way.
+    again = sdk_contracts.typed_args(method, [*answer["json"][:2], 2**62, *answer["json"][3:]])
+    assert again.hex() == answer["hex"]
+    refused = run_module(
+        page,
+        "pages/abi.js",
+        "try { m.valueOf(m.parseType('Address'), '0x1234', 'owner'); } catch (e) { return e.message; }",
+    )
+    assert refused.startswith("owner is an address")

@@ -11,6 +11,7 @@ import lmdb
 import pytest
 
 from alliance import codec
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.errors import InvariantViolation, NotFound, StoreFormatError, UsageError, VersionPruned
 from alliance.execution.executor import STATE_PRUNE_BATCH_VERSIONS_MAX, Executor
 from alliance.execution.modules.accounts import account_key, decode_balance
@@ -423,3 +424,45 @@ def test_pruning_keeps_the_last_versions_and_drops_older_ones(tmp_path: Path, ba
         node.executor.tree.root_hash(pruned_to - 1)
     assert node.executor.tree.root_hash(pruned_to) == app_hashes[pruned_to]
     node.close()
+
+
+def test_every_validator_set_is_kept_by_the_version_that_wrote_it(tmp_path: Path) -> None:
+    # Sets written at genesis and at heights 3 and 6: any version answers the last one written at
+    # or before it, however far the state versions that held it have been pruned.
+    store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    sets = {0: b"set-0", 3: b"set-3", 6: b"set-6"}
+    for height in range(8):
+        state: dict[bytes, bytes | None] = {b"k": bytes([height])}
+        if height in sets:
+            state[VALIDATORS_KEY] = sets[height]
+        store.commit_block(write_for(store, height, state, **({"genesis": b"g"} if height == 0 else {})))
+    expected = {v: sets[max(h for h in sets if h <= v)] for v in range(8)}
+    assert {v: store.validators_at(v) for v in range(8)} == expected
+    assert store.validators_at(8) is None  # past the last committed version
+    assert store.validator_history_from() == 0
+    store.close()
+    reopened = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    assert {v: reopened.validators_at(v) for v in range(8)} == expected
+    reopened.close()
+
+
+def test_a_store_made_before_the_validator_history_starts_it_where_it_stands(tmp_path: Path) -> None:
+    store = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    for height in range(5):
+        state: dict[bytes, bytes | None] = {b"k": bytes([height])}
+        if height in (0, 2):
+            state[VALIDATORS_KEY] = f"set-{height}".encode()
+        store.commit_block(write_for(store, height, state, **({"genesis": b"g"} if height == 0 else {})))
+    store.close()
+    env = lmdb.open(str(tmp_path), max_dbs=16)  # as a store written before the history existed
+    with env.begin(write=True) as txn:
+        txn.drop(env.open_db(b"valsets", txn=txn), delete=True)
+        txn.delete(b"validators_from", db=env.open_db(b"meta", txn=txn))
+    env.close()
+    reopened = ChainStore(tmp_path, map_size_bytes=MAP_SIZE_BYTES, sync=False)
+    assert reopened.validator_history_from() == 4
+    assert reopened.validators_at(4) == b"set-2"  # read from the state tree when it started
+    assert reopened.validators_at(3) is None  # before the history: the caller asks the state
+    reopened.commit_block(write_for(reopened, 5, {VALIDATORS_KEY: b"set-5"}))
+    assert [reopened.validators_at(v) for v in (4, 5)] == [b"set-2", b"set-5"]
+    reopened.close()

@@ -24,7 +24,7 @@ from alliance.errors import DecodeError
 from alliance.execution.modules import builtin_modules
 from alliance.ledger.block import Block, CommitCertificate, Event, Receipt
 from alliance.ledger.transaction import decode_tx, tx_hash_of_canonical
-from alliance.node.facade import CommittedTx, NodeStatus
+from alliance.node.facade import AccountTx, BlockHead, CommittedTx, NodeStatus
 from alliance.sdk import wire
 from alliance.sdk.wire import Address, Hash32, Hex, NodeId, Signature64
 
@@ -80,19 +80,23 @@ def tx_hashes(block: Block) -> list[bytes]:
     return [tx_hash_of_canonical(raw) for raw in block.txs]
 
 
+def certificate_view(certificate: CommitCertificate | None) -> wire.CertificateView | None:
+    if certificate is None:
+        return None
+    return wire.CertificateView(
+        height=certificate.height,
+        round=certificate.round,
+        block_hash=Hash32(certificate.block_hash),
+        signatures=tuple(
+            wire.CommitSigView(node_id=NodeId(s.node_id), signature=Signature64(s.signature))
+            for s in certificate.signatures
+        ),
+    )
+
+
 def block_view(block: Block, certificate: CommitCertificate | None) -> wire.BlockView:
     header = block.header
-    cert = None
-    if certificate is not None:
-        cert = wire.CertificateView(
-            height=certificate.height,
-            round=certificate.round,
-            block_hash=Hash32(certificate.block_hash),
-            signatures=tuple(
-                wire.CommitSigView(node_id=NodeId(s.node_id), signature=Signature64(s.signature))
-                for s in certificate.signatures
-            ),
-        )
+    cert = certificate_view(certificate)
     return wire.BlockView(
         height=header.height,
         hash=Hash32(block.hash()),
@@ -107,6 +111,37 @@ def block_view(block: Block, certificate: CommitCertificate | None) -> wire.Bloc
         last_commit_hash=Hex(header.last_commit_hash),
         txs=tuple(Hash32(h) for h in tx_hashes(block)),
         certificate=cert,
+    )
+
+
+def block_header_view(head: BlockHead) -> wire.BlockHeaderView:
+    header = head.header
+    return wire.BlockHeaderView(
+        height=header.height,
+        hash=Hash32(header.hash()),
+        time_ms=header.time_ms,
+        chain_id=header.chain_id,
+        proposer=NodeId(header.proposer),
+        prev_block_hash=Hex(header.prev_block_hash),
+        app_hash=Hash32(header.app_hash),
+        tx_root=Hash32(header.tx_root),
+        last_results_hash=Hash32(header.last_results_hash),
+        validators_hash=Hash32(header.validators_hash),
+        last_commit_hash=Hex(header.last_commit_hash),
+        txs=head.txs,
+        certificate=certificate_view(head.certificate),
+    )
+
+
+def account_tx_view(tx: AccountTx) -> wire.AccountTxView:
+    return wire.AccountTxView(
+        hash=Hash32(tx.tx_hash),
+        height=tx.height,
+        index=tx.index,
+        target=tx.target,
+        method=tx.method,
+        status=tx.status,
+        sent=tx.sent,
     )
 
 

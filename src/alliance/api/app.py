@@ -34,7 +34,7 @@ from alliance.api.errors import (
 )
 from alliance.api.metrics import RequestMetricsMiddleware, make_registry
 from alliance.api.openapi import install_openapi
-from alliance.api.routes import chain, gov, modules, passes, stream, txs
+from alliance.api.routes import chain, gov, lookups, modules, passes, stream, txs
 from alliance.api.routes import metrics as metrics_routes
 from alliance.node.facade import NodeFacade
 
@@ -69,6 +69,7 @@ def create_app(
     # Submission first: /v1/txs/batch must be matched before /v1/txs/{tx_hash} takes it for a hash.
     areas = (
         txs.router(node),
+        lookups.router(node),
         chain.router(node),
         gov.router(node),
         passes.router(node),

@@ -3,10 +3,10 @@
 Theory of operation: ``KINDS`` describes, for every governance action the command line can propose
 (``alliance gov propose KIND``), the fields its form asks for; the console hands that description to
 the page, which builds its forms from it, and ``build_action`` turns the submitted fields back into
-the ``abi.gov`` action, resolving names against the local alliance directory exactly as the command
-line does: an account is an address or a key name of ``DIR/keys``; a node is a node name of the
-directory (its id, organisation and name are read from its home) or, for removals, a node id; an
-organisation's CA certificate and node records come from ``DIR/orgs``. Every built action is encoded
+the ``abi.gov`` action through ``cli.gov_actions``, the builders the command line uses: an account
+is an address or a key name of ``DIR/keys``; a node is a node name of the directory (its id,
+organisation and name are read from its home) or, for removals, a node id; an organisation's CA
+certificate and node records come from ``DIR/orgs``. Every built action is encoded
 and decoded once (``checked``), so a value the chain would refuse by type (an over-long reason, a
 power out of range) is a ``UsageError`` here rather than a spent transaction.
 """
@@ -18,20 +18,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cryptography.hazmat.primitives import serialization
-
 from alliance import codec
 from alliance.abi import gov
-from alliance.cli import keyring
-from alliance.crypto.certificates import load_certificate
-from alliance.crypto.keys import load_node_key
+from alliance.cli import gov_actions, keyring
 from alliance.errors import DecodeError, UsageError
-from alliance.node.bootstrap import AllianceLayout, load_alliance
+from alliance.node.bootstrap import load_alliance
 from alliance.sdk.wire import parse_hex
 
 T = TypeVar("T")
 
-NODE_ID_HEX_DIGITS = 64
 FIELD_TEXT_LENGTH_MAX = 1000
 
 
@@ -147,31 +142,6 @@ def number(fields: Mapping[str, object], name: str, *, default: int | None = Non
     return value
 
 
-# --- the alliance directory ----------------------------------------------------------------------------
-
-
-def org_ca_der(layout: AllianceLayout, org: str) -> bytes:
-    path = layout.org_ca_paths(org)[0]
-    if not path.exists():
-        raise UsageError(f"no CA certificate for organisation {org!r} at {path} (see 'alliance org new')")
-    return load_certificate(path).public_bytes(serialization.Encoding.DER)
-
-
-def node_record(layout: AllianceLayout, name: str) -> gov.NodeRecord:
-    """The record of a node of the directory, from its home (``UsageError`` for an unknown name)."""
-    home = layout.home(layout.node(name))
-    config = home.load_config()
-    return gov.NodeRecord(load_node_key(home.node_key_path).node_id, config.org, config.name)
-
-
-def node_id(layout: AllianceLayout, text_value: str) -> bytes:
-    """A node id: 64 hex digits as given, or the id of the directory's node so named."""
-    digits = text_value.removeprefix("0x")
-    if len(digits) == NODE_ID_HEX_DIGITS and all(c in "0123456789abcdefABCDEF" for c in digits):
-        return bytes.fromhex(digits)
-    return node_record(layout, text_value).node_id
-
-
 def account(directory: Path, fields: Mapping[str, object], name: str = "account") -> bytes:
     return keyring.resolve_address(directory, text(fields, name))
 
@@ -180,42 +150,26 @@ def build_action(directory: Path, kind: str, fields: Mapping[str, object]) -> go
     """The governance action ``kind`` from a form's fields; ``UsageError`` for anything amiss."""
     if kind not in KINDS:
         raise UsageError(f"unknown kind of proposal {kind!r}; one of: {', '.join(KINDS)}")
-    layout = load_alliance(directory)
+    load_alliance(directory)  # no alliance there: a usage error before any field is read
     action: gov.Action
     if kind == "add-member":
-        org = text(fields, "org")
-        admin_text = text(fields, "admin", required=False)
-        if admin_text:
-            admin: bytes | None = keyring.resolve_address(directory, admin_text)
-        elif keyring.key_path(directory, layout.admin_key_name(org)).exists():
-            admin = keyring.resolve_address(directory, layout.admin_key_name(org))
-        else:
-            admin = None
-        records = [node_record(layout, e.name) for e in layout.nodes if e.org == org]
-        action = gov.AddMember(
-            org=org,
-            ca_certificate=org_ca_der(layout, org),
-            weight=number(fields, "weight", default=1, minimum=1),
-            admin=admin,
-            nodes=records,
+        action = gov_actions.add_member(
+            directory,
+            text(fields, "org"),
+            number(fields, "weight", default=1, minimum=1),
+            text(fields, "admin", required=False) or None,
         )
     elif kind == "remove-member":
         action = gov.RemoveMember(org=text(fields, "org"))
     elif kind == "add-validator":
-        record = node_record(layout, text(fields, "node"))
-        action = gov.AddValidator(
-            node_id=record.node_id,
-            org=record.org,
-            name=record.name,
-            power=number(fields, "power", default=10, minimum=1),
-        )
+        power = number(fields, "power", default=10, minimum=1)
+        action = gov_actions.add_validator(directory, text(fields, "node"), power)
     elif kind == "add-node":
-        record = node_record(layout, text(fields, "node"))
-        action = gov.AddNode(node_id=record.node_id, org=record.org, name=record.name)
+        action = gov_actions.add_node(directory, text(fields, "node"))
     elif kind == "remove-validator":
-        action = gov.RemoveValidator(node_id=node_id(layout, text(fields, "node")))
+        action = gov.RemoveValidator(node_id=gov_actions.node_id(directory, text(fields, "node")))
     elif kind == "remove-node":
-        action = gov.RemoveNode(node_id=node_id(layout, text(fields, "node")))
+        action = gov.RemoveNode(node_id=gov_actions.node_id(directory, text(fields, "node")))
     elif kind == "set-param":
         action = gov.SetParam(name=text(fields, "name"), value=text(fields, "value"))
     elif kind == "grant-role":
@@ -227,9 +181,7 @@ def build_action(directory: Path, kind: str, fields: Mapping[str, object]) -> go
     elif kind == "revoke-role":
         action = gov.RevokeRole(account=account(directory, fields), role=text(fields, "role"))
     elif kind == "set-access":
-        roles = sorted(
-            {part.strip() for part in text(fields, "roles", required=False).split(",") if part.strip()}
-        )
+        roles = gov_actions.roles_of(text(fields, "roles", required=False))
         action = gov.SetAccess(module=text(fields, "module"), method=text(fields, "method"), roles=roles)
     elif kind == "freeze":
         action = gov.Freeze(account=account(directory, fields), reason=text(fields, "reason"))

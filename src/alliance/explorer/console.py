@@ -9,12 +9,16 @@ WebSocket) to a node of the alliance directory ``D``, so the pages read exactly 
 explorer reads. The node is the first of ``D`` that answers; when it stops answering, the next
 request picks again.
 
-Actions (``POST /console/api/actions/{transfer,propose,vote,freeze}``) sign with a key of
+Actions (``POST /console/api/actions/NAME``: ``transfer``, ``propose``, ``vote``, ``freeze``; the
+passes module's ``pass-create``, ``pass-mint``, ``pass-freeze`` (or unfreeze a holder),
+``pass-pause`` (or resume); ``contract-deploy`` (submit a source and propose it live) and
+``contract-call`` (a public method, its arguments typed by the contract's ABI)) sign with a key of
 ``D/keys`` named in the request, through the SDK (which builds and signs the transaction locally,
 submits it and waits for its block), and answer with the node's own view of the transaction (its
 receipt: status, gas, error, events) and, for a proposal, its id. A transaction the chain refuses
 is still an answer (a receipt with its status), not an error: only a request the node would not
-admit, or a node that does not answer, is a problem answer.
+admit (or arguments refused before signing: a contract that does not load, an argument of the
+wrong type), or a node that does not answer, is a problem answer.
 
 Who may act: at start the console makes a random one-time login token and prints one line,
 ``console: http://127.0.0.1:P/?token=...``. Opening it exchanges the token for a session cookie
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -48,23 +53,28 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.asyncio.client import connect as ws_connect
 
-from alliance.abi import gov
+from alliance import codec
+from alliance.abi import contracts, gov, passes
 from alliance.api import ApiServer
 from alliance.api.errors import BodyLimitMiddleware, GuardMiddleware, install_error_handlers, problem_response
 from alliance.cli import keyring
-from alliance.errors import OperationalError
+from alliance.contracts import engine
+from alliance.errors import NotFound, OperationalError, UsageError
 from alliance.explorer import actions
 from alliance.explorer.pages import Site
 from alliance.node.bootstrap import load_alliance
-from alliance.sdk import AsyncClient, TxView
+from alliance.sdk import AsyncClient, TxView, wire
+from alliance.sdk import contracts as sdk_contracts
 
 CONSOLE_HOST = "127.0.0.1"
-ACTION_BODY_BYTES_MAX = 64 * 1024
+ACTION_BODY_BYTES_MAX = 256 * 1024  # a contract's source (up to 60 KiB) as JSON text, escaped
+PASS_GAS = 2_000_000
 PROBE_TIMEOUT_S = 1.5
 READ_TIMEOUT_S = 70.0  # above the API's longest wait (GET /v1/txs/{hash}/wait: 60 s)
 ACTION_WAIT_S = 30.0
 STREAM_MESSAGE_BYTES_MAX = 64 * 1024 * 1024
 WS_CLOSE_UNAVAILABLE = 1013
+STREAM_CLOSE_TIMEOUT_S = 1.0  # the node's answer to our close frame, once the browser has left
 PARENT_POLL_S = 1.0
 COOKIE_PREFIX = "alliance_console_"
 ALLOWED_HOST_NAMES = ("127.0.0.1", "localhost")
@@ -137,6 +147,54 @@ class ProposeRequest(_Action):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
     kind: str = Field(min_length=1, max_length=32)
     voting_blocks: int | None = Field(default=0, ge=0, lt=2**31)
+
+
+class PassCreateRequest(_Action):
+    symbol: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1, max_length=64)
+    kind: passes.Kind = "fungible"
+    rights: str = Field(min_length=1, max_length=passes.RIGHTS_LENGTH_MAX)
+    decimals: int = Field(default=0, ge=0, le=passes.DECIMALS_MAX)
+    cap: int = Field(default=0, ge=0, lt=2**63)
+    eligibility: str = Field(default="any", max_length=80)
+    circulation: passes.Circulation = "free"
+    minter_role: str = Field(default="", max_length=64)
+    redeemer_role: str = Field(default="", max_length=64)
+    redeem_burns: bool = True
+    lot_days: int = Field(default=0, ge=0, le=passes.LOT_DAYS_MAX)
+    expires_at_ms: int = Field(default=0, ge=0, lt=2**63)
+
+
+class PassMintRequest(_Action):
+    symbol: str = Field(min_length=1, max_length=16)
+    to: str = Field(min_length=1, max_length=100)
+    amount: int = Field(default=1, ge=1, lt=2**63)
+    memo: str = Field(default="", max_length=passes.MEMO_LENGTH_MAX)
+    item: str = Field(default="", max_length=passes.ITEM_ID_LENGTH_MAX)
+
+
+class PassFreezeRequest(_Action):
+    symbol: str = Field(min_length=1, max_length=16)
+    account: str = Field(min_length=1, max_length=100)
+    freeze: bool = True  # false: unfreeze
+
+
+class PassPauseRequest(_Action):
+    symbol: str = Field(min_length=1, max_length=16)
+    pause: bool = True  # false: resume
+
+
+class ContractDeployRequest(_Action):
+    name: str = Field(min_length=1, max_length=32)
+    source: str = Field(min_length=1, max_length=contracts.SOURCE_SIZE_BYTES_MAX)
+    init_args: list[Any] = Field(default_factory=list, max_length=64)
+
+
+class ContractCallRequest(_Action):
+    name: str = Field(min_length=1, max_length=32)
+    method: str = Field(min_length=1, max_length=64)
+    args: list[Any] = Field(default_factory=list, max_length=64)
+    gas_limit: int = Field(default=sdk_contracts.CONTRACT_GAS_DEFAULT, ge=1, le=10**10)
 
 
 class Console:
@@ -326,6 +384,136 @@ class Console:
 
         return await self.gov_call("freeze", body.sender, args, summary)
 
+    # --- passes -----------------------------------------------------------------------------------
+
+    async def pass_call(
+        self, name: str, sender: str, method: str, args: object, summarize: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        key = keyring.load_named_key(self.directory, sender)
+
+        def work(c: AsyncClient) -> Awaitable[TxView]:
+            return c.call(key, passes.MODULE_NAME, method, args, wait=True, gas_limit=PASS_GAS)
+
+        return await self.act(name, work, summarize)
+
+    async def pass_create(self, body: PassCreateRequest) -> dict[str, Any]:
+        expiry: passes.ExpiryKind = "lot" if body.lot_days else "fixed" if body.expires_at_ms else "none"
+        args = actions.checked(
+            passes.CreateArgs,
+            passes.CreateArgs(
+                symbol=body.symbol, name=body.name, kind=body.kind, rights=body.rights,
+                decimals=body.decimals, cap=body.cap, minter_role=body.minter_role,
+                eligibility=body.eligibility, circulation=body.circulation,
+                redeemer_role=body.redeemer_role, redeem_burns=body.redeem_burns, expiry=expiry,
+                expires_at_ms=body.expires_at_ms, lot_days=body.lot_days,
+            ),
+        )  # fmt: skip
+        done = f"Declared the scheme {body.symbol} ({body.name})."
+        summary = _refused_or("declaration", done)
+        return await self.pass_call("pass-create", body.sender, "create", args, summary)
+
+    async def pass_mint(self, body: PassMintRequest) -> dict[str, Any]:
+        holder = keyring.resolve_address(self.directory, body.to)
+        mint = passes.MintArgs(body.symbol, holder, body.amount, memo=body.memo, item=body.item)
+        args = actions.checked(passes.MintArgs, mint)
+        what = f"the item {body.item}" if body.item else f"{body.amount:,} {body.symbol}"
+        done = f"Minted {what} to {body.to}."
+        return await self.pass_call("pass-mint", body.sender, "mint", args, _refused_or("mint", done))
+
+    async def pass_freeze(self, body: PassFreezeRequest) -> dict[str, Any]:
+        account = keyring.resolve_address(self.directory, body.account)
+        args = actions.checked(passes.HolderArgs, passes.HolderArgs(symbol=body.symbol, account=account))
+        method = "freeze" if body.freeze else "unfreeze"
+        verb, may = ("Froze", "may not") if body.freeze else ("Unfroze", "may")
+        done = f"{verb} {body.account} in {body.symbol}: it {may} move its units."
+        return await self.pass_call("pass-freeze", body.sender, method, args, _refused_or(method, done))
+
+    async def pass_pause(self, body: PassPauseRequest) -> dict[str, Any]:
+        args = actions.checked(passes.SymbolArgs, passes.SymbolArgs(symbol=body.symbol))
+        method = "pause" if body.pause else "resume"
+        done = f"{'Paused' if body.pause else 'Resumed'} the scheme {body.symbol}."
+        return await self.pass_call("pass-pause", body.sender, method, args, _refused_or(method, done))
+
+    # --- contracts --------------------------------------------------------------------------------
+
+    async def contract_deploy(self, body: ContractDeployRequest) -> dict[str, Any]:
+        """Submit the source, then propose ``deploy-contract``: the proposal's receipt (or the
+        submission's, if the chain refused the source)."""
+        key = keyring.load_named_key(self.directory, body.sender)
+        if not contracts.valid_name(body.name):
+            raise UsageError(
+                f"{body.name!r} is not a contract name (lower case, 1-32 characters, not a module's)"
+            )
+        program = engine.load(body.source)  # an invalid contract is refused here, naming the line
+        init = program.abi.method("init")
+        if init is None and body.init_args:
+            raise UsageError(f"{body.name} has no init method to take arguments")
+        init_args = sdk_contracts.typed_args(init, body.init_args) if init is not None else codec.encode([])
+        code_hash = engine.code_hash(body.source)
+        refused: list[str] = []
+
+        async def work(c: AsyncClient) -> TxView:
+            submitted = await c.call(
+                key, contracts.MODULE_NAME, "submit", contracts.SubmitArgs(body.source),
+                gas_limit=sdk_contracts.SUBMIT_GAS_DEFAULT,
+            )  # fmt: skip
+            if not submitted.ok:
+                refused.append("submission")
+                return submitted
+            action = gov.DeployContract(name=body.name, code_hash=code_hash, init_args=init_args)
+            args = actions.checked(gov.ProposeArgs, gov.ProposeArgs(action=action))
+            return await c.call(key, gov.MODULE_NAME, "propose", args)
+
+        def summary(tx: dict[str, Any]) -> str:
+            if not tx.get("ok"):
+                what = refused[0] if refused else "proposal"
+                return f"The chain refused the {what}: {tx.get('error') or tx.get('status')}."
+            status = _event_field(tx, "gov", "proposed", "status") or "made"
+            proposal = _event_field(tx, "gov", "proposed", "id")
+            live = " It is live." if status == "passed" else " It goes live when the committee passes it."
+            return (
+                f"Submitted the source and proposed to deploy it as {body.name}: "
+                f"proposal #{proposal} is {status}.{live}"
+            )
+
+        answer = await self.act("contract-deploy", work, summary)
+        return {**answer, "code_hash": code_hash.hex(), "name": body.name}
+
+    async def contract_call(self, body: ContractCallRequest) -> dict[str, Any]:
+        key = keyring.load_named_key(self.directory, body.sender)
+        if not contracts.valid_name(body.name):
+            raise UsageError(f"{body.name!r} is not a contract name")
+        url = await self.node_url()
+        try:
+            answer = await self.http.get(f"{url}/v1/contracts/{body.name}")
+        except httpx.TransportError as exc:
+            self.forget(url)
+            raise OperationalError(f"the node at {url} did not answer: {exc}") from None
+        if answer.status_code == 404:
+            raise NotFound(f"no contract is live under the name {body.name!r}")
+        if answer.status_code != 200:
+            raise OperationalError(f"the node at {url} answered {answer.status_code} for the contract")
+        methods = answer.json()["value"]["abi"]["methods"]
+        method = next((m for m in methods if m["name"] == body.method and m["kind"] == "public"), None)
+        if method is None:
+            public = ", ".join(m["name"] for m in methods if m["kind"] == "public") or "none"
+            raise UsageError(f"{body.name} has no public method {body.method!r}; it has: {public}")
+        raw = sdk_contracts.typed_args(method, body.args)
+
+        def work(c: AsyncClient) -> Awaitable[TxView]:
+            args = msgspec.Raw(raw)  # canonical already: signed as it is
+            return c.call(key, body.name, body.method, args, wait=True, gas_limit=body.gas_limit)
+
+        def summary(tx: dict[str, Any]) -> str:
+            if not tx.get("ok"):
+                return f"The chain refused the call: {tx.get('error') or tx.get('status')}."
+            result = tx.get("result") or ""
+            decoded = msgspec.msgpack.decode(bytes.fromhex(result)) if result else None
+            shown = json.dumps(wire.contract_value_json(decoded)) if result else "nothing"
+            return f"Called {body.name}.{body.method}; it returned {shown}."
+
+        return await self.act("contract-call", work, summary)
+
     def session_json(self, request: Request) -> dict[str, Any]:
         if not self.login.valid(request.cookies.get(self.cookie_name)):
             return {"authenticated": False}
@@ -390,6 +578,12 @@ class Console:
         action_route("propose", ProposeRequest, self.propose)
         action_route("vote", VoteRequest, self.vote)
         action_route("freeze", FreezeRequest, self.freeze)
+        action_route("pass-create", PassCreateRequest, self.pass_create)
+        action_route("pass-mint", PassMintRequest, self.pass_mint)
+        action_route("pass-freeze", PassFreezeRequest, self.pass_freeze)
+        action_route("pass-pause", PassPauseRequest, self.pass_pause)
+        action_route("contract-deploy", ContractDeployRequest, self.contract_deploy)
+        action_route("contract-call", ContractCallRequest, self.contract_call)
 
         @app.websocket("/v1/stream")
         async def stream(websocket: WebSocket) -> None:
@@ -412,9 +606,16 @@ class Console:
         parts = urlsplit(url)
         query = websocket.url.query
         target = f"ws://{parts.netloc}/v1/stream" + (f"?{query}" if query else "")
+        upstream: Any = None
         try:
+            # The close handshake is bounded: once the browser has left nobody reads the node's
+            # messages, so its close frame may wait behind blocks it is still sending (websockets'
+            # default would hold both connections for 10 s).
             async with ws_connect(
-                target, max_size=STREAM_MESSAGE_BYTES_MAX, open_timeout=PROBE_TIMEOUT_S
+                target,
+                max_size=STREAM_MESSAGE_BYTES_MAX,
+                open_timeout=PROBE_TIMEOUT_S,
+                close_timeout=STREAM_CLOSE_TIMEOUT_S,
             ) as upstream:
                 down = asyncio.create_task(_pump_down(upstream, websocket))
                 up = asyncio.create_task(_wait_disconnect(websocket))
@@ -435,6 +636,11 @@ class Console:
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
             self.forget(url)
             code = WS_CLOSE_UNAVAILABLE
+        finally:
+            # Cancelled mid-handshake (the console stopping), websockets leaves the socket open: it
+            # would outlive the console's loop, and the node would go on writing to it.
+            if upstream is not None:
+                upstream.transport.abort()
         await _close(
             websocket, code if 1000 <= code < 5000 else WS_CLOSE_UNAVAILABLE, "the node's stream ended"
         )
@@ -467,6 +673,15 @@ def _event_field(tx: dict[str, Any], emitter: str, name: str, field: str) -> Any
         if event.get("emitter") == emitter and event.get("name") == name:
             return (event.get("fields") or {}).get(field)
     return None
+
+
+def _refused_or(what: str, done: str) -> Callable[[dict[str, Any]], str]:
+    def summary(tx: dict[str, Any]) -> str:
+        if tx.get("ok"):
+            return done
+        return f"The chain refused the {what}: {tx.get('error') or tx.get('status')}."
+
+    return summary
 
 
 def _has_event(tx: dict[str, Any], emitter: str, name: str) -> bool:

@@ -7,7 +7,8 @@ copy one folder to its own host and run ``alliance node start --home DIR``::
     HOME/genesis.bin        the canonical genesis document (its hash is in the config)
     HOME/node.key           Ed25519 consensus key, mode 0600
     HOME/tls/               root-ca.pem, node-chain.pem (node then org CA), node-tls-key.pem
-    HOME/data/              the LMDB chain store
+    HOME/data/              the LMDB chain store (and data/account-index/, the index of
+                            transactions by account: derived, rebuilt when missing)
     HOME/wal/               the consensus WAL
     HOME/node.log, node.pid written by ``alliance up`` for background nodes
 
@@ -40,6 +41,7 @@ NODE_KEY_FILE = "node.key"
 TLS_DIR = "tls"
 DATA_DIR = "data"
 WAL_DIR = "wal"
+ACCOUNT_INDEX_DIR = "account-index"
 LOG_FILE = "node.log"
 PID_FILE = "node.pid"
 
@@ -94,6 +96,8 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     mempool: MempoolSection = MempoolSection()
     state: StateSection = StateSection()
     store_sync: bool = True  # fsync each block commit; benchmarks may turn it off and say so
+    account_index: bool = True
+    """Index committed transactions by account (``GET /v1/accounts/{address}/txs``, decision 017)."""
 
 
 class NodeHome:
@@ -121,6 +125,10 @@ class NodeHome:
     @property
     def data_dir(self) -> Path:
         return self.root / DATA_DIR
+
+    @property
+    def account_index_dir(self) -> Path:
+        return self.root / DATA_DIR / ACCOUNT_INDEX_DIR
 
     @property
     def wal_dir(self) -> Path:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from alliance.app.interface import QueryResult
 from alliance.execution.executor import ModuleAnswer
-from alliance.ledger.block import Block, CommitCertificate, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Header, Receipt
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import AdmitResult
 
@@ -65,6 +65,32 @@ class CommittedTx:
     receipt: Receipt
 
 
+@dataclass(frozen=True, slots=True)
+class BlockHead:
+    """A block's header, how many transactions it holds, and its commit certificate."""
+
+    header: Header
+    txs: int
+    certificate: CommitCertificate | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTx:
+    height: int
+    index: int
+    tx_hash: bytes
+    target: str
+    method: str
+    status: str
+    sent: bool  # the account signed it (else one of its events names the account)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTxs:
+    indexed_height: int  # every transaction at this height and below is in the index
+    txs: list[AccountTx]  # newest first
+
+
 class NodeFacade(Protocol):
     def status(self) -> NodeStatus: ...
 
@@ -72,7 +98,35 @@ class NodeFacade(Protocol):
         """Block ``height`` and its commit certificate. ``NotFound`` if there is none."""
         ...
 
+    def block_head(self, height: int) -> BlockHead:
+        """Block ``height``'s header, transaction count and certificate, without decoding its
+        transactions. ``NotFound`` if there is none."""
+        ...
+
+    def block_by_hash(self, block_hash: bytes) -> tuple[Block, CommitCertificate | None]:
+        """The committed block with this hash. ``NotFound`` if there is none."""
+        ...
+
     def receipts(self, height: int) -> list[Receipt]: ...
+
+    def emitted_in(self, height: int, emitter: str) -> bool:
+        """False when block ``height`` surely holds no event of ``emitter`` (so a reader of its
+        events may pass it over); True when it may. ``NotFound`` if there is no such block."""
+        ...
+
+    def tx_location(self, tx_hash: bytes) -> tuple[int, int]:
+        """(height, index in its block) of a committed transaction. ``NotFound`` otherwise."""
+        ...
+
+    def validator_set(self, height: int) -> ValidatorSet:
+        """The set that votes at ``height`` (1 to the next height). ``NotFound`` outside that range,
+        ``VersionPruned`` when neither the history nor the state keeps it any more."""
+        ...
+
+    def account_txs(self, address: bytes, before: tuple[int, int] | None, limit: int) -> AccountTxs:
+        """``address``'s committed transactions strictly before the position (height, index)
+        ``before`` (None: the newest), newest first. ``NotFound`` when the node keeps no index."""
+        ...
 
     def committed_tx(self, tx_hash: bytes) -> CommittedTx:
         """A committed transaction with its receipt. ``NotFound`` if it is not committed."""

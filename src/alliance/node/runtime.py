@@ -17,7 +17,11 @@ world, on one asyncio event loop, and implements the driver's ``Host`` over it:
 
 Clients see the committed store only (``NodeFacade``): reads never observe a half-applied block.
 Waiters for a transaction's commit and block subscribers are woken after each commit; both are
-bounded, so open connections cannot grow the node's memory without limit.
+bounded, so open connections cannot grow the node's memory without limit. The account index (when
+the node keeps one) is fed after commits, in slices of ``INDEX_SLICE_TXS`` transactions with a turn
+of the loop between them; while the node has work waiting (transactions to admit or propose,
+consensus inputs) each slice is followed by a pause of ``INDEX_BUSY_PAUSE_FACTOR`` times its own
+length, so indexing takes at most a sixth of the loop under load and catches up when it eases.
 """
 
 from __future__ import annotations
@@ -31,28 +35,34 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import msgspec
 from cryptography import x509
 
 from alliance import codec
 from alliance.abi.accounts import BalanceQuery
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.app.interface import FinalizeResult, QueryResult
+from alliance.codec import Struct
 from alliance.consensus.evidence import DuplicateVoteEvidence
 from alliance.consensus.inputs import Input
 from alliance.consensus.messages import Proposal, Vote
 from alliance.consensus.timeouts import ConsensusConfig
 from alliance.crypto.keys import NodeKey, NodeSigner
-from alliance.errors import NotFound, OperationalError
+from alliance.errors import InvariantViolation, NotFound, OperationalError, StoreFull
 from alliance.execution.executor import Executor, ModuleAnswer
-from alliance.ledger.block import Block, CommitCertificate, Receipt
+from alliance.ledger.block import Block, CommitCertificate, Header, Receipt
 from alliance.ledger.genesis import Genesis
 from alliance.ledger.validators import ValidatorSet
 from alliance.mempool.pool import Accepted, AdmitResult, Mempool, PendingAdmission
+from alliance.node.account_index import AccountIndexer
 from alliance.node.driver import DriverConfig, DriverStatistics, NodeDriver, Timer
-from alliance.node.facade import CommittedTx, NodeStatus, PeerStatus
+from alliance.node.facade import AccountTx, AccountTxs, BlockHead, CommittedTx, NodeStatus, PeerStatus
 from alliance.node.membership import ConfiguredPeer, Membership
 from alliance.node.wire import PeerHeight, SyncBlocks, SyncRequest, TxBatch, WireMessage, decode_wire
+from alliance.storage.account_index import AccountIndex
 from alliance.storage.lmdb_store import ChainStore
 from alliance.storage.wal import FileWal
+from alliance.types import invariant
 
 logger = logging.getLogger("alliance.node")
 
@@ -68,6 +78,27 @@ INBOX_BATCH_MAX = 1000
 WAITERS_MAX = 100_000
 """Open waits for a transaction's commit, over every connection; beyond it a wait is refused (503)."""
 BLOCK_SUBSCRIBERS_MAX = 1_000
+INDEX_SLICE_TXS = 2_000
+INDEX_BUSY_PAUSE_FACTOR = 5.0
+
+
+class _BlockHead(Struct):
+    """A stored block read for its header only: the transactions stay one undecoded msgpack array."""
+
+    header: Header
+    txs: msgspec.Raw
+
+
+def _array_length(raw: bytes) -> int:
+    """The item count of the msgpack array ``raw`` starts with."""
+    first = raw[0]
+    if 0x90 <= first <= 0x9F:
+        return first & 0x0F
+    if first == 0xDC:
+        return int.from_bytes(raw[1:3], "big")
+    if first == 0xDD:
+        return int.from_bytes(raw[1:5], "big")
+    raise InvariantViolation(f"a stored block's transactions are not a msgpack array (0x{first:02x})")
 
 
 class PeerNetwork(Protocol):
@@ -113,6 +144,7 @@ class NodeRuntime:
         consensus: ConsensusConfig,
         peers: dict[bytes, ConfiguredPeer],
         driver_config: DriverConfig | None = None,
+        account_index: AccountIndex | None = None,
     ) -> None:
         self.name = name
         self.org = org
@@ -123,6 +155,11 @@ class NodeRuntime:
         self.wal = wal
         self.executor = executor
         executor.init_chain(genesis)  # stores genesis, or checks that the stored one is this one
+        self.indexer = (
+            None if account_index is None else AccountIndexer(store, account_index, self.genesis_hash)
+        )
+        self._index_wake = asyncio.Event()
+        self._index_stopped: str | None = None
         self.mempool = mempool_factory(executor)
         self.network: PeerNetwork | None = None
         self.membership = Membership(self.node_id, peers)
@@ -179,6 +216,8 @@ class NodeRuntime:
                 group.create_task(self._inbox_loop(), name=f"{self.name}.consensus")
                 group.create_task(self._peer_admission_loop(), name=f"{self.name}.admission")
                 group.create_task(self._housekeeping_loop(), name=f"{self.name}.housekeeping")
+                if self.indexer is not None:
+                    group.create_task(self._index_loop(self.indexer), name=f"{self.name}.index")
         finally:
             self.close()
 
@@ -222,6 +261,27 @@ class NodeRuntime:
             if self._inbox:
                 self._inbox_wake.set()
                 await asyncio.sleep(0)
+
+    def _busy(self) -> bool:
+        return bool(self._inbox or self._peer_txs or len(self.mempool))
+
+    async def _index_loop(self, indexer: AccountIndexer) -> None:
+        self._index_wake.set()  # catch up with what was committed before this start
+        while True:
+            await self._index_wake.wait()
+            self._index_wake.clear()
+            while True:
+                started = time.perf_counter()
+                try:
+                    done = indexer.step(INDEX_SLICE_TXS)
+                except StoreFull as exc:
+                    self._index_stopped = exc.message
+                    logger.error("node %s stopped indexing accounts: %s", self.name, exc.message)
+                    return
+                if not done:
+                    break
+                pause_s = (time.perf_counter() - started) * INDEX_BUSY_PAUSE_FACTOR if self._busy() else 0.0
+                await asyncio.sleep(pause_s)
 
     async def _housekeeping_loop(self) -> None:
         while True:
@@ -270,6 +330,7 @@ class NodeRuntime:
                         future.set_result(None)
         for event in self._block_events:
             event.set()
+        self._index_wake.set()
 
     def membership_changed(self) -> None:
         if self.network is not None:
@@ -408,6 +469,60 @@ class NodeRuntime:
         if height < 1 or height > self.height:
             raise NotFound(f"no receipts at height {height}; the last committed height is {self.height}")
         return codec.decode_trusted(list[Receipt], self.store.receipts(height))
+
+    def block_head(self, height: int) -> BlockHead:
+        if height < 1 or height > self.height:
+            raise NotFound(f"no block at height {height}; the last committed height is {self.height}")
+        head = codec.decode_trusted(_BlockHead, self.store.block(height))
+        cert = codec.decode_trusted(CommitCertificate, self.store.certificate(height))
+        return BlockHead(head.header, _array_length(bytes(head.txs)), cert)
+
+    def block_by_hash(self, block_hash: bytes) -> tuple[Block, CommitCertificate | None]:
+        height = self.store.height_of(block_hash)
+        if height > self.height:  # not expected: the index and the height are written together
+            raise NotFound(f"no committed block {block_hash.hex()}")
+        return self.block(height)
+
+    def tx_location(self, tx_hash: bytes) -> tuple[int, int]:
+        return self.store.tx_location(tx_hash)
+
+    def emitted_in(self, height: int, emitter: str) -> bool:
+        if height < 1 or height > self.height:
+            raise NotFound(f"no block at height {height}; the last committed height is {self.height}")
+        # The account index knows who emitted in each block it indexed whole; for the others, a
+        # block whose receipts do not even contain the emitter's name (msgpack text) has none.
+        if self.indexer is not None and self._index_stopped is None:
+            emitters = self.indexer.index.emitters(height)
+            if emitters is not None:
+                return emitter in emitters
+        return codec.encode(emitter) in self.store.receipts(height)
+
+    def validator_set(self, height: int) -> ValidatorSet:
+        if height < 1 or height > self.height + 1:
+            raise NotFound(
+                f"no validator set for height {height}: heights 1 to {self.height + 1} "
+                "(the next block) have one"
+            )
+        version = max(0, height - 2)  # the set written by block h - 2 votes at h (docs/architecture.md)
+        raw = self.store.validators_at(version)
+        if raw is None:  # a version before the store kept the history: the state, while it keeps it
+            raw = self.executor.query(VALIDATORS_KEY, height=version).value
+        invariant(raw is not None, "the validator set is always in state")
+        return codec.decode_trusted(ValidatorSet, raw)  # type: ignore[arg-type]
+
+    def account_txs(self, address: bytes, before: tuple[int, int] | None, limit: int) -> AccountTxs:
+        if self.indexer is None:
+            raise NotFound("this node keeps no index of transactions by account (account_index = false)")
+        if self._index_stopped is not None:
+            raise NotFound(f"this node stopped indexing transactions by account: {self._index_stopped}")
+        rows = self.indexer.index.page(address, before, limit)
+        return AccountTxs(
+            indexed_height=self.indexer.indexed_height,
+            txs=[
+                AccountTx(height, index, r.tx_hash, r.target, r.method, r.status, r.sent)
+                for height, index, r in rows
+            ],
+        )
 
     def committed_tx(self, tx_hash: bytes) -> CommittedTx:
         height, index = self.store.tx_location(tx_hash)

@@ -1,7 +1,8 @@
 """The composition root of a node: reads its home, builds every part, runs them, stops them.
 
 Theory of operation: ``Node.run(stop)`` opens the parts in dependency order (configuration and
-keys, genesis checked against the configured hash, the LMDB store, the WAL, the signature
+keys, genesis checked against the configured hash, the LMDB store, the WAL, the account index
+(unless the configuration turns it off), the signature
 verifier's workers, the executor and mempool inside the runtime, the TLS transport), then runs the
 runtime and any extra *services* (the REST API is one; it lives in a higher layer and is passed in)
 as tasks of one ``TaskGroup`` until ``stop`` is set or a task fails. Everything is closed in the
@@ -41,6 +42,7 @@ from alliance.node.runtime import NodeRuntime
 from alliance.p2p.tls import NodeTlsFiles, make_contexts
 from alliance.p2p.transport import Transport, TransportLimits
 from alliance.state.tree import tree_core_in_use
+from alliance.storage.account_index import AccountIndex
 from alliance.storage.lmdb_store import ChainStore
 from alliance.storage.wal import FileWal
 
@@ -135,6 +137,10 @@ class Node:
             stack.callback(store.close)
             wal = FileWal(home.wal_dir)
             stack.callback(wal.close)
+            account_index = None
+            if config.account_index:
+                account_index = AccountIndex(home.account_index_dir)
+                stack.callback(account_index.close)
             verifier = BatchVerifier(
                 config.mempool.verifier,
                 suite_name=genesis.suite,
@@ -173,6 +179,7 @@ class Node:
                 consensus=consensus_config(config),
                 peers={node_id: ConfiguredPeer(p.name, p.org) for node_id, p in peers.items()},
                 driver_config=DriverConfig(empty_block_interval_ms=config.consensus.empty_block_interval_ms),
+                account_index=account_index,
             )
             transport = Transport(
                 node_key.node_id,

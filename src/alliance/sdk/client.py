@@ -168,6 +168,40 @@ class _Calls:
         return _Call("GET", f"/v1/state/{key.hex()}", StateView, "state", params=params)
 
     @staticmethod
+    def blocks(before: int | None, limit: int) -> _Call[wire.BlockHeadersPage]:
+        if not 1 <= limit <= wire.BLOCKS_LIMIT_MAX:
+            raise UsageError(f"limit must be within 1..{wire.BLOCKS_LIMIT_MAX}, got {limit}")
+        params: dict[str, str | int] = {"limit": limit}
+        if before is not None:
+            params["before"] = _height_text(before)
+        return _Call("GET", "/v1/blocks", wire.BlockHeadersPage, "block headers", params=params)
+
+    @staticmethod
+    def block_by_hash(block_hash: bytes | str) -> _Call[BlockView]:
+        return _Call("GET", f"/v1/blocks/by-hash/{_hash_text(block_hash)}", BlockView, "block")
+
+    @staticmethod
+    def validators(height: int | None) -> _Call[wire.ValidatorSetView]:
+        params: dict[str, str | int] = {} if height is None else {"height": _height_text(height)}
+        return _Call("GET", "/v1/validators", wire.ValidatorSetView, "validator set", params=params)
+
+    @staticmethod
+    def tx_proof(tx_hash: bytes | str) -> _Call[wire.TxProofView]:
+        return _Call("GET", f"/v1/txs/{_hash_text(tx_hash)}/proof", wire.TxProofView, "inclusion proof")
+
+    @staticmethod
+    def account_txs(
+        address: Address, before: tuple[int, int] | None, limit: int
+    ) -> _Call[wire.AccountTxsPage]:
+        if not 1 <= limit <= wire.ACCOUNT_TXS_LIMIT_MAX:
+            raise UsageError(f"limit must be within 1..{wire.ACCOUNT_TXS_LIMIT_MAX}, got {limit}")
+        params: dict[str, str | int] = {"limit": limit}
+        if before is not None:
+            params["before"], params["before_index"] = _height_text(before[0]), before[1]
+        path = f"/v1/accounts/{_address_text(address)}/txs"
+        return _Call("GET", path, wire.AccountTxsPage, "account transactions", params=params)
+
+    @staticmethod
     def governance() -> _Call[GovernanceView]:
         return _Call("GET", "/v1/gov", GovernanceView, "governance")
 
@@ -452,6 +486,32 @@ class Client:
     def receipts(self, height: int) -> list[ReceiptView]:
         return self._do(_Calls.receipts(height))
 
+    def blocks(
+        self, before: int | None = None, limit: int = wire.BLOCKS_LIMIT_DEFAULT
+    ) -> wire.BlockHeadersPage:
+        """Block headers below ``before`` (default: from the newest), newest first."""
+        return self._do(_Calls.blocks(before, limit))
+
+    def block_by_hash(self, block_hash: bytes | str) -> BlockView:
+        return self._do(_Calls.block_by_hash(block_hash))
+
+    def validators(self, height: int | None = None) -> wire.ValidatorSetView:
+        """The validator set that votes at ``height`` (default: the last committed height)."""
+        return self._do(_Calls.validators(height))
+
+    def tx_proof(self, tx_hash: bytes | str) -> wire.TxProofView:
+        return self._do(_Calls.tx_proof(tx_hash))
+
+    def account_txs(
+        self,
+        address: Address,
+        before: tuple[int, int] | None = None,
+        limit: int = wire.ACCOUNT_TXS_LIMIT_DEFAULT,
+    ) -> wire.AccountTxsPage:
+        """``address``'s transactions before the position (height, index), newest first; page on
+        with ``before=(page.next_before, page.next_before_index)``."""
+        return self._do(_Calls.account_txs(address, before, limit))
+
     def tx(self, tx_hash: bytes | str) -> TxView:
         return self._do(_Calls.tx(tx_hash))
 
@@ -613,6 +673,28 @@ class AsyncClient:
     async def receipts(self, height: int) -> list[ReceiptView]:
         return await self._do(_Calls.receipts(height))
 
+    async def blocks(
+        self, before: int | None = None, limit: int = wire.BLOCKS_LIMIT_DEFAULT
+    ) -> wire.BlockHeadersPage:
+        return await self._do(_Calls.blocks(before, limit))
+
+    async def block_by_hash(self, block_hash: bytes | str) -> BlockView:
+        return await self._do(_Calls.block_by_hash(block_hash))
+
+    async def validators(self, height: int | None = None) -> wire.ValidatorSetView:
+        return await self._do(_Calls.validators(height))
+
+    async def tx_proof(self, tx_hash: bytes | str) -> wire.TxProofView:
+        return await self._do(_Calls.tx_proof(tx_hash))
+
+    async def account_txs(
+        self,
+        address: Address,
+        before: tuple[int, int] | None = None,
+        limit: int = wire.ACCOUNT_TXS_LIMIT_DEFAULT,
+    ) -> wire.AccountTxsPage:
+        return await self._do(_Calls.account_txs(address, before, limit))
+
     async def tx(self, tx_hash: bytes | str) -> TxView:
         return await self._do(_Calls.tx(tx_hash))
 
@@ -638,14 +720,28 @@ class AsyncClient:
                 await asyncio.sleep(min(WAIT_RETRY_PAUSE_S, max(0.0, deadline - loop.time())))
 
     async def sign_call(
-        self, key: AccountKey, target: str, method: str, args: object, *, valid_for_blocks: int | None = None
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        valid_for_blocks: int | None = None,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> bytes:
-        return _signed_call(key, target, method, args, await self.status(), valid_for_blocks)
+        return _signed_call(key, target, method, args, await self.status(), valid_for_blocks, gas_limit)
 
     async def call(
-        self, key: AccountKey, target: str, method: str, args: object, *, wait: bool = True
+        self,
+        key: AccountKey,
+        target: str,
+        method: str,
+        args: object,
+        *,
+        wait: bool = True,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> TxView:
-        tx_hash = await self.submit(await self.sign_call(key, target, method, args))
+        tx_hash = await self.submit(await self.sign_call(key, target, method, args, gas_limit=gas_limit))
         return await self.wait(tx_hash) if wait else _pending_view(tx_hash)
 
     async def sign_transfer(

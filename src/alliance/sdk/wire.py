@@ -64,6 +64,10 @@ PAGE_LIMIT_MAX = gov.PAGE_LIMIT_MAX  # one page of proposals or frozen accounts
 PROPOSALS_LIMIT_DEFAULT = PAGE_LIMIT_DEFAULT
 PROPOSALS_LIMIT_MAX = PAGE_LIMIT_MAX
 STATE_KEY_BYTES_MAX = 256  # the state tree's key bound (state.tree.STATE_KEY_SIZE_BYTES_MAX)
+BLOCKS_LIMIT_DEFAULT = 20  # block headers in one page of GET /v1/blocks
+BLOCKS_LIMIT_MAX = 100
+ACCOUNT_TXS_LIMIT_DEFAULT = 20  # an account's transactions in one page
+ACCOUNT_TXS_LIMIT_MAX = 100
 
 HEX_PATTERN = r"^(0[xX])?([0-9a-fA-F]{2})*$"
 ADDRESS_PATTERN = r"^(0[xX])?[0-9a-fA-F]{40}$"
@@ -519,6 +523,75 @@ class TxView(View, frozen=True):
     @property
     def committed(self) -> bool:
         return self.height is not None
+
+
+class BlockHeaderView(View, frozen=True):
+    """A block as ``BlockView`` but for its transactions: how many it holds, not their hashes (a
+    full block's list is ~670 KB). The header and the certificate are whole, so a reader can
+    recompute the block's hash and check its signatures from this alone."""
+
+    height: int
+    hash: Hash32
+    time_ms: int
+    chain_id: str
+    proposer: NodeId
+    prev_block_hash: Hex
+    app_hash: Hash32
+    tx_root: Hash32
+    last_results_hash: Hash32
+    validators_hash: Hash32
+    last_commit_hash: Hex
+    txs: int
+    certificate: CertificateView | None
+
+
+class BlockHeadersPage(View, frozen=True):
+    """``GET /v1/blocks``: block headers below ``before``, newest first."""
+
+    height: int  # the last committed height when read
+    blocks: tuple[BlockHeaderView, ...]
+    next_before: int  # ask with before=next_before for the page below (0: block 1 is on this page)
+
+
+class ValidatorSetView(View, frozen=True):
+    """``GET /v1/validators``: the set that votes at ``height`` (written by block ``height - 2``)."""
+
+    height: int
+    validators_hash: Hash32  # as the header of block ``height`` carries it
+    total_power: int
+    validators: tuple[ValidatorView, ...]
+
+
+class TxProofView(View, frozen=True):
+    """``GET /v1/txs/{hash}/proof``: a committed transaction's canonical bytes and the Merkle path
+    from it to its block's ``tx_root`` (``alliance.crypto.merkle``: siblings innermost first)."""
+
+    hash: Hash32
+    height: int
+    index: int
+    total: int  # transactions in the block
+    tx: Hex  # the canonical signed transaction
+    siblings: tuple[Hash32, ...]
+
+
+class AccountTxView(View, frozen=True):
+    hash: Hash32
+    height: int
+    index: int
+    target: str
+    method: str
+    status: str  # "ok" or the receipt's error code
+    sent: bool  # the account signed it; false: one of its events names the account
+
+
+class AccountTxsPage(View, frozen=True):
+    """``GET /v1/accounts/{address}/txs``: the account's transactions, newest first."""
+
+    address: Address
+    txs: tuple[AccountTxView, ...]
+    indexed_height: int  # every transaction at this height and below is in the node's index
+    next_before: int | None  # the page below: before=next_before&before_index=next_before_index
+    next_before_index: int | None  # (both null: no more)
 
 
 class StateView(View, frozen=True):

@@ -16,7 +16,17 @@ Named databases (keys big-endian so that LMDB's byte order is numeric order):
 ``meta`` (name -> value), ``blocks`` (height -> block), ``hashes`` (block hash -> height),
 ``commits`` (height -> certificate), ``receipts`` (height -> encoded receipt list),
 ``txs`` (tx hash -> height || index), ``nodes`` (tree node key -> node), ``roots`` (version ->
-encoded root), ``stale`` (version -> the msgpack list of node keys that went stale at it).
+encoded root), ``stale`` (version -> the msgpack list of node keys that went stale at it),
+``valsets`` (version -> the validator set a block's state wrote at it).
+
+The validator set history: a block's commit certificate is checked against the set that had to
+sign it, long after the state versions that held that set were pruned (an explorer weighing an old
+block's signatures, an audit). So the store keeps every set the chain has had, one row per version
+that wrote ``VALIDATORS_KEY`` (genesis, and each block whose governance changed the set: a handful
+in a chain's life), written in the block's own transaction. Its cost on the commit path is one
+dictionary lookup in the block's writes. A store made before the history existed starts it at the
+height it was opened at (``validator_history_from``); earlier versions are answered by the state
+tree while it keeps them.
 
 Tree nodes and the stale list of a version sort after everything before them, so they are written
 in LMDB's append mode. A version's stale list is one row (format 2; format 1 had a row per node
@@ -35,6 +45,7 @@ from pathlib import Path
 import lmdb
 import msgspec
 
+from alliance.abi.chain import VALIDATORS_KEY
 from alliance.errors import NotFound, StoreFormatError, StoreFull
 from alliance.ledger.store import BlockWrite
 from alliance.state.tree import StateTree, TreeUpdate
@@ -47,6 +58,7 @@ _META_HEIGHT = b"height"
 _META_OLDEST = b"oldest_version"
 _META_GENESIS = b"genesis"
 _META_FORMAT = b"format"
+_META_VALIDATORS_FROM = b"validators_from"
 STORE_FORMAT = 2
 _encode_stale = msgspec.msgpack.Encoder().encode
 _decode_stale = msgspec.msgpack.Decoder(list[bytes]).decode
@@ -66,7 +78,9 @@ class ChainStore:
         self._env = lmdb.open(
             str(path), map_size=map_size_bytes, max_dbs=16, sync=sync, metasync=sync, readahead=False
         )
-        names = ("meta", "blocks", "hashes", "commits", "receipts", "txs", "nodes", "roots", "stale")
+        names = (
+            "meta", "blocks", "hashes", "commits", "receipts", "txs", "nodes", "roots", "stale", "valsets",
+        )  # fmt: skip
         self._db = {name: self._env.open_db(name.encode()) for name in names}
         self._nodes_db = self._db["nodes"]
         self._txs_db = self._db["txs"]
@@ -78,6 +92,7 @@ class ChainStore:
             raise
         self._oldest = self._meta_int(_META_OLDEST, 0)
         self._tree = StateTree(self)
+        self._start_validator_history()
 
     def _check_format(self, path: Path) -> None:
         """Record the format in a new store; refuse a store written in another one."""
@@ -94,6 +109,20 @@ class ChainStore:
                 f"Alliance reads format {STORE_FORMAT}: use a new data directory (a node re-syncs "
                 "its chain from its peers)"
             )
+
+    def _start_validator_history(self) -> None:
+        """A new store records every validator set from genesis on; one made before the history
+        existed records its current set, and knows the history from its last height on."""
+        if self._read.get(_META_VALIDATORS_FROM, db=self._db["meta"]) is not None:
+            return
+        last = self.last_height()
+        with self._env.begin(write=True) as txn:
+            if last is not None:
+                current = self._tree.get(last, VALIDATORS_KEY)
+                if current is not None:
+                    txn.put(be64(last), current, db=self._db["valsets"])
+            txn.put(_META_VALIDATORS_FROM, be64(last or 0), db=self._db["meta"])
+        self._renew()
 
     def close(self) -> None:
         self._read.abort()
@@ -159,6 +188,22 @@ class ChainStore:
     def receipts(self, height: int) -> bytes:
         return self._get("receipts", be64(height), f"receipts at height {height}")
 
+    def validator_history_from(self) -> int:
+        """The first state version ``validators_at`` answers (0 for a store made with the history)."""
+        return self._meta_int(_META_VALIDATORS_FROM, 0)
+
+    def validators_at(self, version: int) -> bytes | None:
+        """The encoded validator set in state version ``version`` (the last one written at or
+        before it), or None for a version before the history or past the last committed one."""
+        last = self.last_height()
+        if last is None or version > last or version < self.validator_history_from():
+            return None
+        cursor = self._read.cursor(db=self._db["valsets"])
+        found = cursor.prev() if cursor.set_range(be64(version + 1)) else cursor.last()
+        if not found or _HEIGHT.unpack(cursor.key())[0] > version:
+            return None
+        return bytes(cursor.value())
+
     # -- the one write per block --
 
     def commit_block(self, w: BlockWrite) -> None:
@@ -185,6 +230,9 @@ class ChainStore:
                     locs.sort()
                     _, added = txn.cursor(db=self._txs_db).putmulti(locs, overwrite=False)
                     invariant(added == len(locs), "a committed transaction hash was committed before")
+                validators = w.state.get(VALIDATORS_KEY)
+                if validators is not None:
+                    txn.put(hkey, validators, db=db["valsets"], append=True)
                 self._write_tree(txn, w.tree)
                 if w.prune_below is not None and w.prune_below > self._oldest:
                     self._prune(txn, w.prune_below)

@@ -352,6 +352,22 @@ def test_a_distributors_volume_spiking_against_its_history_is_flagged(chain: Goo
     assert totals["distributor"]["trips"] == 60 and totals["supervisor"]["anomalies"] == 1
 
 
+def test_every_distributor_has_its_own_numbers_in_role_accounts(chain: GoodnessChain) -> None:
+    """The explorer's per-distributor table: each distributor's row counts its own trips, in one
+    period and over all of them (a row after the first was once read from no period at all)."""
+    chain.enroll("user0")
+    for number, distributor in enumerate(("metro", "bus", "bus", "bike", "bike", "bike")):
+        chain.trip(distributor, "user0", "walk", 1_000, f"trip {number}")
+    chain.good("clearing", "close_period", [])
+    chain.trip("bike", "user0", "walk", 1_000, "trip in period 2")
+    expected = {1: (1, 2, 3), 2: (0, 0, 1), 0: (1, 2, 4)}  # metro, bus, bike trips by period (0: all)
+    for period, (metro, bus, bike) in expected.items():
+        rows = {bytes(a): n for a, n in chain.view("role_accounts", ["distributor", period])}
+        trips = {name: rows[chain[name]]["trips"] for name in ("metro", "bus", "bike")}
+        assert trips == {"metro": metro, "bus": bus, "bike": bike}, period
+        assert rows[chain["bike"]]["carbon_g"] == bike * 98
+
+
 def test_gov_roles_is_how_the_contract_reads_governance(chain: GoodnessChain) -> None:
     """Granting the distributor role by a committee vote is what lets an account report."""
     chain.enroll("user0")

@@ -1,15 +1,17 @@
 """The API's routes, one ``APIRouter`` per area, and what they share.
 
 Theory of operation: each area is a module with ``router(node) -> APIRouter`` (``chain``: status,
-blocks, transactions and state reads; ``txs``: submission; ``gov``: governance reads;
-``modules``: every module's read-only queries; ``stream``: the block stream; ``metrics``:
-Prometheus). ``create_app`` includes them in that order (the submit routes before the reads, so
-that ``/v1/txs/batch`` is never taken for a transaction hash when the router names the methods a
-path allows). A route answers an ``sdk.wire`` view with ``answer``; ``documented`` declares that
-view as the route's answer in the OpenAPI document (``api.openapi`` adds the view's schema, from
-the same Struct). Path and query parameters declare every constraint the route enforces (hex
-patterns, sizes, ranges), but hex is checked by the route itself, so malformed hex is a 400
-``malformed_encoding`` as spec/api.md says, not a shape refusal.
+blocks, transactions and state reads; ``lookups``: pages of headers, blocks by hash, validator
+sets by height, inclusion proofs, an account's transactions; ``txs``: submission; ``gov``:
+governance reads; ``passes``: passes and contracts; ``modules``: every module's read-only
+queries; ``stream``: the block stream; ``metrics``: Prometheus). ``create_app`` includes the
+submit routes first (so that ``/v1/txs/batch`` is never taken for a transaction hash when the
+router names the methods a path allows), then ``lookups`` before ``chain`` (so
+``/v1/blocks/by-hash/...`` is never read as a height). A route answers an ``sdk.wire`` view with
+``answer``; ``documented`` declares that view as the route's answer in the OpenAPI document
+(``api.openapi`` adds the view's schema, from the same Struct). Path and query parameters declare
+every constraint the route enforces (hex patterns, sizes, ranges), but hex is checked by the route
+itself, so malformed hex is a 400 ``malformed_encoding`` as spec/api.md says, not a shape refusal.
 """
 
 from __future__ import annotations

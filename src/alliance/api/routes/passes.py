@@ -7,8 +7,11 @@ blocks, read backwards from ``before`` (default: the last committed height), who
 time, until the page holds ``HISTORY_EVENTS_MAX`` events or has read ``HISTORY_BLOCKS_MAX`` blocks or
 ``HISTORY_RECEIPTS_MAX`` receipts (at least one block); the answer says where it stopped, so a
 client pages further back with ``before=<next_before>``. A page ends at a block boundary, so its
-last block may take it past ``HISTORY_EVENTS_MAX`` (by at most that block's events). Only a
-transaction with a matching event is hashed. No route scans the whole chain. The reconciliation
+last block may take it past ``HISTORY_EVENTS_MAX`` (by at most that block's events). A block the
+node knows holds no passes event (``NodeFacade.emitted_in``: its account index's list of who emitted
+in each block, or the block's receipts not even containing the name) is passed over without reading
+its receipts, and counts as a block read but not towards the receipts. Only a transaction with a
+matching event is hashed. No route scans the whole chain. The reconciliation
 report is also CSV (``format=csv``): one record per deposit and withdrawal, as a bank's operator
 matches it against its statement; a cell a spreadsheet would run as a formula is quoted with a
 leading ``'``, and a report cut at ``CSV_RECORDS_MAX`` says so in a ``truncated`` record.
@@ -159,7 +162,7 @@ def router(node: NodeFacade) -> APIRouter:
 
     @routes.get(
         "/v1/contracts/{name}/views/{method}",
-        responses=documented(ViewResult, refused=(400, 404, 410)),
+        responses=documented(ViewResult, refused=(400, 404, 410)),  # 410: a pruned height
         tags=["contracts"],
     )
     async def contract_view(
@@ -200,6 +203,9 @@ def _history(node: NodeFacade, symbol: str, before: int | None) -> History:
     lowest = max(1, top - HISTORY_BLOCKS_MAX + 1)
     receipts_read = 0
     while height >= lowest and len(events) < HISTORY_EVENTS_MAX and receipts_read < HISTORY_RECEIPTS_MAX:
+        if not node.emitted_in(height, p.MODULE_NAME):
+            height -= 1
+            continue
         receipts = node.receipts(height)
         receipts_read += len(receipts)
         block: Block | None = None

@@ -2,7 +2,8 @@
 ``gov list`` and ``gov members``.
 
 Theory of operation: the ledger commands build a governance action from the command line and the
-local directory (an organisation's CA certificate, its nodes' ids), and the SDK does the rest: it
+local directory (an organisation's CA certificate, its nodes' ids: ``cli.gov_actions``, which the
+console's forms use too), and the SDK does the rest: it
 checks the arguments as the node will decode them (before anything is dialled, so a malformed one
 is a usage error, exit 2), signs with the key from DIR/keys, submits, waits for the commit and
 reads the outcome from the receipt's events (``Client.propose``/``vote``). A proposal's
@@ -23,10 +24,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from cryptography.hazmat.primitives import serialization
 
 from alliance.abi import gov
-from alliance.cli import keyring, localnet
+from alliance.cli import gov_actions, keyring, localnet
 from alliance.cli.options import (
     DEFAULT_DIR,
     ApiOption,
@@ -36,16 +36,13 @@ from alliance.cli.options import (
     emit,
     print_view,
 )
-from alliance.crypto.certificates import load_certificate
-from alliance.crypto.keys import load_node_key, to_checksum_address
+from alliance.crypto.keys import to_checksum_address
 from alliance.errors import UsageError
-from alliance.node.bootstrap import AllianceLayout, load_alliance
 from alliance.sdk import Client, wire
 from alliance.sdk.client import propose_args, vote_args
 from alliance.sdk.wire import GovernanceView, ProposalView
 
 PROPOSALS_LISTED_MAX = 200  # ``gov list`` shows the newest ones (one API page); ``gov show ID`` reaches any
-NODE_ID_HEX_LENGTH = 64
 
 app = typer.Typer(help="The committee: proposals, votes and what the ledger records.", no_args_is_help=True)
 propose_app = typer.Typer(
@@ -58,50 +55,6 @@ VotingOption = Annotated[
 ]
 AccountOption = Annotated[str, typer.Option("--account", help="An address or a key name.")]
 NodeOption = Annotated[str, typer.Option("--node", help="A node of DIR (or its id, 64 hex digits).")]
-
-
-# --- building actions from the local directory ---------------------------------------------------------
-
-
-def org_ca_der(directory: Path, org: str) -> bytes:
-    layout = load_alliance(directory)
-    path = layout.org_ca_paths(org)[0]
-    if not path.exists():
-        raise UsageError(f"no CA certificate for organisation {org!r} at {path} (see 'alliance org new')")
-    return load_certificate(path).public_bytes(serialization.Encoding.DER)
-
-
-def node_identity(directory: Path, node: str) -> tuple[bytes, str, str]:
-    """(node id, organisation, name) of a node of the local alliance, from its home."""
-    layout: AllianceLayout = load_alliance(directory)
-    home = layout.home(layout.node(node))
-    config = home.load_config()
-    return load_node_key(home.node_key_path).node_id, config.org, config.name
-
-
-def org_nodes(directory: Path, org: str) -> list[gov.NodeRecord]:
-    """The records of ``org``'s nodes in the local alliance directory (``alliance node new``), so
-    that ``add-member`` admits them to the network as the organisation joins."""
-    layout: AllianceLayout = load_alliance(directory)
-    records = []
-    for entry in layout.nodes:
-        if entry.org == org:
-            node_id, node_org, name = node_identity(directory, entry.name)
-            records.append(gov.NodeRecord(node_id, node_org, name))
-    return records
-
-
-def node_id_of(directory: Path, node: str) -> bytes:
-    """A node's id: 64 hex digits as given, or read from the home of the local node so named."""
-    text = node.removeprefix("0x")
-    if len(text) == NODE_ID_HEX_LENGTH and all(c in "0123456789abcdefABCDEF" for c in text):
-        return bytes.fromhex(text)
-    return node_identity(directory, node)[0]
-
-
-def roles_of(text: str) -> list[str]:
-    """``R1,R2`` as a role list; an empty text opens the pair to every account."""
-    return sorted({part.strip() for part in text.split(",") if part.strip()})
 
 
 # --- reads ---------------------------------------------------------------------------------------------
@@ -141,16 +94,6 @@ def _propose(
         )
 
 
-def _new_member_admin(directory: Path, org: str, admin: str | None) -> bytes | None:
-    """The account that becomes ``admin`` of ``org`` when it joins: named, or ``ORG-admin`` if present."""
-    if admin is not None:
-        return keyring.resolve_address(directory, admin)
-    default = f"{org}-admin"
-    if keyring.key_path(directory, default).exists():
-        return keyring.resolve_address(directory, default)
-    return None  # the committee can grant the role later: gov propose grant-role
-
-
 @propose_app.command("add-member")
 def propose_add_member(
     org: Annotated[str, typer.Option("--org", help="The organisation (its CA is read from DIR/orgs/ORG).")],
@@ -170,13 +113,7 @@ def propose_add_member(
 ) -> None:
     """Make ORG a member: its nodes in DIR are recorded (they may connect and sync), and its admin
     may propose and vote."""
-    action = gov.AddMember(
-        org=org,
-        ca_certificate=org_ca_der(directory, org),
-        weight=weight,
-        admin=_new_member_admin(directory, org, admin),
-        nodes=org_nodes(directory, org),
-    )
+    action = gov_actions.add_member(directory, org, weight, admin)
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 
@@ -204,8 +141,7 @@ def propose_add_validator(
     as_json: JsonOption = False,
 ) -> None:
     """Make NODE (of a member organisation) a validator; it votes two blocks after the change."""
-    node_id, org, name = node_identity(directory, node)
-    action = gov.AddValidator(node_id=node_id, org=org, name=name, power=power)
+    action = gov_actions.add_validator(directory, node, power)
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 
@@ -220,8 +156,7 @@ def propose_add_node(
 ) -> None:
     """Record NODE (of a member organisation) on the ledger, so the others admit it; it follows the
     chain without voting (add-validator gives it voting power)."""
-    node_id, org, name = node_identity(directory, node)
-    _propose(gov.AddNode(node_id=node_id, org=org, name=name), sender, voting_blocks, directory, api, as_json)
+    _propose(gov_actions.add_node(directory, node), sender, voting_blocks, directory, api, as_json)
 
 
 @propose_app.command("remove-node")
@@ -234,7 +169,7 @@ def propose_remove_node(
     as_json: JsonOption = False,
 ) -> None:
     """Remove NODE's record: it is disconnected and refused (a validator must be removed as one first)."""
-    action = gov.RemoveNode(node_id=node_id_of(directory, node))
+    action = gov.RemoveNode(node_id=gov_actions.node_id(directory, node))
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 
@@ -248,7 +183,7 @@ def propose_remove_validator(
     as_json: JsonOption = False,
 ) -> None:
     """Take NODE out of the validator set."""
-    action = gov.RemoveValidator(node_id=node_id_of(directory, node))
+    action = gov.RemoveValidator(node_id=gov_actions.node_id(directory, node))
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 
@@ -309,7 +244,7 @@ def propose_set_access(
     as_json: JsonOption = False,
 ) -> None:
     """Set which roles may call MODULE.METHOD."""
-    action = gov.SetAccess(module=module, method=method, roles=roles_of(roles))
+    action = gov.SetAccess(module=module, method=method, roles=gov_actions.roles_of(roles))
     _propose(action, sender, voting_blocks, directory, api, as_json)
 
 

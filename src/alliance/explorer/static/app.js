@@ -12,6 +12,9 @@ import { renderBlock, renderBlocks } from "./pages/blocks.js";
 import { renderTx } from "./pages/tx.js";
 import { renderAccount } from "./pages/account.js";
 import { renderGovernance, renderProposal } from "./pages/governance.js";
+import { renderPasses, renderScheme } from "./pages/passes.js";
+import { renderContract, renderContracts } from "./pages/contracts.js";
+import { renderGoodness } from "./pages/goodness.js";
 import { renderSearch } from "./pages/search.js";
 import { renderConsole } from "./pages/console.js";
 
@@ -23,6 +26,11 @@ export const ROUTES = [
   [/^\/blocks\/([^/]+)$/, "blocks", renderBlock],
   [/^\/txs\/([^/]+)$/, "blocks", renderTx],
   [/^\/accounts\/([^/]+)$/, null, renderAccount],
+  [/^\/passes$/, "passes", renderPasses],
+  [/^\/passes\/([^/]+)$/, "passes", renderScheme],
+  [/^\/contracts$/, "contracts", renderContracts],
+  [/^\/contracts\/([^/]+)$/, "contracts", renderContract],
+  [/^\/goodness$/, "goodness", renderGoodness],
   [/^\/governance$/, "governance", renderGovernance],
   [/^\/proposals\/([^/]+)$/, "governance", renderProposal],
   [/^\/search$/, null, renderSearch],

@@ -216,3 +216,23 @@ export function fieldValue(value) {
   if (typeof value === "string" && /^[0-9a-f]{40,}$/.test(value)) return h("span", { class: "mono", title: value }, short(value));
   return value === "" ? h("span", { class: "muted" }, "empty") : String(value);
 }
+
+// A pass amount in its scheme's units: `decimals` places (an integer count of the smallest unit).
+export function fmtUnits(n, decimals = 0) {
+  if (n === null || n === undefined) return "—";
+  if (!decimals) return fmtInt(n);
+  const big = BigInt(n);
+  const scale = 10n ** BigInt(decimals);
+  const whole = big / scale;
+  const frac = (big < 0n ? -big : big) % scale;
+  const sep = new Intl.NumberFormat().formatToParts(1.5).find((p) => p.type === "decimal")?.value || ".";
+  return `${integer.format(whole)}${sep}${frac.toString().padStart(decimals, "0")}`;
+}
+
+// A pager: newer and older links (either may be null: then a muted word says where the list ends).
+export function pager(label, newer, older, middle = null, { newest = "Newest", oldest = "Oldest" } = {}) {
+  return h("nav", { class: "pager", "aria-label": label },
+    newer ? h("a", { href: newer, rel: "prev" }, "← Newer") : h("span", { class: "muted" }, newest),
+    middle ? h("span", { class: "muted" }, middle) : null,
+    older ? h("a", { href: older, rel: "next" }, "Older →") : h("span", { class: "muted" }, oldest));
+}

@@ -25,6 +25,7 @@ export const DOMAINS = Object.freeze({
   MERKLE_INNER: "alliance/merkle-inner/v1\0",
   MERKLE_ROOT: "alliance/merkle-root/v1\0",
   VALIDATORS: "alliance/validators/v1\0",
+  CONTRACT_CODE: "alliance/contract-code/v1\0",
 });
 
 export const VOTE_PRECOMMIT = 2;
@@ -144,7 +145,8 @@ export async function hashDomain(domain, data) {
 // --- canonical msgpack ------------------------------------------------------------------------------
 
 // The subset the chain's structs use, in msgspec's canonical forms: integers (BigInt above 2^53),
-// strings, byte strings (Uint8Array), arrays, booleans and null.
+// strings, byte strings (Uint8Array), arrays, booleans and null; and maps (a JS Map, entries in
+// its order, as msgspec writes a dict in its insertion order) for a contract's free-form arguments.
 export function encode(value) {
   const parts = [];
   const push = (...bytes) => parts.push(Uint8Array.from(bytes));
@@ -195,6 +197,15 @@ export function encode(value) {
       else if (n <= 0xffff) parts.push(concat([0xdc], be(n, 2)));
       else parts.push(concat([0xdd], be(n, 4)));
       v.forEach(walk);
+    } else if (v instanceof Map) {
+      const n = v.size;
+      if (n < 16) push(0x80 | n);
+      else if (n <= 0xffff) parts.push(concat([0xde], be(n, 2)));
+      else parts.push(concat([0xdf], be(n, 4)));
+      for (const [key, item] of v) {
+        walk(key);
+        walk(item);
+      }
     } else {
       throw new Error(`cannot encode ${typeof v}`);
     }
@@ -468,6 +479,16 @@ export async function readTransaction(raw) {
     gasLimit,
     sender: bytesToHex(sender),
   };
+}
+
+// The hash the chain keeps a contract's source under (alliance/contracts/engine.py code_hash).
+export async function contractCodeHash(source) {
+  return bytesToHex(await hashDomain("CONTRACT_CODE", encoder.encode(source)));
+}
+
+// A pass scheme's rights hash: plain SHA-256 of the declared text (alliance/abi/passes.py rights_hash).
+export async function rightsHash(text) {
+  return bytesToHex(await sha256(encoder.encode(text)));
 }
 
 // The SHA-256 fingerprint of a DER certificate, as "AB:CD:...".

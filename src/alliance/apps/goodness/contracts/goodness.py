@@ -936,8 +936,8 @@ def role_accounts(role: str, period: int) -> list[tuple[Address, dict[str, int]]
                 row = storage.get(("dp", account, number), [0, 0, 0])
                 sums = [sums[0] + row[0], sums[1] + row[1], sums[2] + row[2]]
             suspended = 1 if ("suspended", account) in storage else 0
-            numbers = {"trips": sums[0], "carbon_g": sums[1], "points": sums[2], "suspended": suspended}
-            out.append((account, numbers))
+            row_out = {"trips": sums[0], "carbon_g": sums[1], "points": sums[2], "suspended": suspended}
+            out.append((account, row_out))
     elif role == "exchange":
         for account in storage.get("platforms", []):
             sums = [0, 0, 0]

@@ -1,19 +1,19 @@
 // The list of blocks (newest first, one page at a time) and the page of one block.
 //
-// API calls. List: GET /v1/status, then GET /v1/blocks/{h} for the PAGE_BLOCKS heights of the page
-// (at most FETCH_PARALLEL at a time); on the newest page, one GET /v1/blocks/{h} per new block from the
-// stream. Block: GET /v1/blocks/{h}, GET /v1/status (validators, to weigh the signatures) and, for a
-// block of at most RECEIPTS_FETCH_MAX transactions, GET /v1/blocks/{h}/receipts.
+// API calls. List: GET /v1/status and one GET /v1/blocks?before=&limit=PAGE_BLOCKS (headers only:
+// no block's list of transaction hashes); on the newest page, one GET /v1/blocks?before=h+1&limit=1
+// per new block from the stream. Block: GET /v1/blocks/{h}, GET /v1/status (node names),
+// GET /v1/validators?height=h (the set that had to sign it, to weigh the signatures) and, for a block
+// of at most RECEIPTS_FETCH_MAX transactions, GET /v1/blocks/{h}/receipts.
 
-import { getJSON, mapLimit, statusOnce, subscribe } from "../api.js";
+import { getJSON, statusOnce, subscribe } from "../api.js";
 import {
   append, badge, blockLink, card, clear, empty, errorBox, fmtAgo, fmtInt, fmtTime, h, ident, kv, nodeLabel, nodeNames,
   pageTitle, short, statusBadge, table, txLink,
 } from "../ui.js";
-import { blockCheckItems, checksPanel, eventSummary } from "./checks.js";
+import { blockCheckItems, checksPanel, eventSummary, validatorsFor } from "./checks.js";
 
 const PAGE_BLOCKS = 20;
-const FETCH_PARALLEL = 6;
 const RECEIPTS_FETCH_MAX = 2000;
 const TX_ROWS_STEP = 100;
 
@@ -23,15 +23,15 @@ export function parseHeight(text) {
   return Number(clean);
 }
 
+// One row of a block header (GET /v1/blocks: `txs` is a count).
 function blockRow(b, names) {
-  const cert = b.certificate;
   return [
     blockLink(b.height),
     h("a", { href: `/blocks/${b.height}`, class: "mono", title: b.hash }, short(b.hash, 10, 6)),
     h("span", { title: fmtTime(b.time_ms), "data-ago": b.time_ms }, fmtAgo(b.time_ms)),
-    fmtInt(b.txs.length),
+    fmtInt(b.txs),
     nodeLabel(b.proposer, names),
-    cert ? fmtInt(cert.signatures.length) : h("span", { class: "muted" }, "none yet"),
+    b.certificate ? fmtInt(b.certificate.signatures.length) : h("span", { class: "muted" }, "none yet"),
   ];
 }
 
@@ -56,10 +56,7 @@ export async function renderBlocks(main, _params, query) {
     main.append(empty("No blocks yet.", "The validators have not committed a block; this page fills in as they do."));
     return;
   }
-  const heights = [];
-  for (let height = start; height > Math.max(0, start - PAGE_BLOCKS); height--) heights.push(height);
-  const loaded = await mapLimit(heights, FETCH_PARALLEL, (height) => getJSON(`/v1/blocks/${height}`).catch((error) => ({ height, error })));
-  let blocks = loaded;
+  let blocks = (await getJSON(`/v1/blocks?before=${start + 1}&limit=${PAGE_BLOCKS}`)).blocks;
   const body = h("div");
   const pager = h("nav", { class: "pager", "aria-label": "Pages of blocks" });
   const listCard = card("Blocks", body, pager);
@@ -72,7 +69,7 @@ export async function renderBlocks(main, _params, query) {
     title.textContent = `Blocks ${fmtInt(oldest)} to ${fmtInt(newest)}`;
     clear(body).append(table(
       LIST_COLUMNS,
-      blocks.map((b) => (b.error ? [blockLink(b.height), h("span", { class: "bad-text" }, b.error.message), "", "", "", ""] : blockRow(b, names))),
+      blocks.map((b) => blockRow(b, names)),
       { caption: "Blocks, newest first" },
     ));
     clear(pager).append(
@@ -88,10 +85,10 @@ export async function renderBlocks(main, _params, query) {
   main.append(listCard, jump);
 
   if (start === latest) {
-    // The newest page follows the chain: each committed block is fetched once and put on top.
+    // The newest page follows the chain: each committed block's header is fetched once and put on top.
     subscribe(latest + 1, async (message) => {
       try {
-        const block = await getJSON(`/v1/blocks/${message.height}`);
+        const [block] = (await getJSON(`/v1/blocks?before=${message.height + 1}&limit=1`)).blocks;
         blocks = [block, ...blocks.filter((b) => b.height !== block.height)].sort((a, b) => b.height - a.height).slice(0, PAGE_BLOCKS);
         draw();
       } catch {
@@ -109,8 +106,9 @@ export async function renderBlock(main, [param]) {
   if (height === null || height < 1) {
     throw new Error(`“${param}” is not a block height: a height is a whole number, the first block is 1.`);
   }
-  const [block, status] = await Promise.all([getJSON(`/v1/blocks/${height}`), statusOnce()]);
+  const [block, status, set] = await Promise.all([getJSON(`/v1/blocks/${height}`), statusOnce(), validatorsFor(height, statusOnce())]);
   const names = nodeNames(status);
+  for (const v of set.validators) if (v.name && !names.has(v.node_id)) names.set(v.node_id, v.name);
   const nav = h("nav", { class: "pager compact", "aria-label": "Neighbouring blocks" },
     height > 1 ? h("a", { href: `/blocks/${height - 1}`, rel: "prev" }, `← ${fmtInt(height - 1)}`) : null,
     height < status.height ? h("a", { href: `/blocks/${height + 1}`, rel: "next" }, `${fmtInt(height + 1)} →`) : null);
@@ -176,7 +174,7 @@ export async function renderBlock(main, [param]) {
     append(txBox, [receiptsNote, rowsBox, more]);
   }
 
-  const { items, result } = await blockCheckItems(block, status);
+  const { items, result } = await blockCheckItems(block, status, set);
   clear(checksBox).append(checksPanel(items));
   if (!block.certificate) {
     certBox.append(empty("No certificate yet.", "A block's certificate is the set of validator signatures that committed it; this node has not stored one for this block."));

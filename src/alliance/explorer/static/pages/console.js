@@ -1,6 +1,7 @@
-// The console's action panel (only under `alliance console`): transfer, propose, vote and the
-// supervisor's freeze, each signed by the console with a key of its alliance directory, each
-// answered with the transaction's receipt.
+// The console's action panel (only under `alliance console`): transfer, propose, vote, the
+// supervisor's freeze; declare a pass scheme, mint, freeze a holder, pause a scheme; deploy a
+// contract (a source file from this computer) and call one (its arguments typed by its ABI). Each
+// is signed by the console with a key of its alliance directory and answered with the receipt.
 //
 // Theory of operation. The page never sees a key: it names one (the console lists their names and
 // addresses), and the console signs and submits through the SDK, waits for the block and answers
@@ -11,7 +12,10 @@
 
 import { getJSON, postJSON } from "../api.js";
 import { blockLink, card, clear, empty, errorBox, fmtInt, h, ident, pageTitle, statusBadge, txLink } from "../ui.js";
+import { methodForm } from "./abi.js";
 import { eventSummary } from "./checks.js";
+
+const SOURCE_BYTES_MAX = 60 * 1024;
 
 let sessionPromise = null;
 export function sessionOnce() {
@@ -50,12 +54,14 @@ export function receiptView(answer) {
       committed ? h("div", { class: "kv-row" }, h("dt", {}, "Block"), h("dd", {}, blockLink(tx.height))) : null,
       tx.gas_used !== undefined ? h("div", { class: "kv-row" }, h("dt", {}, "Gas used"), h("dd", {}, fmtInt(tx.gas_used))) : null,
       tx.error ? h("div", { class: "kv-row" }, h("dt", {}, "Error"), h("dd", { class: "bad-text" }, tx.error)) : null,
-      answer.proposal ? h("div", { class: "kv-row" }, h("dt", {}, "Proposal"), h("dd", {}, h("a", { href: `/proposals/${answer.proposal}` }, `#${answer.proposal}`))) : null),
+      answer.proposal ? h("div", { class: "kv-row" }, h("dt", {}, "Proposal"), h("dd", {}, h("a", { href: `/proposals/${answer.proposal}` }, `#${answer.proposal}`))) : null,
+      answer.code_hash ? h("div", { class: "kv-row" }, h("dt", {}, "Code hash"), h("dd", {}, ident(answer.code_hash, { what: "code hash", shortForm: true }))) : null),
     tx.events && tx.events.length ? h("ul", { class: "plain" }, tx.events.map((e) => h("li", {}, eventSummary(e)))) : null);
 }
 
 // A form that posts its fields as JSON to an action and shows the receipt (or the refusal) under it.
 // `submit` is the submit button's label, or the buttons themselves (a named button adds its value).
+// A field marked data-json is sent parsed; a checkbox as true or false.
 function actionForm(action, build, submit) {
   const out = h("div", { class: "action-out", "aria-live": "polite" });
   const buttons = typeof submit === "string" ? [h("button", { type: "submit" }, submit)] : submit;
@@ -68,7 +74,15 @@ function actionForm(action, build, submit) {
       if (!el.name || el.disabled || el.type === "submit") continue;
       if (el.type === "radio" && !el.checked) continue;
       if (el.type === "number") payload[el.name] = el.value === "" ? null : Number(el.value);
-      else payload[el.name] = el.type === "radio" ? choice(el.value) : el.value;
+      else if (el.type === "checkbox") payload[el.name] = el.checked;
+      else if (el.dataset.json !== undefined) {
+        try {
+          payload[el.name] = JSON.parse(el.value || el.dataset.json);
+        } catch (error) {
+          clear(out).append(errorBox(new Error(`${el.name} is not JSON: ${error.message}.`)));
+          return;
+        }
+      } else payload[el.name] = el.type === "radio" ? choice(el.value) : el.value;
     }
     if (event.submitter && event.submitter.name) payload[event.submitter.name] = choice(event.submitter.value);
     for (const b of buttons) b.disabled = true;
@@ -121,6 +135,159 @@ export function votePanel(proposal) {
   return card("Vote", box);
 }
 
+function signedOut(what) {
+  return h("p", {}, "Open the login URL that ", h("code", {}, "alliance console"), ` printed to ${what} from here.`);
+}
+
+const textInput = (name, attrs = {}) => h("input", { name, type: "text", autocomplete: "off", spellcheck: "false", ...attrs });
+const numberInput = (name, attrs = {}) => h("input", { name, type: "number", inputmode: "numeric", ...attrs });
+const issuerKey = (session) => session.keys.find((k) => k.name.endsWith("-admin"))?.name;
+
+function mintForm(session, symbol = null) {
+  return actionForm("pass-mint", () => [
+    symbol ? h("input", { type: "hidden", name: "symbol", value: symbol }) : field("Symbol", textInput("symbol", { required: true, maxlength: 16 })),
+    field("Minter", keySelect(session, "from", issuerKey(session))),
+    field("To", textInput("to", { required: true, list: "known-accounts" }), "An address (0x…) or the name of a key of this alliance."),
+    field("Amount", numberInput("amount", { min: 1, value: 1, required: true })),
+    field("Item", textInput("item", { maxlength: 64 }), "A unique scheme's item id; empty for a fungible scheme."),
+    field("Memo", textInput("memo", { maxlength: 256 }), "Why (recorded in the event)."),
+  ], "Mint");
+}
+
+function holderFreezeForm(session, symbol = null) {
+  return actionForm("pass-freeze", () => [
+    symbol ? h("input", { type: "hidden", name: "symbol", value: symbol }) : field("Symbol", textInput("symbol", { required: true, maxlength: 16 })),
+    field("Issuer", keySelect(session, "from", issuerKey(session))),
+    field("Holder", textInput("account", { required: true, list: "known-accounts" })),
+  ], [
+    h("button", { type: "submit", name: "freeze", value: "true" }, "Freeze holder"),
+    h("button", { type: "submit", name: "freeze", value: "false", class: "secondary" }, "Unfreeze"),
+  ]);
+}
+
+function pauseForm(session, symbol = null, paused = false) {
+  return actionForm("pass-pause", () => [
+    symbol ? h("input", { type: "hidden", name: "symbol", value: symbol }) : field("Symbol", textInput("symbol", { required: true, maxlength: 16 })),
+    field("Issuer or supervisor", keySelect(session, "from", issuerKey(session))),
+  ], [
+    h("button", { type: "submit", name: "pause", value: "true", class: paused ? "secondary" : null }, "Pause the scheme"),
+    h("button", { type: "submit", name: "pause", value: "false", class: paused ? null : "secondary" }, "Resume"),
+  ]);
+}
+
+function createSchemeForm(session) {
+  const select = (name, options) => h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
+  return actionForm("pass-create", () => [
+    field("Issuer", keySelect(session, "from", issuerKey(session)), "An account with the issuer role of a member organisation."),
+    h("div", { class: "field-row" },
+      field("Symbol", textInput("symbol", { required: true, maxlength: 16, pattern: "[A-Z][A-Z0-9]{0,15}", placeholder: "e.g. GOLD" })),
+      field("Kind", select("kind", [["fungible", "fungible units"], ["unique", "unique items"]]))),
+    field("Name", textInput("name", { required: true, maxlength: 64 })),
+    field("Rights", h("textarea", { name: "rights", required: true, rows: 3, maxlength: 4096 }), "What a holder is entitled to: shown everywhere the scheme is, and hashed on the ledger."),
+    h("div", { class: "field-row" },
+      field("Decimals", numberInput("decimals", { min: 0, max: 18, value: 0 })),
+      field("Cap", numberInput("cap", { min: 0, value: 0 }), "0: no cap.")),
+    h("div", { class: "field-row" },
+      field("Eligibility", textInput("eligibility", { value: "any", list: "eligibility-kinds" }), "any, members, allow-list or role:R."),
+      field("Circulation", select("circulation", [["free", "free"], ["closed", "closed"], ["none", "none (not transferable)"]]))),
+    h("datalist", { id: "eligibility-kinds" }, ["any", "members", "allow-list", "role:holder"].map((v) => h("option", { value: v }))),
+    h("div", { class: "field-row" },
+      field("Minter role", textInput("minter_role", { maxlength: 64 }), "Empty: the issuer's organisation."),
+      field("Redeemer role", textInput("redeemer_role", { maxlength: 64 }), "Empty: no redemption.")),
+    field("Lot lifetime (days)", numberInput("lot_days", { min: 0, max: 36500, value: 0 }), "0: units never expire."),
+  ], "Declare the scheme");
+}
+
+function deployForm(session) {
+  const source = h("textarea", { name: "source", required: true, rows: 4, spellcheck: "false", class: "mono", placeholder: "Choose a file above, or paste the source here." });
+  const file = h("input", { type: "file", id: "deploy-file", accept: ".py,text/x-python,text/plain" });
+  const note = h("p", { class: "hint" });
+  file.addEventListener("change", async () => {
+    const chosen = file.files && file.files[0];
+    if (!chosen) return;
+    if (chosen.size > SOURCE_BYTES_MAX) {
+      note.textContent = `${chosen.name} is ${fmtInt(chosen.size)} bytes; a contract is at most ${fmtInt(SOURCE_BYTES_MAX)}.`;
+      return;
+    }
+    source.value = await chosen.text();
+    note.textContent = `${chosen.name}: ${fmtInt(source.value.split("\n").length)} lines read.`;
+  });
+  return actionForm("contract-deploy", () => [
+    field("Deployer", keySelect(session, "from", issuerKey(session)), "An admin or an account with the deployer role; the committee votes on it."),
+    field("Name", textInput("name", { required: true, maxlength: 32, pattern: "[a-z][a-z0-9_\\-]{0,31}" }), "Lower case; its account and its calls go by this name."),
+    h("div", { class: "field" }, h("label", { for: "deploy-file" }, "Source file"), file, note),
+    field("Source", source),
+    field("Init arguments", textInput("init_args", { "data-json": "[]", placeholder: "[]" }), "A JSON array, typed by its init's parameters (addresses and bytes as hex)."),
+  ], "Submit and propose");
+}
+
+function callForm(session, name, methods) {
+  const callable = methods.filter((m) => m.kind === "public");
+  const form = methodForm(callable, "Call", async (method, values, formElement) => {
+    const sender = formElement.querySelector("select[name=from]").value;
+    const answer = await postJSON("/console/api/actions/contract-call", { from: sender, name, method: method.name, args: values.map((v) => v.json) });
+    return receiptView(answer);
+  }, { extra: () => [field("Caller", keySelect(session, "from", "dev"))] });
+  if (form) form.dataset.action = "contract-call";
+  return form || empty("No public methods.", "Nothing to call with a transaction.");
+}
+
+// Console actions on a scheme's own page: mint, freeze a holder, pause.
+export function schemeActions(scheme, rules) {
+  const box = h("div", {}, h("p", { class: "muted" }, "Loading the console's keys…"));
+  sessionOnce().then((session) => {
+    clear(box);
+    if (!session.authenticated) {
+      box.append(signedOut("act on this scheme"));
+      return;
+    }
+    box.append(accountsList(session), h("div", { class: "columns" },
+      h("div", {}, h("h3", {}, "Mint"), mintForm(session, scheme.symbol)),
+      h("div", {}, h("h3", {}, "Freeze a holder"), holderFreezeForm(session, scheme.symbol), h("h3", {}, "Pause"), pauseForm(session, scheme.symbol, rules.paused))));
+  }, (error) => clear(box).append(errorBox(error)));
+  return card("Act on this scheme", box);
+}
+
+// Console actions on a contract's own page: call a public method.
+export function contractActions(name, methods) {
+  const box = h("div", {}, h("p", { class: "muted" }, "Loading the console's keys…"));
+  sessionOnce().then((session) => {
+    clear(box);
+    if (!session.authenticated) {
+      box.append(signedOut("call it"));
+      return;
+    }
+    box.append(h("p", { class: "hint" }, "Signed by the caller's key and sent as a transaction; the receipt shows what it did."), callForm(session, name, methods));
+  }, (error) => clear(box).append(errorBox(error)));
+  return card("Call a method", box);
+}
+
+async function contractPicker(session) {
+  const box = h("div");
+  let listed = [];
+  try {
+    listed = (await getJSON("/v1/contracts?limit=200")).value;
+  } catch (error) {
+    return errorBox(error);
+  }
+  if (!listed.length) return empty("No contract is live yet.", "Deploy one above; it is callable once the committee passes it.");
+  const select = h("select", { name: "contract", id: "call-contract" }, listed.map((c) => h("option", { value: c.name }, c.name)));
+  const formBox = h("div");
+  const load = async () => {
+    clear(formBox).append(h("p", { class: "muted" }, "Reading its interface…"));
+    try {
+      const info = (await getJSON(`/v1/contracts/${select.value}`)).value;
+      clear(formBox).append(callForm(session, select.value, info.abi.methods));
+    } catch (error) {
+      clear(formBox).append(errorBox(error));
+    }
+  };
+  select.addEventListener("change", load);
+  await load();
+  box.append(h("div", { class: "field" }, h("label", { for: "call-contract" }, "Contract"), select), formBox);
+  return box;
+}
+
 export async function renderConsole(main, _params, query) {
   main.append(pageTitle("Actions"));
   const session = await sessionOnce();
@@ -164,6 +331,17 @@ export async function renderConsole(main, _params, query) {
       field("Account", h("input", { name: "account", type: "text", required: true, list: "known-accounts", autocomplete: "off", spellcheck: "false" })),
       field("Reason", h("input", { name: "reason", type: "text", required: true, maxlength: 500 }), "Recorded on the ledger. Only the committee can unfreeze."),
     ], "Freeze"))));
+  main.append(h("h2", { class: "section-title" }, "Passes"));
+  main.append(h("div", { class: "columns" },
+    card("Declare a pass scheme", createSchemeForm(session)),
+    h("div", {},
+      card("Mint", mintForm(session)),
+      card("Freeze a holder", holderFreezeForm(session)),
+      card("Pause a scheme", pauseForm(session)))));
+  main.append(h("h2", { class: "section-title" }, "Contracts"));
+  main.append(h("div", { class: "columns" },
+    card("Deploy a contract", deployForm(session)),
+    card("Call a contract", await contractPicker(session))));
   main.append(card("Keys of this alliance", session.keys.length
     ? h("ul", { class: "plain keys" }, session.keys.map((k) => h("li", {}, h("strong", {}, k.name), " ", ident(k.address, { href: `/accounts/${k.address}`, what: "address" }))))
     : empty("No keys.", "Create one with alliance keys new NAME.")));

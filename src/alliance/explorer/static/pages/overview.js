@@ -1,12 +1,13 @@
 // The overview: where the chain is, how fast it goes, who validates it and who this node talks to.
 //
-// API calls: GET /v1/status once, then GET /v1/blocks/{h} for the last WINDOW_BLOCKS + 1 blocks (one
-// request each, at most FETCH_PARALLEL at a time), then the stream from the next height. Per new block:
-// at most one GET /v1/blocks/{h} (for its proposer and signers, skipped while one is in flight) and at
-// most one GET /v1/status every STATUS_REFRESH_MS (mempool, peers). Nothing grows without bound: the
-// chart and the lists keep a fixed number of blocks.
+// API calls: GET /v1/status once, then one GET /v1/blocks?before=&limit= for the headers of the last
+// WINDOW_BLOCKS + 1 blocks (counts and certificates, not their lists of transaction hashes), then the
+// stream from the next height. Per new block: at most one GET /v1/blocks?before=h+1&limit=1 (its
+// proposer and signers, skipped while one is in flight) and at most one GET /v1/status every
+// STATUS_REFRESH_MS (mempool, peers). Nothing grows without bound: the chart and the lists keep a
+// fixed number of blocks.
 
-import { getJSON, mapLimit, statusOnce, subscribe } from "../api.js";
+import { getJSON, statusOnce, subscribe } from "../api.js";
 import {
   badge, blockLink, card, clear, empty, fmtAgo, fmtBytes, fmtDuration, fmtInt, fmtNum, fmtPercent, fmtTime, h,
   ident, kv, nodeLabel, nodeNames, pageTitle, short, table, tile,
@@ -14,7 +15,6 @@ import {
 import { drawChart } from "./chart.js";
 
 const WINDOW_BLOCKS = 20;
-const FETCH_PARALLEL = 6;
 const LATEST_ROWS = 8;
 const STATUS_REFRESH_MS = 3000;
 
@@ -32,12 +32,10 @@ export async function renderOverview(main) {
   const status = await statusOnce();
   const names = nodeNames(status);
   const top = status.height;
-  const heights = [];
-  for (let height = top; height >= Math.max(1, top - WINDOW_BLOCKS); height--) heights.push(height);
-  const loaded = (await mapLimit(heights, FETCH_PARALLEL, (height) => getJSON(`/v1/blocks/${height}`).catch(() => null))).filter(Boolean);
+  const loaded = top >= 1 ? (await getJSON(`/v1/blocks?before=${top + 1}&limit=${WINDOW_BLOCKS + 1}`)).blocks : [];
   // Oldest first: the chart reads left to right.
-  const timeline = loaded.map((b) => ({ height: b.height, time_ms: b.time_ms, txs: b.txs.length })).sort((a, b) => a.height - b.height);
-  const recent = loaded.sort((a, b) => b.height - a.height);
+  const timeline = loaded.map((b) => ({ height: b.height, time_ms: b.time_ms, txs: b.txs })).sort((a, b) => a.height - b.height);
+  const recent = [...loaded].sort((a, b) => b.height - a.height);
   const lastSigned = new Map();
   const noteSigners = (block) => {
     for (const sig of block.certificate?.signatures || []) {
@@ -98,7 +96,7 @@ export async function renderOverview(main) {
         blockLink(b.height),
         h("a", { href: `/blocks/${b.height}`, class: "mono", title: b.hash }, short(b.hash, 8, 4)),
         h("span", { "data-ago": b.time_ms, title: fmtTime(b.time_ms) }, fmtAgo(b.time_ms)),
-        fmtInt(b.txs.length),
+        fmtInt(b.txs),
         nodeLabel(b.proposer, names),
       ]),
       { empty: empty("No blocks yet.", "The validators have not committed a block; this list fills in as they do.") },
@@ -165,7 +163,7 @@ export async function renderOverview(main) {
     try {
       while (wanted && wanted !== state.latest?.height) {
         const height = wanted;
-        const block = await getJSON(`/v1/blocks/${height}`);
+        const [block] = (await getJSON(`/v1/blocks?before=${height + 1}&limit=1`)).blocks;
         noteSigners(block);
         if (!state.latest || block.height > state.latest.height) state.latest = block;
         state.recent = [block, ...state.recent.filter((b) => b.height !== block.height)].sort((a, b) => b.height - a.height).slice(0, LATEST_ROWS);
