@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -74,7 +75,11 @@ def test_a_settlement_scheme_shows_the_gateways_reconciliation_and_its_csv(
     open_page(page, f"{chain.urls[0]}/passes/{seed.settlement}", "text=Gateway reconciliation")
     text = card_text(page, "gateway-reconciliation")
     assert report["balanced"] and "Balanced." in text
-    assert f"{report['deposits']:,}" in text and f"in {report['deposits_count']} deposits" in text
+    decimals = chain.get(f"/v1/passes/{seed.settlement}")["value"]["scheme"]["decimals"]
+    deposits = f"{report['deposits'] // 10**decimals:,}.{report['deposits'] % 10**decimals:0{decimals}d}"
+    assert decimals == 2 and deposits == "500.00"  # the seed deposits 50,000 cents
+    assert re.search(rf"Supply\s+{re.escape(deposits)}\s+Deposits\s+{re.escape(deposits)}\s+in", text), text
+    assert f"in {report['deposits_count']} deposits" in text
     link = page.locator("a[download]")
     href = link.get_attribute("href")
     assert href == f"/v1/passes/{seed.settlement}/report?format=csv"

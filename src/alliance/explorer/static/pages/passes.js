@@ -171,17 +171,18 @@ function historyCard(symbol, scheme, history, asked) {
     pager("Pages of history", asked ? base : null, history.next_before ? `${base}?history=${history.next_before}` : null, null, { oldest: "Reached the first block" }));
 }
 
-function reportCard(symbol, report) {
+function reportCard(symbol, decimals, report) {
   const value = report.value;
+  const u = (n) => fmtUnits(n, decimals);
   return card("Gateway reconciliation",
     h("ul", { class: "checks" }, check(value.balanced, "Balanced.", value.balanced
       ? "Supply equals deposits minus confirmed withdrawals: every unit in existence is backed by money the gateway received."
       : "Supply differs from deposits minus confirmed withdrawals: the gateway's books do not match the ledger.")),
     kv([
-      ["Supply", fmtInt(value.supply)],
-      ["Deposits", h("span", {}, fmtInt(value.deposits), h("span", { class: "hint" }, ` in ${fmtInt(value.deposits_count)} deposits`))],
-      ["Withdrawals paid out", h("span", {}, fmtInt(value.withdrawals_confirmed), h("span", { class: "hint" }, ` of ${fmtInt(value.withdrawals_count)} requested`))],
-      ["Locked", h("span", {}, fmtInt(value.locked), h("span", { class: "hint" }, " by pending withdrawals"))],
+      ["Supply", u(value.supply)],
+      ["Deposits", h("span", {}, u(value.deposits), h("span", { class: "hint" }, ` in ${fmtInt(value.deposits_count)} deposits`))],
+      ["Withdrawals paid out", h("span", {}, u(value.withdrawals_confirmed), h("span", { class: "hint" }, ` of ${fmtInt(value.withdrawals_count)} requested`))],
+      ["Locked", h("span", {}, u(value.locked), h("span", { class: "hint" }, " by pending withdrawals"))],
       ["Read at", blockLink(report.height)],
     ]),
     h("p", {}, h("a", { href: `/v1/passes/${symbol}/report?format=csv`, download: `${symbol}-reconciliation.csv` }, "Download every deposit and withdrawal as CSV"), h("span", { class: "hint" }, " (one line each, as a bank matches them against its statement).")));
@@ -205,7 +206,7 @@ export async function renderScheme(main, [param], query, ctx) {
   main.append(h("div", { class: "columns" }, supplyCard(scheme, rules, supply, answer.value.holders), rulesCard(scheme, rules)));
   if (rules.settlement) {
     try {
-      main.append(reportCard(symbol, await getJSON(`/v1/passes/${symbol}/report`)));
+      main.append(reportCard(symbol, scheme.decimals, await getJSON(`/v1/passes/${symbol}/report`)));
     } catch (error) {
       main.append(card("Gateway reconciliation", errorBox(error)));
     }
