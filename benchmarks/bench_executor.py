@@ -335,6 +335,8 @@ def call_of(workload: str, to: bytes, amount: int) -> dict[str, object]:
             "method": "transfer",
             "args": passes.TransferArgs(PASS_SYMBOL, to, amount),
         }
+    if workload == "contract":  # until 2026-12-07 this fell through to a native transfer
+        return {"target": CONTRACT_NAME, "method": "transfer", "args": [to, amount]}
     return {"target": "accounts", "method": "transfer", "args": TransferArgs(to=to, amount=amount)}
 
 
