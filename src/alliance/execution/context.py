@@ -143,7 +143,12 @@ class CallContext:
             raise CallDepthExceeded("this context cannot make nested calls")
         if self.depth >= CALL_DEPTH_MAX:
             raise CallDepthExceeded(f"calls nest at most {CALL_DEPTH_MAX} deep")
-        self.gas.charge(self.schedule.call, "nested call")
+        gas = self.gas
+        cost = self.schedule.call
+        used = gas.used + cost
+        if used > gas.limit:
+            gas.charge(cost, "nested call")  # raises OutOfGas
+        gas.used = used
         return self.dispatch(self, sender, target, method, args)
 
     def nested(self, sender: bytes) -> CallContext:
