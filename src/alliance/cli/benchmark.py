@@ -58,7 +58,7 @@ from typing import Any
 
 from alliance.abi.accounts import TransferArgs
 from alliance.cli.localnet import proc_stat_fields
-from alliance.cli.workloads import ChainInfo, TransferWorkload, Workload, signed
+from alliance.cli.workloads import ChainInfo, TransferWorkload, Workload, signed, units_ok, units_per_tx
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import tx_hash_of_canonical
@@ -499,7 +499,8 @@ async def _run(
             await _sender_setup(clients[0], watcher, setup, f"the {load.name} workload's setup", options)
 
         rng = random.Random(7)
-        total = options.txs + HALF_LOAD_TXS_MAX
+        per_tx = units_per_tx(load)
+        total = options.txs + HALF_LOAD_TXS_MAX // per_tx
         status = await clients[0].status()
         chain = ChainInfo(status.chain_id, status.height + status.tx_window_blocks - 5)
         if options.recipients == "fresh":
@@ -530,12 +531,15 @@ async def _run(
         client_cpu_s = time.process_time() - client_cpu_started
         node_cpu_ended = processes_cpu_s(node_pids) if node_pids else None
         # Receipts are read only now, so that serving them is not part of the load measured.
-        outcomes = tally_receipts(accepted, await watcher.receipts(accepted))
+        receipts = await watcher.receipts(accepted)
+        outcomes = tally_receipts(accepted, receipts)
+        units = units_ok(load, [bytes(receipts[h].result) for h in outcomes.ok])
         node_cpu_us = _per_tx_per_node_us(node_cpu_started, node_cpu_ended, len(accepted), len(node_pids))
-        tps = len(outcomes.ok) / elapsed_s if elapsed_s > 0 else 0.0
+        tx_per_s = len(outcomes.ok) / elapsed_s if elapsed_s > 0 else 0.0
+        tps = units / elapsed_s if elapsed_s > 0 else 0.0  # the workload's units a second
         saturated = [watcher.committed_at[h] - main.sent_at[h] for h in outcomes.ok]
 
-        half_rate = tps / 2
+        half_rate = tx_per_s / 2  # transactions a second: what the paced run sends
         half_raws = spare[: min(len(spare), int(half_rate * options.half_load_s))]
         half = Submissions()
         half_outcomes = Outcomes(ok=[], failed_by_code={})
@@ -556,6 +560,8 @@ async def _run(
         "accepted": len(accepted),
         "committed": len(accepted),  # every accepted one, or _wait_committed raised
         "committed_ok": len(outcomes.ok),
+        "units_per_tx": per_tx,
+        "units_ok": units,
         "failed": outcomes.failed,
         "failed_by_code": outcomes.failed_by_code,
         "refused": main.refused,
@@ -568,7 +574,11 @@ async def _run(
         "duration_s": round(elapsed_s, 3),
         "client_cpu_s": round(client_cpu_s, 3),
         "node_cpu_us_per_tx": node_cpu_us,
+        "node_cpu_us_per_unit": (
+            None if node_cpu_us is None or not units else round(node_cpu_us * len(accepted) / units, 1)
+        ),
         "tps": round(tps, 1),
+        "tx_per_s": round(tx_per_s, 1),
         "ceiling_tps": round(ceiling_tps, 1),
         "ceiling_verifier": scheme,
         "ceiling_all_cores": round(ceiling_all_cores, 1),
@@ -595,10 +605,15 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     latency = report["latency_ms"]
     saturated = report["saturated_latency_ms"]
     nodes = report["nodes"]
+    batched = report.get("units_per_tx", 1) > 1
+    done = (
+        f"{report['units_ok']} {report['unit']}" if batched else f"{report['committed_ok']} {report['unit']}"
+    )
+    per_s = f"{report['unit']}/s ({report['tx_per_s']} tx/s)" if batched else "tx/s"
     lines = [
-        f"{report['committed_ok']} {report['unit']} committed ok by {nodes} validators in "
+        f"{done} committed ok by {nodes} validators in "
         f"{report['duration_s']} s: "
-        f"[bold]{report['tps']} tx/s[/] (from {report['senders']} distinct senders, recipients "
+        f"[bold]{report['tps']} {per_s}[/] (from {report['senders']} distinct senders, recipients "
         f"{report['recipients']})",
         f"refused at submission: {report['refused']} ({_by_code(report['refused_by_code'])}); "
         f"failed in execution: {report['failed']} ({_by_code(report['failed_by_code'])})",
