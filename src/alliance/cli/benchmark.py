@@ -26,6 +26,10 @@ Theory of operation
    so that serving them is not part of the load measured): only transactions whose receipt is
    ``ok`` count as committed transfers, the others are counted by their receipt's status code.
    Throughput is ok transfers divided by the time from the first submission to the last commit.
+   A workload that carries several units in a transaction (``goodness-batch``: trips) counts its
+   units instead (``units_ok``, from the ok receipts' results; ``tps`` is units a second and
+   ``tx_per_s`` transactions), and the native run beside it sends as many transfers as the
+   workload's ``--txs`` carries units.
    Latency is commit time minus the time its batch was sent.
 5. *Latency at half load.* A second, paced run offers half the measured throughput for a few
    seconds and reports its commit latency (p50, p99) over its ok transfers: the issue's latency
@@ -53,7 +57,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alliance.abi.accounts import TransferArgs
@@ -455,7 +459,11 @@ async def run_bench(
     ceiling_all_cores, scheme = await asyncio.to_thread(measure_verify_ceiling)
     clients = [AsyncClient(url, timeout_s=60.0) for url in api_urls]
     try:
-        native = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids)
+        # As many native transfers as the workload carries units (a batch workload's --txs counts
+        # its transactions): the two runs then do the same amount of work the rates compare.
+        per_tx = 1 if workload is None else units_per_tx(workload)
+        native_options = replace(options, txs=options.txs * per_tx) if per_tx > 1 else options
+        native = await _run(clients, funder, native_options, ceiling_all_cores, scheme, node_pids)
         if workload is None or workload.name == TransferWorkload.name:
             return native
         report = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids, workload)
