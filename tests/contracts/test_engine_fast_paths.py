@@ -1,4 +1,4 @@
-"""The engine's fast paths decide exactly what the plain recursions they replaced decided.
+"""The engine's fast paths decide exactly what the plain code they replaced decided.
 
 ``values.count_elements`` (what encoding a stored, passed or emitted value is charged, and its
 refusals) and ``engine._fresh`` (the per-invocation copy of a contract's mutable constants) count
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,3 +116,39 @@ def test_a_fresh_constant_is_equal_and_shares_nothing_mutable(value: Any) -> Non
     assert outcome(values.count_elements, fresh) == outcome(values.count_elements, value)
     assert fresh == value
     assert not shares_mutable_part(fresh, value)
+
+
+def reference_key_bytes(key: Any) -> bytes:
+    """``key_bytes`` as it was for a tuple of other than two items: checked, then converted."""
+    values._check_key(key)
+    items = [bytes(item) if type(item) is Address else item for item in key]
+    raw = msgspec.msgpack.encode(items)
+    if len(raw) > values.KEY_BYTES_MAX:
+        raise ValueTooLarge(f"a storage key of {len(raw)} bytes, over the bound of {values.KEY_BYTES_MAX}")
+    return raw
+
+
+key_items = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.binary(min_size=20, max_size=20).map(Address),
+    st.floats(allow_nan=False),  # never a key item
+    st.tuples(st.integers(0, 3)),  # nor a nested tuple
+    st.binary(min_size=200, max_size=300),  # a key over the bound, with another item
+)
+
+
+def key_outcome(make: Any, key: Any) -> tuple[str, object]:
+    try:
+        return ("ok", make(key))
+    except (InvalidValue, ValueTooLarge) as exc:
+        return (type(exc).__name__, exc.message)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(key_items, max_size=6).filter(lambda items: len(items) != 2).map(tuple))
+def test_a_storage_key_of_a_tuple_encodes_and_refuses_as_before(key: tuple[Any, ...]) -> None:
+    assert key_outcome(values.key_bytes, key) == key_outcome(reference_key_bytes, key)

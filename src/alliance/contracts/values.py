@@ -194,9 +194,17 @@ def key_bytes(key: Any) -> bytes:
                 bytes(first) if type(first) is Address else first,
                 bytes(second) if type(second) is Address else second,
             )
-        else:
-            _check_key(key)
-            key = [bytes(item) if type(item) is Address else item for item in key]
+        else:  # checked and converted in one pass; any other item is refused as _check_key words it
+            parts = []
+            for item in key:
+                item_kind = type(item)
+                if item_kind is Address:
+                    parts.append(bytes(item))
+                elif item_kind in _KEY_ITEM_TYPES:
+                    parts.append(item)
+                else:
+                    _check_key(key)
+            key = parts
     elif kind is Address:
         key = bytes(key)
     elif kind not in _KEY_ITEM_TYPES:
