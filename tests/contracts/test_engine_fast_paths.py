@@ -2,9 +2,10 @@
 
 ``values.count_elements`` (what encoding a stored, passed or emitted value is charged, and its
 refusals) and ``engine._fresh`` (the per-invocation copy of a contract's mutable constants) count
-or copy scalar items inline since 2026-12-07. Gas is consensus: each is checked here against the
-one-call-per-item recursion it replaced, on generated values, including the refusals (the same
-exception with the same message, found in the same order)."""
+or copy scalar items inline since 2026-12-07, and ``values.key_bytes`` checks and converts a key
+tuple in one pass. Gas and keys are consensus: each is checked here against the code it replaced,
+on generated values, including the refusals (the same exception with the same message, found in
+the same order)."""
 
 from __future__ import annotations
 
