@@ -57,19 +57,37 @@ chain's coin; ``pass`` transfers of a
 fungible closed-loop pass (eligibility ``role:holder``, circulation ``closed``: each transfer reads
 both holders' account records and holdings) among the funded senders, who all hold it;
 ``contract`` transfers of the example token contract (``examples/contracts/token.py``: balances in
-the contract's storage) among the funded senders. Setup (the scheme or the contract's submission,
-vote and mints, the holder roles in genesis) is not timed.
+the contract's storage) among the funded senders; ``goodness`` trip reports to the Goodness contract
+(``alliance.apps.goodness``): the funded senders are its enrolled users, each consenting to three
+distributors, and each transaction is one distributor's ``report`` of one user's trip (200-800 m,
+so no user reaches a daily limit), the contract's whole trip path with its nested ``gov.roles`` and
+``passes.mint`` calls, as ``alliance bench --workload goodness`` sends it. Setup (the scheme or the
+contract's submission, vote and mints or enrolments and consents, the roles in genesis) is not timed.
+
+``app_hash`` and ``results_hash`` are the last block's (state, and receipts with their gas and
+events); a goodness run's transactions are all seeded, so two runs of one seed give the same pair
+unless what the chain decides has changed.
+
+Per transaction: ``execute_us_per_tx`` is ``finalize_block``'s time less the state tree's update,
+per transaction (execution itself), and ``gas_per_tx_mean`` the mean gas a receipt records.
+``--profile N`` runs the timed blocks' ``finalize_block`` under cProfile (slower: read its shares,
+not its times) and prints to stderr the N entries with the most own time and the own time split by
+where it goes (contract code, the engine's helpers, the contract API, the modules, the state...).
 
 Usage: python benchmarks/bench_executor.py --accounts 5000 100000 1000000 [--txs 50000]
-[--workload native pass] [--versions-kept N] [--prune-batch N] [--history-txs N] [--rounds N] [--json]
+[--workload native pass contract goodness] [--versions-kept N] [--prune-batch N] [--history-txs N]
+[--rounds N] [--profile N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import hashlib
 import json
 import os
+import pstats
 import random
 import shutil
 import statistics
@@ -87,6 +105,8 @@ from alliance import codec
 from alliance.abi import contracts as contracts_abi
 from alliance.abi import gov, passes
 from alliance.abi.accounts import TransferArgs
+from alliance.apps import goodness
+from alliance.apps.goodness import schemes as goodness_schemes
 from alliance.contracts import engine as contract_engine
 from alliance.crypto.keys import AccountKey, NodeKey
 from alliance.execution.executor import (
@@ -103,13 +123,15 @@ from alliance.state.tree import TREE_CORE, TreeUpdate
 from alliance.storage.lmdb_store import MAP_SIZE_BYTES_DEFAULT, ChainStore
 
 CHAIN_ID = "bench"
-WORKLOADS = ("native", "pass", "contract")
+WORKLOADS = ("native", "pass", "contract", "goodness")
 CONTRACT_NAME = "token"
 TOKEN_SOURCE = Path(__file__).resolve().parents[1] / "examples" / "contracts" / "token.py"
 PASS_SYMBOL = "BENCH"
 HOLDER_ROLE = "holder"
 SETUP_MINT_BATCH = 200
 SETUP_TXS_PER_BLOCK = 500  # holders a setup transaction mints to (a new holder costs ~10k gas)
+GOODNESS_MODES = ("metro", "bus", "bike")  # one distributor each
+TRIP_METERS = (200, 800)
 TIMED = (
     "process_proposal + finalize_block + commit per block, the work of a node that did not propose "
     "it; parts: process_proposal_tx_per_s, finalize_commit_tx_per_s"
@@ -135,6 +157,7 @@ def run(
     history_txs: int = 0,
     workload: str = "native",
     recipients: str = "all",
+    profile: cProfile.Profile | None = None,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     keys = [AccountKey(rng.randbytes(32)) for _ in range(senders)]
@@ -142,19 +165,27 @@ def run(
     node = NodeKey(rng.randbytes(32))
     funded = [(k.address, 10**12) for k in keys] + [(a, 10**6) for a in others]
     issuer = AccountKey(rng.randbytes(32))
+    # From a stream of their own: the other workloads' keys and load stay as they were.
+    distributor_rng = random.Random(f"distributors {seed}")
+    distributors = [AccountKey(distributor_rng.randbytes(32)) for _ in GOODNESS_MODES]
     governed = workload != "native"
+    roles = [GenesisRoles(issuer.address, "org0", ["issuer", "admin"])]
+    if workload == "goodness":  # users need no role; the contract's account mints GOOD
+        roles += [GenesisRoles(d.address, "org0", [goodness_schemes.DISTRIBUTOR]) for d in distributors]
+        roles.append(
+            GenesisRoles(
+                contracts_abi.contract_address(goodness.CONTRACT_NAME), "org0", [goodness_schemes.MINTER_ROLE]
+            )
+        )
+    else:
+        roles += [GenesisRoles(k.address, "org0", [HOLDER_ROLE]) for k in keys]
     genesis = make_genesis(
         CHAIN_ID,
         validators=[Validator(node_id=node.node_id, power=1)],
-        accounts=funded,
+        accounts=funded + ([(d.address, 10**12) for d in distributors] if workload == "goodness" else []),
         params=ChainParams(block_txs_max=max(block_txs, 10_000), tx_window_blocks=10_000),
         members=[GenesisMember("org0", b"bench-ca", 1)] if governed else [],
-        roles=[
-            GenesisRoles(issuer.address, "org0", ["issuer", "admin"]),
-            *(GenesisRoles(k.address, "org0", [HOLDER_ROLE]) for k in keys),
-        ]
-        if governed
-        else [],
+        roles=roles if governed else [],
     )
     workdir = tempfile.mkdtemp(prefix="alliance-bench-")
     gc_thresholds = gc.get_threshold()
@@ -174,20 +205,24 @@ def run(
         height = setup_pass(executor, genesis, node, issuer, keys, block_txs)
     elif workload == "contract":
         height = setup_contract(executor, genesis, node, issuer, keys)
+    elif workload == "goodness":
+        height = setup_goodness(executor, genesis, node, issuer, keys, distributors)
     among_senders = workload != "native" or recipients == "senders"
     recipients_list = [k.address for k in keys] if among_senders else [a for a, _ in funded]
     raws: list[bytes] = []
     for i in range(txs_total):
         key = keys[i % senders]
-        tx = sign_tx(
-            key,
-            chain_id=CHAIN_ID,
-            valid_until=5_000,
-            **call_of(workload, recipient_for(key.address, recipients_list, rng), 1 + rng.randrange(100)),
-        )
+        if workload == "goodness":
+            which = rng.randrange(len(distributors))
+            signer = distributors[which]
+            call = report_of(key.address, GOODNESS_MODES[which], genesis.genesis_time_ms, rng)
+        else:
+            signer = key
+            call = call_of(workload, recipient_for(key.address, recipients_list, rng), 1 + rng.randrange(100))
+        tx = sign_tx(signer, chain_id=CHAIN_ID, valid_until=5_000, **call)
         raw = codec.encode(tx)
         raws.append(raw)
-        executor.sigcache.add(tx_hash_of_canonical(raw), tx.signature, key.address)
+        executor.sigcache.add(tx_hash_of_canonical(raw), tx.signature, signer.address)
     # As a node runs its executor (``alliance node start``): the collector tuned for a node's
     # allocation pattern, and what is alive now (genesis state, signed load) frozen out of it.
     tune_garbage_collector()
@@ -200,6 +235,7 @@ def run(
     commit_ms: list[float] = []
     update_ms: list[float] = []
     nodes_rewritten: list[int] = []
+    gas_used = 0
     first_height = height + 1
     for height, start in enumerate(range(0, txs_total, block_txs), start=first_height):
         chunk = raws[start : start + block_txs]
@@ -213,7 +249,11 @@ def run(
         checked = time.perf_counter()
         if not accepted:
             raise SystemExit(f"block {height} was refused by process_proposal")
+        if profile is not None:
+            profile.enable()
         result = executor.finalize_block(block, None)
+        if profile is not None:
+            profile.disable()
         finalized = time.perf_counter()
         executor.commit()
         committed = time.perf_counter()
@@ -227,9 +267,13 @@ def run(
         commit_ms.append((committed - finalized) * 1000)
         update_ms.append(tree_apply.seconds * 1000)
         nodes_rewritten.append(tree_apply.nodes)
-        failed = sum(1 for r in result.receipts if not r.ok)
+        failed = [r for r in result.receipts if not r.ok]
         if failed:
-            raise SystemExit(f"{failed} transfers failed in block {height}")
+            raise SystemExit(
+                f"{len(failed)} transactions failed in block {height}: {failed[0].status} {failed[0].error}"
+            )
+        gas_used += sum(r.gas_used for r in result.receipts)
+    final = executor.info()
     executor.store.close()
     gc.unfreeze()
     gc.set_threshold(*gc_thresholds)
@@ -259,12 +303,19 @@ def run(
         "process_proposal_ms_median": round(statistics.median(process_ms), 1),
         "finalize_ms_median": round(statistics.median(finalize_ms), 1),
         "execute_ms_median": round(statistics.median(execute_ms), 1),
+        "execute_us_per_tx": round(1000 * sum(execute_ms) / txs_total, 1),
+        "gas_per_tx_mean": round(gas_used / txs_total),
         "state_update_ms_median": round(statistics.median(update_ms), 1),
         "nodes_rewritten_median": round(statistics.median(nodes_rewritten)),
         "state_update_us_per_node": round(1000 * sum(update_ms) / max(1, sum(nodes_rewritten)), 2),
         "commit_ms_median": round(statistics.median(commit_ms), 1),
         "commit_ms_mean": round(statistics.fmean(commit_ms), 1),
         "commit_ms_max": round(max(commit_ms), 1),
+        # What the chain decided: equal across runs of one seed whose transactions are seeded
+        # (goodness; native transfers take random nonces), so a change to the engine that must
+        # not change the chain is checked by comparing these before and after it.
+        "app_hash": final.last_app_hash.hex(),
+        "results_hash": final.last_results_hash.hex(),
     }
 
 
@@ -284,7 +335,22 @@ def call_of(workload: str, to: bytes, amount: int) -> dict[str, object]:
             "method": "transfer",
             "args": passes.TransferArgs(PASS_SYMBOL, to, amount),
         }
+    if workload == "contract":  # until 2026-12-07 this fell through to a native transfer
+        return {"target": CONTRACT_NAME, "method": "transfer", "args": [to, amount]}
     return {"target": "accounts", "method": "transfer", "args": TransferArgs(to=to, amount=amount)}
+
+
+def report_of(user: bytes, mode: str, time_ms: int, rng: random.Random) -> dict[str, object]:
+    """One trip report of ``user`` (the call a distributor signs): a fresh raw-record hash."""
+    meters = rng.randint(*TRIP_METERS)
+    args = [user, mode, meters, time_ms, rng.randbytes(32)]
+    return {
+        "target": goodness.CONTRACT_NAME,
+        "method": "report",
+        "args": args,
+        "gas_limit": 1_000_000,
+        "nonce": rng.randbytes(16),  # seeded like the rest: the same run gives the same app hash
+    }
 
 
 def make_block(executor: Executor, genesis: Any, node: NodeKey, height: int, txs: list[bytes]) -> Block:
@@ -346,21 +412,57 @@ def setup_contract(
     return run_setup(executor, genesis, node, admin, mints, height, nonce_base=1_000_000)
 
 
+def setup_goodness(
+    executor: Executor,
+    genesis: Any,
+    node: NodeKey,
+    admin: AccountKey,
+    users: list[AccountKey],
+    distributors: list[AccountKey],
+) -> int:
+    """The goodness workload's state (not timed): the GOOD scheme, the contract submitted and
+    deployed by the (one-member) committee, every user enrolled by ``admin`` (who also holds the
+    issuer role) and consenting to every distributor, as the bench's ``sender_setup`` does."""
+    source = goodness.contract_source()
+    calls: list[tuple[str, str, object]] = [
+        (passes.MODULE_NAME, "create", goodness_schemes.good_scheme()),
+        ("contracts", "submit", contracts_abi.SubmitArgs(source)),
+    ]
+    height = run_setup(executor, genesis, node, admin, calls, 0)
+    init_args = codec.encode([goodness_schemes.GOOD, goodness_schemes.CNY])
+    deploy = gov.DeployContract(goodness.CONTRACT_NAME, contract_engine.code_hash(source), init_args)
+    height = run_setup(executor, genesis, node, admin, [("gov", "propose", gov.ProposeArgs(deploy))], height)
+    enrolments = [
+        (goodness.CONTRACT_NAME, "enroll", [u.address, hashlib.sha256(b"identity of " + u.address).digest()])
+        for u in users
+    ]
+    height = run_setup(executor, genesis, node, admin, enrolments, height, nonce_base=1_000_000)
+    purpose = goodness_schemes.CONSENT_PURPOSE
+    consents = [
+        (user, goodness.CONTRACT_NAME, "consent", [d.address, purpose, 30])
+        for user in users
+        for d in distributors
+    ]
+    return run_setup(executor, genesis, node, admin, consents, height, nonce_base=2_000_000)
+
+
 def run_setup(
     executor: Executor,
     genesis: Any,
     node: NodeKey,
     signer: AccountKey,
-    calls: list[tuple[str, str, object]],
+    calls: list[tuple[str, str, object]] | list[tuple[AccountKey, str, str, object]],
     height: int,
     *,
     nonce_base: int = 0,
 ) -> int:
-    """Sign ``calls`` and run them in blocks after ``height``, failing loudly if any fails."""
+    """Sign ``calls`` (by ``signer``, or by the key a call names first) and run them in blocks
+    after ``height``, failing loudly if any fails."""
+    signed_calls = [call if len(call) == 4 else (signer, *call) for call in calls]
     txs = [
         codec.encode(
             sign_tx(
-                signer,
+                who,
                 chain_id=CHAIN_ID,
                 target=target,
                 method=method,
@@ -370,7 +472,7 @@ def run_setup(
                 nonce=(nonce_base + height * 100_000 + i).to_bytes(16, "big"),
             )
         )
-        for i, (target, method, args) in enumerate(calls)
+        for i, (who, target, method, args) in enumerate(signed_calls)
     ]
     for start in range(0, len(txs), SETUP_TXS_PER_BLOCK):
         height += 1
@@ -421,6 +523,46 @@ def prefill_tx_index(workdir: str, count: int, rng: random.Random) -> None:
                 txn.cursor(db=txs).putmulti(chunk)
     finally:
         env.close()
+
+
+# Where own time goes, by the file a function lives in (first match wins).
+_PROFILE_PARTS = (
+    ("<contract ", "contract code (metered)"),
+    ("alliance/contracts/runtime.py", "engine: operator helpers"),
+    ("alliance/contracts/api.py", "engine: contract API (storage, call, emit)"),
+    ("alliance/contracts/values.py", "engine: value encoding and checks"),
+    ("alliance/contracts/library.py", "engine: sandbox builtins and methods"),
+    ("alliance/contracts/", "engine: invocation, ABI, gas"),
+    ("alliance/execution/modules/contracts.py", "contracts module (host)"),
+    ("alliance/execution/modules/passes.py", "passes module"),
+    ("alliance/execution/modules/governance.py", "gov module"),
+    ("alliance/execution/context.py", "call context (state, gas, events)"),
+    ("alliance/execution/", "executor"),
+    ("alliance/abi/", "ABI structs and keys"),
+    ("alliance/codec", "codec"),
+    ("alliance/state/", "state tree"),
+    ("alliance/storage/", "store"),
+    ("alliance/", "other alliance code"),
+    ("~", "built-ins (msgpack, dict and bytes methods, hashing)"),
+)
+
+
+def print_profile(profile: cProfile.Profile, txs: int, top: int) -> None:
+    """The ``top`` entries by own time, and own time split by where it goes (stderr)."""
+    stats = pstats.Stats(profile, stream=sys.stderr)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    parts: dict[str, float] = {}
+    for (filename, _line, _name), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        part = next((label for prefix, label in _PROFILE_PARTS if prefix in filename), "other")
+        parts[part] = parts.get(part, 0.0) + own
+    print(
+        f"profile of finalize_block: {total:.2f} s under cProfile, {1e6 * total / txs:.0f} us a tx",
+        file=sys.stderr,
+    )
+    for label, own in sorted(parts.items(), key=lambda item: -item[1]):
+        print(f"  {100 * own / total:5.1f}%  {1e6 * own / txs:7.1f} us/tx  {label}", file=sys.stderr)
+    stats.sort_stats("tottime").print_stats(top)
 
 
 def _rate(result: dict[str, object]) -> int:
@@ -483,6 +625,13 @@ def main() -> None:
         default=["native"],
         help="what the transactions do; non-native workloads also report vs_native (native runs too)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile each non-native workload's finalize_block; print its top N entries to stderr",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.versions_kept < 1:
@@ -501,6 +650,7 @@ def main() -> None:
         by_workload: dict[str, list[dict[str, object]]] = {w: [] for w in workloads}
         for _ in range(args.rounds):  # workloads interleaved within a round: paired on a noisy host
             for workload in workloads:
+                profile = cProfile.Profile() if args.profile and workload != "native" else None
                 by_workload[workload].append(
                     run(
                         n,
@@ -516,8 +666,12 @@ def main() -> None:
                         # Compared with another workload, native transfers go among the senders
                         # too, so every workload touches the same accounts.
                         "senders" if len(workloads) > 1 else "all",
+                        profile,
                     )
                 )
+                if profile is not None:
+                    print(f"{workload}, {n} accounts:", file=sys.stderr)
+                    print_profile(profile, args.txs, args.profile)
         native = summarize_rounds(by_workload["native"])
         for workload in workloads:
             r = native if workload == "native" else summarize_rounds(by_workload[workload])

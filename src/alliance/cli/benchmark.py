@@ -26,6 +26,10 @@ Theory of operation
    so that serving them is not part of the load measured): only transactions whose receipt is
    ``ok`` count as committed transfers, the others are counted by their receipt's status code.
    Throughput is ok transfers divided by the time from the first submission to the last commit.
+   A workload that carries several units in a transaction (``goodness-batch``: trips) counts its
+   units instead (``units_ok``, from the ok receipts' results; ``tps`` is units a second and
+   ``tx_per_s`` transactions), and the native run beside it sends as many transfers as the
+   workload's ``--txs`` carries units.
    Latency is commit time minus the time its batch was sent.
 5. *Latency at half load.* A second, paced run offers half the measured throughput for a few
    seconds and reports its commit latency (p50, p99) over its ok transfers: the issue's latency
@@ -53,12 +57,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alliance.abi.accounts import TransferArgs
 from alliance.cli.localnet import proc_stat_fields
-from alliance.cli.workloads import ChainInfo, TransferWorkload, Workload, signed
+from alliance.cli.workloads import ChainInfo, TransferWorkload, Workload, signed, units_ok, units_per_tx
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import tx_hash_of_canonical
@@ -485,7 +489,11 @@ async def run_bench(
     ceiling_all_cores, scheme = await asyncio.to_thread(measure_verify_ceiling)
     clients = [AsyncClient(url, timeout_s=60.0) for url in api_urls]
     try:
-        native = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids)
+        # As many native transfers as the workload carries units (a batch workload's --txs counts
+        # its transactions): the two runs then do the same amount of work the rates compare.
+        per_tx = 1 if workload is None else units_per_tx(workload)
+        native_options = replace(options, txs=options.txs * per_tx) if per_tx > 1 else options
+        native = await _run(clients, funder, native_options, ceiling_all_cores, scheme, node_pids)
         if workload is None or workload.name == TransferWorkload.name:
             return native
         report = await _run(clients, funder, options, ceiling_all_cores, scheme, node_pids, workload)
@@ -529,7 +537,8 @@ async def _run(
             await _sender_setup(clients[0], watcher, setup, f"the {load.name} workload's setup", options)
 
         rng = random.Random(7)
-        total = options.txs + HALF_LOAD_TXS_MAX
+        per_tx = units_per_tx(load)
+        total = options.txs + HALF_LOAD_TXS_MAX // per_tx
         status = await clients[0].status()
         chain = ChainInfo(status.chain_id, status.height + status.tx_window_blocks - 5)
         if options.recipients == "fresh":
@@ -560,12 +569,15 @@ async def _run(
         client_cpu_s = time.process_time() - client_cpu_started
         node_cpu_ended = processes_cpu_s(node_pids) if node_pids else None
         # Receipts are read only now, so that serving them is not part of the load measured.
-        outcomes = tally_receipts(accepted, await watcher.receipts(accepted))
+        receipts = await watcher.receipts(accepted)
+        outcomes = tally_receipts(accepted, receipts)
+        units = units_ok(load, [bytes(receipts[h].result) for h in outcomes.ok])
         node_cpu_us = _per_tx_per_node_us(node_cpu_started, node_cpu_ended, len(accepted), len(node_pids))
-        tps = len(outcomes.ok) / elapsed_s if elapsed_s > 0 else 0.0
+        tx_per_s = len(outcomes.ok) / elapsed_s if elapsed_s > 0 else 0.0
+        tps = units / elapsed_s if elapsed_s > 0 else 0.0  # the workload's units a second
         saturated = [watcher.committed_at[h] - main.sent_at[h] for h in outcomes.ok]
 
-        half_rate = tps / 2
+        half_rate = tx_per_s / 2  # transactions a second: what the paced run sends
         half_raws = spare[: min(len(spare), int(half_rate * options.half_load_s))]
         half = Submissions()
         half_outcomes = Outcomes(ok=[], failed_by_code={})
@@ -587,6 +599,8 @@ async def _run(
         "accepted": len(accepted),
         "committed": len(accepted),  # every accepted one, or _wait_committed raised
         "committed_ok": len(outcomes.ok),
+        "units_per_tx": per_tx,
+        "units_ok": units,
         "failed": outcomes.failed,
         "failed_by_code": outcomes.failed_by_code,
         "refused": main.refused,
@@ -599,7 +613,11 @@ async def _run(
         "duration_s": round(elapsed_s, 3),
         "client_cpu_s": round(client_cpu_s, 3),
         "node_cpu_us_per_tx": node_cpu_us,
+        "node_cpu_us_per_unit": (
+            None if node_cpu_us is None or not units else round(node_cpu_us * len(accepted) / units, 1)
+        ),
         "tps": round(tps, 1),
+        "tx_per_s": round(tx_per_s, 1),
         "ceiling_tps": round(ceiling_tps, 1),
         "ceiling_verifier": scheme,
         "ceiling_all_cores": round(ceiling_all_cores, 1),
@@ -626,10 +644,15 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     latency = report["latency_ms"]
     saturated = report["saturated_latency_ms"]
     nodes = report["nodes"]
+    batched = report.get("units_per_tx", 1) > 1
+    done = (
+        f"{report['units_ok']} {report['unit']}" if batched else f"{report['committed_ok']} {report['unit']}"
+    )
+    per_s = f"{report['unit']}/s ({report['tx_per_s']} tx/s)" if batched else "tx/s"
     lines = [
-        f"{report['committed_ok']} {report['unit']} committed ok by {nodes} validators in "
+        f"{done} committed ok by {nodes} validators in "
         f"{report['duration_s']} s: "
-        f"[bold]{report['tps']} tx/s[/] (from {report['senders']} distinct senders, recipients "
+        f"[bold]{report['tps']} {per_s}[/] (from {report['senders']} distinct senders, recipients "
         f"{report['recipients']})",
         f"refused at submission: {report['refused']} ({_by_code(report['refused_by_code'])}); "
         f"failed in execution: {report['failed']} ({_by_code(report['failed_by_code'])})",

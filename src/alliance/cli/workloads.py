@@ -14,6 +14,11 @@ A workload has three steps, each outside the timed run:
    and stops if any failed.
 3. ``sign(sender, rng, recipients, chain)`` signs one transaction of the load.
 
+What the bench counts is a workload's ``unit`` (``units_ok``): one per committed ok transaction,
+unless the workload carries several units in one transaction (``units_per_tx`` above 1, such as
+``goodness-batch``'s trips); then ``units_ok(result)`` counts, from an ok receipt's result, the
+units that transaction really did (a batch's trips that counted, not the ones it refused).
+
 ``alliance bench`` measures every workload exactly as it measures native transfers (benchmark.py)
 and, for any workload but ``transfer``, runs native transfers first in the same run, so a
 workload's rate reads as a fraction of native on the same machine at the same moment.
@@ -69,6 +74,20 @@ class Workload(Protocol):
     def sign(
         self, sender: AccountKey, rng: random.Random, recipients: Sequence[bytes], chain: ChainInfo
     ) -> bytes: ...
+
+
+def units_per_tx(load: Workload) -> int:
+    """The units one transaction of ``load`` carries (1 unless it says otherwise)."""
+    declared = getattr(load, "units_per_tx", 1)
+    return declared if isinstance(declared, int) and declared > 1 else 1
+
+
+def units_ok(load: Workload, results: Sequence[bytes]) -> int:
+    """The units that committed ok transactions (their receipts' ``results``) did."""
+    if units_per_tx(load) == 1:
+        return len(results)
+    count: Callable[[bytes], int] = load.units_ok  # type: ignore[attr-defined]
+    return sum(count(result) for result in results)
 
 
 def signed(
@@ -282,7 +301,10 @@ WORKLOADS: dict[str, Callable[[], Workload]] = {
 }
 
 
-APP_WORKLOADS: dict[str, str] = {"goodness": "alliance.apps.goodness.bench"}
+APP_WORKLOADS: dict[str, str] = {
+    "goodness": "alliance.apps.goodness.bench",
+    "goodness-batch": "alliance.apps.goodness.bench",
+}
 """Workloads an application defines: importing the module registers the workload."""
 
 

@@ -209,7 +209,8 @@ def call(inv: Invocation, target: Any, method: Any, args: Any) -> Any:
     if type(args) is not list and type(args) is not tuple:
         raise SandboxTypeError("call's args are a list of the method's arguments")
     charge(inv.gas, schedule.CONTRACT_CALL_GAS, "call")
-    raw = _encode_bounded(inv.gas, list(args), values.ARGS_BYTES_MAX, "call arguments")
+    # A tuple encodes and counts as the list it would make: no copy.
+    raw = _encode_bounded(inv.gas, args, values.ARGS_BYTES_MAX, "call arguments")
     result = inv.host.call(target, method, raw)
     if result is None:
         return None

@@ -267,15 +267,19 @@ def _immutable(value: object) -> bool:
     return type(value) in (int, str, bytes, bool, type(None), Address)
 
 
+_SCALARS = frozenset({int, str, bytes, bool, type(None), Address})
+
+
 def _fresh(value: Any) -> Any:
-    """A copy of a module constant sharing no mutable part with it."""
+    """A copy of a module constant sharing no mutable part with it (it runs at every invocation
+    for every mutable constant: scalar items are taken as they are, without a call each)."""
     kind = type(value)
     if kind is list:
-        return [_fresh(item) for item in value]
+        return [item if type(item) in _SCALARS else _fresh(item) for item in value]
     if kind is dict:
-        return {key: _fresh(item) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else _fresh(item) for key, item in value.items()}
     if kind is tuple:
-        return tuple(_fresh(item) for item in value)
+        return tuple(item if type(item) in _SCALARS else _fresh(item) for item in value)
     return value
 
 

@@ -125,17 +125,36 @@ def count_elements(value: Any, depth: int = 0) -> int:
         return 1
     if depth >= VALUE_DEPTH_MAX:
         raise ValueTooLarge(f"a value nested more than {VALUE_DEPTH_MAX} deep")
+    # Scalar items are counted inline, in the order the recursion would visit them (so the same
+    # value fails with the same error): most of what contracts store is flat, and a Python call
+    # per scalar was most of this function's cost.
     if kind is list or kind is tuple:
         total = 1
         for item in value:
-            total += count_elements(item, depth + 1)
+            item_kind = type(item)
+            if item_kind is int:
+                if not CODEC_INT_MIN <= item <= CODEC_INT_MAX:
+                    raise InvalidValue("an int that is stored, passed or returned must fit in 64 bits")
+                total += 1
+            elif item_kind in _KEY_SCALARS:
+                total += 1
+            else:
+                total += count_elements(item, depth + 1)
         return total
     if kind is dict:
         total = 1
         for key, item in value.items():
             if type(key) is not str:
                 _check_key(key)
-            total += 1 + count_elements(item, depth + 1)
+            item_kind = type(item)
+            if item_kind is int:
+                if not CODEC_INT_MIN <= item <= CODEC_INT_MAX:
+                    raise InvalidValue("an int that is stored, passed or returned must fit in 64 bits")
+                total += 2
+            elif item_kind in _KEY_SCALARS:
+                total += 2
+            else:
+                total += 1 + count_elements(item, depth + 1)
         return total
     raise InvalidValue(
         f"a {kind.__name__} cannot be stored, passed or returned "
@@ -175,9 +194,17 @@ def key_bytes(key: Any) -> bytes:
                 bytes(first) if type(first) is Address else first,
                 bytes(second) if type(second) is Address else second,
             )
-        else:
-            _check_key(key)
-            key = [bytes(item) if type(item) is Address else item for item in key]
+        else:  # checked and converted in one pass; any other item is refused as _check_key words it
+            parts = []
+            for item in key:
+                item_kind = type(item)
+                if item_kind is Address:
+                    parts.append(bytes(item))
+                elif item_kind in _KEY_ITEM_TYPES:
+                    parts.append(item)
+                else:
+                    _check_key(key)
+            key = parts
     elif kind is Address:
         key = bytes(key)
     elif kind not in _KEY_ITEM_TYPES:

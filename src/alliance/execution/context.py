@@ -31,10 +31,10 @@ _MISSING = object()
 class BlockState:
     """All of one block's writes, over a read function for committed state."""
 
-    __slots__ = ("_enclosing", "_read", "undo", "writes")
+    __slots__ = ("_enclosing", "read_committed", "undo", "writes")
 
     def __init__(self, read_committed: Callable[[bytes], bytes | None]) -> None:
-        self._read = read_committed
+        self.read_committed = read_committed
         self.writes: dict[bytes, bytes | None] = {}
         self.undo: dict[bytes, object] | None = None
         self._enclosing: list[dict[bytes, object]] = []  # the undo logs savepoints nest inside
@@ -42,7 +42,7 @@ class BlockState:
     def get(self, key: bytes) -> bytes | None:
         value = self.writes.get(key, _MISSING)
         if value is _MISSING:
-            return self._read(key)
+            return self.read_committed(key)
         return value  # type: ignore[return-value]
 
     def set(self, key: bytes, value: bytes | None) -> None:
@@ -143,7 +143,12 @@ class CallContext:
             raise CallDepthExceeded("this context cannot make nested calls")
         if self.depth >= CALL_DEPTH_MAX:
             raise CallDepthExceeded(f"calls nest at most {CALL_DEPTH_MAX} deep")
-        self.gas.charge(self.schedule.call, "nested call")
+        gas = self.gas
+        cost = self.schedule.call
+        used = gas.used + cost
+        if used > gas.limit:
+            gas.charge(cost, "nested call")  # raises OutOfGas
+        gas.used = used
         return self.dispatch(self, sender, target, method, args)
 
     def nested(self, sender: bytes) -> CallContext:
@@ -160,7 +165,11 @@ class CallContext:
         if used > gas.limit:
             gas.charge(cost, "state read")  # raises OutOfGas
         gas.used = used
-        return self.state.get(key)
+        state = self.state  # BlockState.get, inline: a contract's every storage access comes here
+        value = state.writes.get(key, _MISSING)
+        if value is _MISSING:
+            return state.read_committed(key)
+        return value  # type: ignore[return-value]
 
     def write(self, key: bytes, value: bytes | None) -> None:
         size = len(value) if value is not None else 0

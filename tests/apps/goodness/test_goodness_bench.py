@@ -9,6 +9,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from alliance.api import api_service
 from alliance.apps.goodness.client import Goodness
 from alliance.cli import benchmark, workloads
@@ -32,14 +34,16 @@ async def until_committing(client: AsyncClient, timeout_s: float = 20.0) -> None
         await asyncio.sleep(0.1)
 
 
-def test_the_goodness_workload_reports_trips_for_the_bench_users(tmp_path: Path) -> None:
+def run_workload(tmp_path: Path, name: str, txs: int) -> tuple[dict[str, Any], int]:
+    """``alliance bench``'s run of the workload ``name`` on a one-node alliance: its report, and the
+    contract's count of enrolled users after it."""
     home = single_node_home(tmp_path)
     config = home.load_config()
     dev = load_account_key(tmp_path / "keys" / "dev.key")
     options = BenchOptions(
-        txs=120, accounts=6, batch_txs=50, half_load_s=0.3, commit_timeout_s=90.0, workload="goodness"
+        txs=txs, accounts=6, batch_txs=50, half_load_s=0.3, commit_timeout_s=90.0, workload=name
     )
-    workload = workloads.workload_named("goodness")
+    workload = workloads.workload_named(name)
     assert workload.unit == "trip reports"
     url = f"http://{config.host}:{config.api_port}"
 
@@ -63,8 +67,34 @@ def test_the_goodness_workload_reports_trips_for_the_bench_users(tmp_path: Path)
             finally:
                 await client.aclose()
 
-    report, enrolled = asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
+    return asyncio.run(asyncio.wait_for(scenario(), TEST_BOUND_S))
+
+
+def test_the_goodness_workload_reports_trips_for_the_bench_users(tmp_path: Path) -> None:
+    report, enrolled = run_workload(tmp_path, "goodness", 120)
     assert report["workload"] == "goodness" and report["unit"] == "trip reports"
     assert report["committed_ok"] == report["accepted"] == 120, report
+    assert report["units_per_tx"] == 1 and report["units_ok"] == 120
     assert report["failed"] == 0 and report["refused"] == 0
     assert enrolled == 6  # the senders, enrolled by the issuer in the workload's setup
+
+
+def test_the_batch_workload_counts_the_trips_its_batches_counted(tmp_path: Path) -> None:
+    report, enrolled = run_workload(tmp_path, "goodness-batch", 6)
+    assert report["workload"] == "goodness-batch" and report["unit"] == "trip reports"
+    assert report["committed_ok"] == report["accepted"] == 6, report
+    per_tx = report["units_per_tx"]
+    assert per_tx == workloads.workload_named("goodness-batch").units_per_tx > 1  # type: ignore[attr-defined]
+    assert report["units_ok"] == 6 * per_tx  # fresh raw records, under the daily limits: all count
+    assert report["tps"] > report["tx_per_s"] * (per_tx - 1)
+    assert report["failed"] == 0 and report["refused"] == 0
+    assert enrolled == 6
+    assert "trip reports/s" in benchmark.summary_lines(report)[0]
+
+
+def test_a_batch_counts_only_its_trips_that_counted() -> None:
+    workload = workloads.workload_named("goodness-batch")
+    refused = ["no_consent: 0x01 gave 0x02 no consent", 0, 0]
+    result = msgspec.msgpack.encode([["", 120, 9], refused, ["", 60, 4]])
+    assert workloads.units_ok(workload, [result, result]) == 4
+    assert workloads.units_ok(workloads.workload_named("goodness"), [result, result]) == 2  # one a tx

@@ -148,8 +148,10 @@ def bench(
         str,
         typer.Option(
             "--workload",
-            help="transfer (native), pass (a closed-loop pass), contract (a token contract) or goodness "
-            "(trip reports); any but transfer runs after native transfers, shown as a fraction of them.",
+            help="transfer (native), pass (a closed-loop pass), contract (a token contract), goodness "
+            "(trip reports) or goodness-batch (trip reports, 50 a transaction, counted by trip: --txs "
+            "counts transactions); any but transfer runs after native transfers, shown as a fraction "
+            "of them.",
         ),
     ] = "transfer",
     nodes: NodesOption = localnet.DEFAULT_NODES,

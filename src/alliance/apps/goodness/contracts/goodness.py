@@ -36,6 +36,11 @@ no role: they are enrolled by an attester, with only the hash of their identity 
   times its mean of the last seven periods (and at least 20 trips), a pool whose free funds fall
   below a fifth of its funding. A duplicate raw record is refused, so it leaves no state: its
   refusal's reason starts with ``duplicate_raw_hash`` (the supervision view finds it in receipts).
+- ``report_batch`` counts up to 64 trips of one distributor in one call, each judged as ``report``
+  judges it, with an outcome per trip (its reason when refused): the distributor's role is read
+  once, the points minted in one ``mint_batch``. Its receipt is ok whatever its trips' outcomes,
+  so a duplicate it refuses is flagged in state (``duplicate_raw_hash``) rather than left to the
+  receipts (decision 016, "Batched reports").
 
 Every refusal is ``require(condition, "code: why")``: the code first, for programs, then the reason
 for people. State grows only through keys (``storage`` is not enumerable); the lists kept in one
@@ -69,6 +74,7 @@ SPIKE_TRIPS_MIN = 20
 HISTORY_PERIODS = 7
 LOW_POOL_PERCENT = 20
 PARTIES_MAX = 64
+BATCH_TRIPS_MAX = 64  # a trip can emit three events (trip, minted, anomaly): 64 stay under 256
 PAIRS_MAX = 256
 PAGE_MAX = 100
 EMPTY_HASH = b"\x00" * 32
@@ -300,6 +306,190 @@ def count_distributor(distributor: Address, period: int, carbon_g: int, points: 
         row[4] = 1
         flag("volume_spike", distributor, period, f"{row[0]} trips this period, threshold {row[3]}")
     storage[key] = row
+
+
+@public
+def report_batch(trips: list[tuple[Address, str, int, int, bytes]]) -> list[tuple[str, int, int]]:
+    """Count up to 64 trips of one distributor in one call: for each, in order, ("", carbon_g,
+    points) when it counts, or (the reason ``report`` would refuse it with, 0, 0). Each trip is
+    judged exactly as ``report`` judges it, over the state the trips before it left; a refused
+    trip changes nothing, except that a duplicate raw record is flagged (``duplicate_raw_hash``):
+    the batch's receipt is ok, so the refusal is not in a failed receipt as a report's would be."""
+    require(0 < len(trips) <= BATCH_TRIPS_MAX, f"bad_batch: a batch holds 1 to {BATCH_TRIPS_MAX} trips")
+    batch = open_batch()
+    outcomes = []
+    for trip in trips:
+        outcome = count_trip(batch, trip[0], trip[1], trip[2], trip[3], trip[4])
+        if outcome[0].startswith("duplicate_raw_hash"):
+            flag("duplicate_raw_hash", batch["distributor"], batch["period"], outcome[0][20:])
+        outcomes.append(outcome)
+    close_batch(batch)
+    return outcomes
+
+
+def open_batch() -> dict:
+    """What every trip of a batch shares: the distributor's role and standing (checked once), the
+    rules in force and the open period (trips never change them), the records it has read."""
+    distributor = ctx.sender
+    found = roles_of(distributor)
+    require(
+        found[3] and "distributor" in found[1],
+        f"not_distributor: reporting trips takes the distributor role of a member; {distributor} has none",
+    )
+    require(("suspended", distributor) not in storage, f"distributor_suspended: {distributor} is suspended")
+    state = storage["state"]
+    return {
+        "distributor": distributor,
+        "period": state["period"],
+        "version": state["version"],
+        "rules": state["rules"],
+        "good": state["good"],
+        "users": {},
+        "frozen": {},
+        "counted": {},
+        "row": None,
+        "mints": [],
+    }
+
+
+def count_trip(batch: dict, user: Address, mode: str, meters: int, time_ms: int, raw_hash: bytes) -> tuple:
+    """Judge one trip of a batch and, if it counts, record it: ("", carbon_g, points), or (why
+    not, 0, 0) with nothing changed. These are ``report``'s checks, in its order and with its
+    reasons, and its effects (tests/apps/goodness/test_goodness_batch.py holds the two to each
+    other): ``report`` keeps its own straight-line code, which a single trip runs cheaper. The
+    user's record, the distributor's period row and the points to mint are kept in ``batch``
+    and written by ``close_batch``."""
+    distributor = batch["distributor"]
+    if len(raw_hash) != 32:
+        return ("bad_trip: the raw record's hash is 32 bytes (SHA-256)", 0, 0)
+    if not 0 < meters <= TRIP_METERS_MAX:
+        return ("bad_trip: a trip is 1 m to 1000 km", 0, 0)
+    if not ctx.time_ms - TRIP_AGE_MS_MAX <= time_ms <= ctx.time_ms + TRIP_AHEAD_MS_MAX:
+        return ("trip_time: a trip is reported within two days of it, and not dated in the future", 0, 0)
+    users = batch["users"]
+    if user not in users:
+        users[user] = storage.get(("user", user))
+    record = users[user]
+    if record is None:
+        return (f"not_enrolled: {user} is not bound to an identity", 0, 0)
+    frozen = batch["frozen"]
+    if user not in frozen:
+        frozen[user] = roles_of(user)[2]
+    if frozen[user]:
+        return (f"user_frozen: {user} is frozen", 0, 0)
+    given = storage.get(("consent", user, distributor, TRIPS))
+    if given is None:
+        return (f"no_consent: {user} gave {distributor} no consent to report trips", 0, 0)
+    if given[2] != 0:
+        return (f"consent_revoked: {user} revoked the consent to {distributor}", 0, 0)
+    if ctx.time_ms >= given[1]:
+        return (f"consent_expired: the consent of {user} to {distributor} expired", 0, 0)
+    if ("trip", raw_hash) in storage:
+        return (
+            f"duplicate_raw_hash: raw record {raw_hash.hex()} reported for {user} was counted already",
+            0,
+            0,
+        )
+    period = batch["period"]
+    version = batch["version"]
+    rules = batch["rules"]
+    rule = rules["modes"].get(mode)
+    if rule is None:
+        return (f"unknown_mode: rule version {version} has no mode {mode}", 0, 0)
+    grams_per_km = rule[0]
+    limit_m = rule[1]
+    so_far = 0
+    if record["day"] == period:  # else the user's first trip of this period: a new day's distances
+        so_far = record["day_m"].get(mode, 0)
+    counted = meters
+    over = so_far + meters > limit_m
+    if over:
+        if rules["over_limit"] != "cap":
+            return (
+                f"over_limit: {user} would travel {so_far + meters} m by {mode} today; "
+                f"the limit is {limit_m} m",
+                0,
+                0,
+            )
+        counted = max(0, limit_m - so_far)
+    carbon_g = counted * grams_per_km // 1000
+    points = carbon_g * 100 // rules["grams_per_100_points"]
+    if record["day"] != period:
+        record["day"] = period
+        record["day_m"] = {}
+    record["day_m"][mode] = so_far + counted
+    storage[("trip", raw_hash)] = [
+        user,
+        distributor,
+        mode,
+        meters,
+        counted,
+        carbon_g,
+        points,
+        version,
+        period,
+        time_ms,
+        ctx.height,
+    ]
+    storage[("utrip", user, record["trips"])] = raw_hash
+    record["trips"] = record["trips"] + 1
+    record["carbon_g"] = record["carbon_g"] + carbon_g
+    record["points"] = record["points"] + points
+    batch["counted"][user] = True
+    if points > 0:
+        batch["mints"].append([user, points])
+    count_batch_distributor(batch, carbon_g, points, meters - counted)
+    if over:
+        flag("over_limit", user, period, f"{so_far + meters} m by {mode} today, limit {limit_m} m")
+    emit(
+        "trip",
+        user=user,
+        distributor=distributor,
+        mode=mode,
+        meters=meters,
+        counted_m=counted,
+        carbon_g=carbon_g,
+        points=points,
+        raw_hash=raw_hash,
+    )
+    return ("", carbon_g, points)
+
+
+def close_batch(batch: dict) -> None:
+    """Write what the counted trips changed: the users' records, the distributor's period row, and
+    the points, minted as the pass GOOD by this contract's account in one call (``mint_batch``:
+    a failure there, such as a holder the GOOD issuer froze, fails the whole batch, as it fails
+    a report)."""
+    users = batch["users"]
+    for user in batch["counted"]:
+        storage[("user", user)] = users[user]
+    row = batch["row"]
+    if row is not None:
+        storage[("dp", batch["distributor"], batch["period"])] = row
+    mints = batch["mints"]
+    if len(mints) == 1:
+        call("passes", "mint", [batch["good"], mints[0][0], mints[0][1], "trip", "", EMPTY_HASH])
+    elif len(mints) > 1:
+        call("passes", "mint_batch", [batch["good"], mints, "trip"])
+
+
+def count_batch_distributor(batch: dict, carbon_g: int, points: int, capped_m: int) -> None:
+    """``count_distributor`` for a batch: the row is read once and written by ``close_batch``."""
+    distributor = batch["distributor"]
+    period = batch["period"]
+    row = batch["row"]
+    if row is None:
+        row = storage.get(("dp", distributor, period))
+        if row is None:
+            row = [0, 0, 0, spike_threshold(distributor, period), 0, 0]
+        batch["row"] = row
+    row[0] = row[0] + 1
+    row[1] = row[1] + carbon_g
+    row[2] = row[2] + points
+    row[5] = row[5] + capped_m
+    if row[3] > 0 and row[0] >= row[3] and row[4] == 0:
+        row[4] = 1
+        flag("volume_spike", distributor, period, f"{row[0]} trips this period, threshold {row[3]}")
 
 
 def spike_threshold(distributor: Address, period: int) -> int:
