@@ -75,6 +75,22 @@ def test_executor_bench_headline_times_the_proposal_checks_too() -> None:
     assert result["process_proposal_ms_median"] > 0
 
 
+def test_each_executor_workload_runs_its_own_calls() -> None:
+    """Until 2026-12-07 ``--workload contract`` deployed the token contract and then timed native
+    transfers: its gas and results hash were native's. Each workload's calls now differ from the
+    others' in gas per transaction and in the receipts they hash."""
+    done = run_script(
+        "bench_executor.py", "--accounts", "300", "--txs", "200", "--block-txs", "100",
+        "--senders", "50", "--no-sync", "--rounds", "1", "--workload", "native", "pass", "contract", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = {r["workload"]: r for r in json.loads(done.stdout)["results"]}
+    assert set(results) == {"native", "pass", "contract"}
+    assert len({r["gas_per_tx_mean"] for r in results.values()}) == 3
+    assert len({r["results_hash"] for r in results.values()}) == 3
+    assert results["contract"]["gas_per_tx_mean"] > results["native"]["gas_per_tx_mean"]
+
+
 def test_mempool_bench_runs_with_batches_in_flight() -> None:
     done = run_script(
         "bench_mempool.py", "--txs", "400", "--keys", "20", "--batch", "100", "--inflight", "2",
