@@ -82,7 +82,8 @@ run: venv
 	$(BIN)/alliance demo goodness --users 20 --days 2 --dir $(ALLIANCE_DIR)
 	@echo
 	@echo "explorer: $$($(BIN)/alliance status --dir $(ALLIANCE_DIR) --json | $(BIN)/python -c \
-	  'import json, sys; print(json.load(sys.stdin)["nodes"][0]["api"] + "/")')"
+	  'import json, sys; print(json.load(sys.stdin)["nodes"][0]["api"] + "/")')  (the demo's alliance: /goodness)"
+	@echo "console:  $(BIN)/alliance console --dir $(ALLIANCE_DIR)  (prints a one-time login URL; actions sign with its keys)"
 	@echo "Goodness: $(BIN)/alliance goodness supervise --dir $(ALLIANCE_DIR)"
 	@echo "          $(BIN)/alliance goodness account user-0001 --dir $(ALLIANCE_DIR)"
 	@echo "          $(BIN)/alliance goodness --help  (README: Goodness)"
