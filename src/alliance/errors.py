@@ -143,6 +143,12 @@ class ValueTooLarge(ExecutionError):
     code = "value_too_large"
 
 
+class TooManyEvents(ExecutionError):
+    """A transaction emitted more events than a receipt holds."""
+
+    code = "too_many_events"
+
+
 class NotFound(UsageError):
     code = "not_found"
 

@@ -21,6 +21,7 @@ from alliance.abi import gov
 from alliance.abi import passes as p
 from alliance.abi.accounts import account_key, decode_balance
 from alliance.contracts import engine
+from alliance.ledger.block import EVENTS_PER_TX_MAX, Receipt
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 DOC = hashlib.sha256(b"a contract test's document").digest()
@@ -238,3 +239,26 @@ def test_a_contract_reads_an_accounts_roles_and_freeze_through_gov_roles(chain: 
     assert codec.decode(gov.RolesView, direct.result) == gov.RolesView("org1", ["issuer"], False, True)
     bad = chain.run("alice", "gov", "roles", [b"short"])
     assert bad.status == "invalid_arguments"
+
+
+LOUD = """
+from alliance.contract import emit, public
+
+@public
+def shout(times: int) -> None:
+    for i in range(times):
+        emit("shout", i=i)
+"""
+
+
+def test_a_transaction_emits_at_most_the_events_a_receipt_holds(chain: PassChain) -> None:
+    # A receipt decodes with at most EVENTS_PER_TX_MAX events: one more, committed ok, left the
+    # block's receipts undecodable from the store (the API, the account index, and the executor
+    # reopening at that height all decode them), so the transaction fails instead.
+    deploy(chain, "loud", LOUD)
+    full = chain.run("alice", "loud", "shout", [EVENTS_PER_TX_MAX], gas_limit=10_000_000)
+    assert full.ok and len(full.events) == EVENTS_PER_TX_MAX
+    over = chain.run("alice", "loud", "shout", [EVENTS_PER_TX_MAX + 1], gas_limit=10_000_000)
+    assert over.status == "too_many_events" and over.events == []
+    stored = codec.decode_trusted(list[Receipt], chain.node.store.receipts(chain.node.height()))
+    assert [r.status for r in stored] == ["too_many_events"]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from passes_helpers import DAY_MS, PassChain, points
 
+from alliance import codec
 from alliance.abi import passes as p
+from alliance.ledger.block import EVENTS_PER_TX_MAX, Receipt
 
 Chain = PassChain
 
@@ -288,3 +290,22 @@ def test_allowances_let_a_spender_move_or_redeem_within_what_the_holder_allowed(
     assert (chain.balance("GREEN", "alice"), chain.balance("GREEN", "carol")) == (75, 10)
     ok(chain, "alice", "approve", p.ApproveArgs("GREEN", chain["bob"], 0))  # withdrawn
     assert chain.query("allowance", p.AllowanceQuery("GREEN", chain["alice"], chain["bob"])) == 0
+
+
+def test_a_batch_mint_emits_no_more_events_than_a_receipt_holds(chain: PassChain) -> None:
+    # An event a holder: one entry past EVENTS_PER_TX_MAX (the ABI takes MINT_BATCH_MAX of them)
+    # fails the transaction, where it committed a receipt no node could decode from its store.
+    ok(chain, "issuer1", "create", points(cap=0))
+    holders = [bytes([1 + i // 256, i % 256]) * 10 for i in range(EVENTS_PER_TX_MAX + 1)]
+    entries = [p.MintEntry(holder, 1) for holder in holders]
+    over = chain.run(
+        "issuer1", p.MODULE_NAME, "mint_batch", p.MintBatchArgs("GREEN", entries), gas_limit=10_000_000
+    )
+    assert over.status == "too_many_events" and over.events == []
+    assert chain.query("scheme", p.SchemeQuery("GREEN")).supply.supply == 0
+    full = chain.run(
+        "issuer1", p.MODULE_NAME, "mint_batch", p.MintBatchArgs("GREEN", entries[1:]), gas_limit=10_000_000
+    )
+    assert full.ok and len(full.events) == EVENTS_PER_TX_MAX
+    stored = codec.decode_trusted(list[Receipt], chain.node.store.receipts(chain.node.height()))
+    assert [r.status for r in stored] == ["ok"]

@@ -12,16 +12,17 @@ enclosing log (keeping the older "before" of a key), rolling back restores from 
 
 Every value written is checked against the state tree's bound before it enters the buffer: an
 oversized write fails its transaction with ``ValueTooLarge``, where the tree would otherwise refuse
-the whole block at ``finalize_block`` on every node at once.
+the whole block at ``finalize_block`` on every node at once. Likewise an event past the
+``EVENTS_PER_TX_MAX`` a receipt holds fails its transaction with ``TooManyEvents``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from alliance.errors import CallDepthExceeded, ValueTooLarge
+from alliance.errors import CallDepthExceeded, TooManyEvents, ValueTooLarge
 from alliance.execution.gas import GasMeter, GasSchedule
-from alliance.ledger.block import Event
+from alliance.ledger.block import EVENTS_PER_TX_MAX, Event
 from alliance.state.tree import STATE_VALUE_SIZE_BYTES_MAX
 from alliance.types import invariant
 
@@ -186,6 +187,10 @@ class CallContext:
         self.state.set(key, value)
 
     def emit(self, emitter: str, name: str, data: bytes) -> None:
+        # A receipt decodes with at most this many events (ledger.block.Receipt): one more, committed
+        # ok, would leave its block's receipts undecodable from every node's store.
+        if len(self.events) >= EVENTS_PER_TX_MAX:
+            raise TooManyEvents(f"a transaction emits at most {EVENTS_PER_TX_MAX} events")
         schedule = self.schedule
         gas = self.gas
         cost = schedule.event + schedule.event_byte * len(data)
