@@ -40,6 +40,7 @@ import msgspec
 
 from alliance.codec import Struct
 from alliance.errors import ExecutionError
+from alliance.ledger.block import EVENTS_PER_TX_MAX
 from alliance.ledger.transaction import Bytes20, Bytes32, Height, Name
 
 MODULE_NAME = "passes"
@@ -59,7 +60,8 @@ LOT_DAYS_MAX = 36_500
 LOTS_PER_HOLDING_MAX = 400
 """Lots of one holder in one scheme: a year of daily mints with room to spare (lots minted on the
 same day share an expiry and merge)."""
-MINT_BATCH_MAX = 1_000
+MINT_BATCH_MAX = EVENTS_PER_TX_MAX
+"""Entries of one batch mint: an event each, and a receipt holds at most ``EVENTS_PER_TX_MAX``."""
 SWEEP_BATCH_MAX = 1_000
 AMOUNT_MAX = 2**63 - 1
 DAY_MS = 86_400_000
