@@ -122,6 +122,23 @@ class Node:
         self.executor.store.close()
 
 
+def signed_call(
+    node: Node, key: AccountKey, target: str, method: str, args: object, *, nonce: bytes, gas_limit: int
+) -> bytes:
+    """A signed call of ``target.method`` valid for the next 100 blocks of ``node``'s chain."""
+    return transfer(
+        key,
+        b"",
+        0,
+        target=target,
+        method=method,
+        args=args,
+        valid_until=node.height() + 100,
+        nonce=nonce,
+        gas_limit=gas_limit,
+    )
+
+
 def open_node(
     path: Path | str,
     genesis: Genesis,
@@ -139,8 +156,16 @@ def open_node(
     return Node(executor, genesis, proposer or node_key())
 
 
-def make_block(node: Node, txs: list[bytes], *, height: int | None = None, use_prepare: bool = True) -> Block:
-    """A block for the next height over ``txs`` (filtered by ``prepare_proposal`` unless told not to)."""
+def make_block(
+    node: Node,
+    txs: list[bytes],
+    *,
+    height: int | None = None,
+    use_prepare: bool = True,
+    time_ms: int | None = None,
+) -> Block:
+    """A block for the next height over ``txs`` (filtered by ``prepare_proposal`` unless told not
+    to), at ``time_ms`` (default: ``BLOCK_TIME_MS`` a height after genesis)."""
     ex = node.executor
     info = ex.info()
     h = info.last_height + 1 if height is None else height
@@ -149,7 +174,7 @@ def make_block(node: Node, txs: list[bytes], *, height: int | None = None, use_p
     header = Header(
         chain_id=node.genesis.chain_id,
         height=h,
-        time_ms=node.genesis.genesis_time_ms + h * BLOCK_TIME_MS,
+        time_ms=node.genesis.genesis_time_ms + h * BLOCK_TIME_MS if time_ms is None else time_ms,
         prev_block_hash=prev,
         tx_root=tx_root(chosen),
         app_hash=info.last_app_hash,

@@ -6,14 +6,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-from chain_helpers import CHAIN_ID, Node, node_key, open_node, transfer
+from chain_helpers import CHAIN_ID, Node, apply_block, make_block, node_key, open_node, signed_call
 
 from alliance import codec
 from alliance.abi import gov
 from alliance.abi import passes as p
 from alliance.codec import Struct
 from alliance.crypto.keys import AccountKey
-from alliance.ledger.block import Block, Header, Receipt, tx_root
+from alliance.ledger.block import Receipt
 from alliance.ledger.genesis import GenesisMember, GenesisRoles, make_genesis
 from alliance.ledger.validators import Validator
 
@@ -75,16 +75,8 @@ class PassChain:
         self, who: str, target: str, method: str, args: object, *, gas_limit: int = 5_000_000
     ) -> bytes:
         """A signed call of ``target.method``; ``args`` a Struct or a list (encoded canonically)."""
-        return transfer(
-            self.keys[who],
-            b"",
-            0,
-            target=target,
-            method=method,
-            args=args,
-            valid_until=self.node.height() + 100,
-            nonce=self.rng.randbytes(16),
-            gas_limit=gas_limit,
+        return signed_call(
+            self.node, self.keys[who], target, method, args, nonce=self.rng.randbytes(16), gas_limit=gas_limit
         )
 
     def run(self, who: str, target: str, method: str, args: object, **kwargs: Any) -> Receipt:
@@ -106,28 +98,9 @@ class PassChain:
     def block(self, txs: list[bytes], *, advance_ms: int = 1_000) -> list[Receipt]:
         """Run a block of ``txs`` (unchecked by prepare, as any proposer may include them) whose time
         is ``advance_ms`` after the previous block's."""
-        ex = self.node.executor
-        info = ex.info()
-        height = info.last_height + 1
         self.time_ms += advance_ms
-        prev = codec.decode(Block, self.node.store.block(height - 1)).hash() if height > 1 else b""
-        header = Header(
-            chain_id=CHAIN_ID,
-            height=height,
-            time_ms=self.time_ms,
-            prev_block_hash=prev,
-            tx_root=tx_root(txs),
-            app_hash=info.last_app_hash,
-            last_results_hash=info.last_results_hash,
-            validators_hash=self.node.genesis.validators.hash(),
-            proposer=self.node.proposer.node_id,
-            last_commit_hash=b"",
-        )
-        block = Block(header=header, txs=txs)
-        assert ex.process_proposal(block)
-        result = ex.finalize_block(block, None)
-        ex.commit()
-        return result.receipts
+        block = make_block(self.node, txs, use_prepare=False, time_ms=self.time_ms)
+        return apply_block(self.node, block).receipts
 
     def do(self, who: str, method: str, args: Struct, **kwargs: Any) -> Receipt:
         (receipt,) = self.block([self.call(who, method, args)], **kwargs)

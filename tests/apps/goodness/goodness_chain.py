@@ -20,7 +20,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "execution"))
 
-from chain_helpers import CHAIN_ID, Node, node_key, open_node, transfer
+from chain_helpers import CHAIN_ID, Node, apply_block, make_block, node_key, open_node, signed_call
 
 from alliance import codec
 from alliance.abi import contracts as c
@@ -29,7 +29,7 @@ from alliance.abi import passes as p
 from alliance.apps.goodness import CONTRACT_NAME, contract_source
 from alliance.apps.goodness import schemes as s
 from alliance.crypto.keys import AccountKey
-from alliance.ledger.block import Block, Header, Receipt, tx_root
+from alliance.ledger.block import Receipt
 from alliance.ledger.genesis import GenesisMember, GenesisRoles, make_genesis
 from alliance.ledger.validators import Validator
 
@@ -87,41 +87,14 @@ class GoodnessChain:
     # --- transactions and blocks ---------------------------------------------------------------
 
     def tx(self, who: str, target: str, method: str, args: object, *, gas_limit: int = 5_000_000) -> bytes:
-        return transfer(
-            self.keys[who],
-            b"",
-            0,
-            target=target,
-            method=method,
-            args=args,
-            valid_until=self.node.height() + 100,
-            nonce=self.rng.randbytes(16),
-            gas_limit=gas_limit,
+        return signed_call(
+            self.node, self.keys[who], target, method, args, nonce=self.rng.randbytes(16), gas_limit=gas_limit
         )
 
     def block(self, txs: list[bytes], *, advance_ms: int = 1_000) -> list[Receipt]:
-        ex = self.node.executor
-        info = ex.info()
-        height = info.last_height + 1
         self.time_ms += advance_ms
-        prev = codec.decode(Block, self.node.store.block(height - 1)).hash() if height > 1 else b""
-        header = Header(
-            chain_id=CHAIN_ID,
-            height=height,
-            time_ms=self.time_ms,
-            prev_block_hash=prev,
-            tx_root=tx_root(txs),
-            app_hash=info.last_app_hash,
-            last_results_hash=info.last_results_hash,
-            validators_hash=self.node.genesis.validators.hash(),
-            proposer=self.node.proposer.node_id,
-            last_commit_hash=b"",
-        )
-        block = Block(header=header, txs=txs)
-        assert ex.process_proposal(block)
-        result = ex.finalize_block(block, None)
-        ex.commit()
-        return result.receipts
+        block = make_block(self.node, txs, use_prepare=False, time_ms=self.time_ms)
+        return apply_block(self.node, block).receipts
 
     def run(self, who: str, target: str, method: str, args: object, **kwargs: Any) -> Receipt:
         advance_ms = kwargs.pop("advance_ms", 1_000)
