@@ -4,7 +4,6 @@ receipts count, and the whole path against a real node (refusals and failures bo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from alliance.errors import OperationalError, UsageError
 from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.node.config import save_config
 from alliance.sdk import AsyncClient, BadResponse, BatchResult, Client, ReceiptView, Rejection
-from alliance.testing.nodes import running_nodes, single_node_home
+from alliance.testing.nodes import running_nodes, single_node_home, until_committing
 
 TEST_BOUND_S = 120
 
@@ -228,7 +227,7 @@ def test_a_workload_is_prepared_by_vote_and_measured_like_native_transfers(tmp_p
         async with running_nodes([home], services=[api_service]):
             client = AsyncClient(url, timeout_s=30.0)
             try:
-                await until_listening(client)
+                await until_committing(client)
                 await asyncio.to_thread(prepare_twice)
                 report = await benchmark._run([client], dev, options, 1000.0, "test", workload=workload)
                 top = (await client.status()).height
@@ -283,7 +282,7 @@ def test_bench_against_a_node_reports_refusals_and_counts_only_ok_receipts(
         async with running_nodes([home], services=[api_service]):
             client = AsyncClient(f"http://{config.host}:{config.api_port}", timeout_s=30.0)
             try:
-                await until_listening(client)
+                await until_committing(client)
                 return await benchmark._run([client], dev, options, 1000.0, "test")
             finally:
                 await client.aclose()
@@ -299,17 +298,6 @@ def test_bench_against_a_node_reports_refusals_and_counts_only_ok_receipts(
     assert report["tps"] == pytest.approx(report["committed_ok"] / report["duration_s"], rel=0.01, abs=0.1)
     half = report["latency_ms"]
     assert half["ok"] + half["failed"] + half["refused"] == half["txs"]
-
-
-async def until_listening(client: AsyncClient, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        with contextlib.suppress(OperationalError):
-            if (await client.status()).height >= 1:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the node's API did not answer within {timeout_s} s")
-        await asyncio.sleep(0.1)
 
 
 def test_run_bench_puts_a_workload_beside_native_transfers_of_the_same_run(

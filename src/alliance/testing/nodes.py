@@ -22,11 +22,12 @@ import msgspec
 from alliance.api import api_service, create_app, serve_api
 from alliance.api.app import Mount
 from alliance.crypto.keys import AccountKey, load_account_key
+from alliance.errors import OperationalError
 from alliance.node.bootstrap import create_alliance
 from alliance.node.config import ConsensusSection, MempoolSection, NodeConfig, NodeHome, save_config
 from alliance.node.facade import NodeFacade
 from alliance.node.service import Node, Service
-from alliance.sdk.client import signed_transfer
+from alliance.sdk.client import AsyncClient, signed_transfer
 
 
 def alliance_homes(directory: Path, nodes: int = 1, *, empty_block_interval_ms: int = 200) -> list[NodeHome]:
@@ -142,6 +143,19 @@ async def wait_listening(host: str, port: int, timeout_s: float = 10.0) -> None:
             return
 
 
+async def until_committing(client: AsyncClient, timeout_s: float = 20.0) -> None:
+    """Until the node behind ``client`` answers with a committed block (``AssertionError`` after
+    ``timeout_s``); an answer it cannot give yet (still starting) is asked again."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        with contextlib.suppress(OperationalError):
+            if (await client.status()).height >= 1:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the node's API did not answer within {timeout_s} s")
+        await asyncio.sleep(0.1)
+
+
 async def eventually(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
     """Until ``condition()`` holds (``AssertionError`` naming ``what`` after ``timeout_s``)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -153,5 +167,5 @@ async def eventually(condition: Callable[[], bool], what: str, timeout_s: float 
 
 __all__ = [
     "ApiNode", "GovernedAlliance", "alliance_homes", "api_node", "eventually", "governed_alliance", "run",
-    "running_nodes", "signed_transfer", "single_node_home", "wait_listening",
+    "running_nodes", "signed_transfer", "single_node_home", "until_committing", "wait_listening",
 ]

@@ -5,7 +5,6 @@ alliance, whose admin's proposals pass at once; the figures are docs/benchmarks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,10 @@ from alliance.apps.goodness.client import Goodness
 from alliance.cli import benchmark, workloads
 from alliance.cli.benchmark import BenchOptions
 from alliance.crypto.keys import load_account_key
-from alliance.errors import OperationalError
 from alliance.sdk import AsyncClient, Client
-from alliance.testing.nodes import running_nodes, single_node_home
+from alliance.testing.nodes import running_nodes, single_node_home, until_committing
 
 TEST_BOUND_S = 180
-
-
-async def until_committing(client: AsyncClient, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        with contextlib.suppress(OperationalError):
-            if (await client.status()).height >= 1:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the node's API did not answer within {timeout_s} s")
-        await asyncio.sleep(0.1)
 
 
 def run_workload(tmp_path: Path, name: str, txs: int) -> tuple[dict[str, Any], int]:
