@@ -13,10 +13,10 @@ import asyncio
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from cli_helpers import Cli
 
 from alliance.abi import contracts as c
 from alliance.cli.main import main
@@ -25,23 +25,6 @@ from alliance.testing.nodes import api_node, run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 DOC_HASH = hashlib.sha256(b"a document").hexdigest()
-
-
-class Cli:
-    def __init__(self, directory: Path, url: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.directory, self.url, self.capsys = directory, url, capsys
-
-    async def __call__(self, *args: str, code: int = 0) -> Any:
-        """Run ``alliance ARGS --dir D --api URL --json``; its JSON answer (or its one-line error)."""
-        self.capsys.readouterr()
-        argv = [*args, "--dir", str(self.directory), "--api", self.url, "--json"]
-        status = await asyncio.to_thread(main, argv)
-        out, err = self.capsys.readouterr()
-        assert status == code, f"alliance {' '.join(args)}: exit {status}, {err.strip() or out.strip()}"
-        if code != 0:
-            assert "Traceback" not in err and err.count("\n") == 1, err
-            return err.strip()
-        return json.loads(out) if out.strip().startswith(("{", "[")) else out
 
 
 def keys_new(directory: Path, name: str, capsys: pytest.CaptureFixture[str]) -> str:

@@ -7,9 +7,9 @@ four-member alliance with real votes is the acceptance check's (../shared/accept
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,10 @@ import pytest
 
 from alliance.cli.main import main
 from alliance.testing.nodes import api_node, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cli"))
+
+from cli_helpers import Cli
 
 SCENARIO_BOUND_S = 240
 COUNTS = (
@@ -33,23 +37,6 @@ COUNTS = (
     "clearing_balanced",
     "anomalies",
 )
-
-
-class Cli:
-    def __init__(self, directory: Path, url: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.directory, self.url, self.capsys = directory, url, capsys
-
-    async def __call__(self, *args: str, code: int = 0, as_json: bool = True) -> Any:
-        """Run ``alliance ARGS --dir D --api URL [--json]``; its JSON answer (or its one-line error)."""
-        self.capsys.readouterr()
-        argv = [*args, "--dir", str(self.directory), "--api", self.url, *(["--json"] if as_json else [])]
-        status = await asyncio.to_thread(main, argv)
-        out, err = self.capsys.readouterr()
-        assert status == code, f"alliance {' '.join(args)}: exit {status}, {err.strip() or out.strip()}"
-        if code != 0:
-            assert "Traceback" not in err and err.count("\n") == 1, err
-            return err.strip()
-        return json.loads(out) if as_json else out
 
 
 def sha(text: str) -> str:
