@@ -43,9 +43,10 @@ from alliance.abi.accounts import TransferArgs
 from alliance.cli import keyring
 from alliance.crypto.keys import AccountKey
 from alliance.errors import NotFound, OperationalError, UsageError
-from alliance.ledger.transaction import DEFAULT_GAS_LIMIT, sign_tx
+from alliance.ledger.transaction import DEFAULT_GAS_LIMIT
 from alliance.sdk import Client
 from alliance.sdk import contracts as sdk_contracts
+from alliance.sdk.client import signed_call
 
 LOAD_GAS = 1_000_000  # a workload's call: its limit, not its use (block_gas_max admits 10,000 such)
 SCHEME_SYMBOL = "BENCH"
@@ -98,16 +99,7 @@ def signed(
     args: object,
     gas_limit: int = DEFAULT_GAS_LIMIT,
 ) -> bytes:
-    tx = sign_tx(
-        key,
-        chain_id=chain.chain_id,
-        target=target,
-        method=method,
-        args=args,
-        valid_until=chain.valid_until,
-        gas_limit=gas_limit,
-    )
-    return codec.encode(tx)
+    return signed_call(key, chain.chain_id, target, method, args, chain.valid_until, gas_limit=gas_limit)
 
 
 def other(rng: random.Random, recipients: Sequence[bytes], sender: bytes) -> bytes:

@@ -310,13 +310,30 @@ def signed_transfer(
     """A signed ``accounts.transfer`` (canonical bytes) for a chain and a height bound the caller
     knows already: no request (the load generator signs thousands this way)."""
     args = TransferArgs(to=to, amount=amount)
+    return signed_call(key, chain_id, "accounts", "transfer", args, valid_until, nonce=nonce)
+
+
+def signed_call(
+    key: AccountKey,
+    chain_id: str,
+    target: str,
+    method: str,
+    args: object,
+    valid_until: int,
+    *,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    nonce: bytes | None = None,
+) -> bytes:
+    """A signed call of ``target.method`` (canonical bytes) for a chain and a height bound the caller
+    knows already: no request. ``args`` a Struct, a list, or ``msgspec.Raw``."""
     tx = sign_tx(
         key,
         chain_id=chain_id,
-        target="accounts",
-        method="transfer",
+        target=target,
+        method=method,
         args=args,
         valid_until=valid_until,
+        gas_limit=gas_limit,
         nonce=nonce,
     )
     return codec.encode(tx)
@@ -337,16 +354,7 @@ def _signed_call(
     if not 1 <= gas_limit <= 2**63 - 1:
         raise UsageError(f"a gas limit is a positive integer, got {gas_limit}")
     valid_until = status.height + window
-    tx = sign_tx(
-        key,
-        chain_id=status.chain_id,
-        target=target,
-        method=method,
-        args=args,
-        valid_until=valid_until,
-        gas_limit=gas_limit,
-    )
-    return codec.encode(tx)
+    return signed_call(key, status.chain_id, target, method, args, valid_until, gas_limit=gas_limit)
 
 
 def _query_param(value: object) -> str | int:

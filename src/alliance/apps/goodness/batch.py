@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from alliance import codec
 from alliance.crypto.keys import AccountKey
 from alliance.errors import OperationalError
-from alliance.ledger.transaction import sign_tx, tx_hash_of_canonical
+from alliance.ledger.transaction import tx_hash_of_canonical
 from alliance.sdk import BadResponse, Client
+from alliance.sdk.client import signed_call
 from alliance.sdk.wire import EventView
 
 BATCH_TXS = 1_000
@@ -101,16 +101,7 @@ class Batcher:
 
     def sign(self, key: AccountKey, target: str, method: str, args: object, *, gas_limit: int) -> bytes:
         """A signed call (canonical bytes); ``args`` a Struct, a list, or ``msgspec.Raw``."""
-        tx = sign_tx(
-            key,
-            chain_id=self.chain_id,
-            target=target,
-            method=method,
-            args=args,
-            valid_until=self._valid_until,
-            gas_limit=gas_limit,
-        )
-        return codec.encode(tx)
+        return signed_call(key, self.chain_id, target, method, args, self._valid_until, gas_limit=gas_limit)
 
     def run(self, raws: Sequence[bytes], *, commit_timeout_s: float = COMMIT_TIMEOUT_S) -> list[Outcome]:
         """Submit ``raws`` and wait for every admitted one's receipt; outcomes in input order."""
